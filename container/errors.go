@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/client"
@@ -39,7 +40,7 @@ func (c *Client) wrap(op, id string, err error) error {
 		subject = op + " " + shortID(id)
 	}
 	if client.IsErrConnectionFailed(err) {
-		return fmt.Errorf("%s: %w: %s: %w", subject, ErrUnreachable, c.cfg.host(), err)
+		return &unreachableError{subject: subject, host: c.cfg.host(), err: err}
 	}
 	return fmt.Errorf("%s: %w", subject, err)
 }
@@ -54,3 +55,22 @@ func shortID(id string) string {
 func isEOF(err error) bool {
 	return errors.Is(err, io.EOF)
 }
+
+// unreachableError is a failure to connect; it matches ErrUnreachable and
+// unwraps to the Docker client's error.
+type unreachableError struct {
+	subject, host string
+	err           error
+}
+
+func (e *unreachableError) Error() string {
+	msg := e.subject + ": cannot connect to the Docker daemon at " + e.host
+	if cause := e.err.Error(); !strings.HasPrefix(cause, "Cannot connect to the Docker daemon") {
+		msg += ": " + cause // TLS, permission and other specific causes
+	}
+	return msg
+}
+
+func (e *unreachableError) Is(target error) bool { return target == ErrUnreachable }
+
+func (e *unreachableError) Unwrap() error { return e.err }

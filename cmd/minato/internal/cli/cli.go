@@ -1,0 +1,107 @@
+// Package cli is the minato command line: flag parsing, wiring of the
+// library packages, output formatting and exit codes. It is the only place
+// (with main) where flags, os.Exit-style codes and user-facing text live.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/inventory"
+)
+
+// Version is the minato version the binary reports.
+var Version = "0.1.0-dev"
+
+// Env is the process environment the CLI runs in, injected for tests.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Getenv reads environment variables (os.Getenv).
+	Getenv func(string) string
+}
+
+// usageError is a mistake in the command line: exit code 1 with the usage
+// hint, per seed 002 (which uses 1 for every error).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+const topUsage = `minato: agentless operation of Docker containers
+
+Usage:
+  minato job start|stop|restart|rm   (-c ID[*] | -n NAME[*]) [options]
+  minato job exec     (-c ID[*] | -n NAME[*]) [options] "COMMAND"
+  minato job download (-c ID[*] | -n NAME[*]) [options] SOURCE DESTINATION
+  minato ps [-c ID[*] | -n NAME[*]] [--state STATE] [-a]
+  minato version
+
+Run "minato job -h" or "minato job start -h" for the options of a command.
+The engine is DOCKER_HOST (default unix:///var/run/docker.sock), or
+tcp://ADDRESS:PORT with -i ADDRESS [-p PORT].
+`
+
+// Main runs the command line args (without the program name) and returns
+// the process exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, topUsage)
+		return 1
+	}
+	var err error
+	switch args[0] {
+	case "job":
+		return runJob(ctx, args[1:], env)
+	case "ps":
+		err = runPS(ctx, args[1:], env)
+	case "version", "--version":
+		fmt.Fprintln(env.Stdout, "minato", Version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, topUsage)
+		return 0
+	default:
+		err = usagef("unknown command %q: want job, ps or version", args[0])
+	}
+	return report(env, err)
+}
+
+// report prints err (if any) and maps it to an exit code: nil → 0,
+// help → 0, anything else → 1.
+func report(env Env, err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errHelp):
+		return 0
+	}
+	fmt.Fprintln(env.Stderr, "minato: "+explain(err))
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(env.Stderr, `Run "minato help" for usage.`)
+	}
+	return 1
+}
+
+// explain turns library errors into operator text: what was wrong and what
+// to do.
+func explain(err error) string {
+	switch {
+	case errors.Is(err, container.ErrUnreachable):
+		return err.Error() + "\n  check that the daemon is running and that -i/-p or DOCKER_HOST point at it"
+	case errors.Is(err, inventory.ErrIDAndName):
+		return "-c and -n cannot be used together: select containers by ID (-c) or by name (-n)"
+	case errors.Is(err, inventory.ErrBadPattern):
+		return strings.ReplaceAll(err.Error(), "inventory: ", "")
+	}
+	return err.Error()
+}

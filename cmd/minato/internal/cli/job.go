@@ -1,0 +1,262 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/inventory"
+	"github.com/minato-ops/minato/job"
+	jobdocker "github.com/minato-ops/minato/job/docker"
+)
+
+const jobUsage = `Usage: minato job COMMAND (-c ID[*] | -n NAME[*]) [options] [ARGS]
+
+Seed 002's container jobs. Each prints one line per selected container,
+"<id12> <name> Success", "<id12> <name> Skipped (<state>)" or
+"<id12> <name> Failed: <reason>", and exits 0 when every container succeeded
+or had nothing to do, 9 when at least one failed, 1 on a usage error, an
+unreachable engine, or when nothing matched.
+
+Commands:
+  start     start exited or created containers
+  stop      stop running containers (-t WAIT seconds before SIGKILL)
+  restart   restart running containers (-t WAIT)
+  rm        remove stopped containers; -f also running ones, -v volumes, -l links
+  exec      run "COMMAND" in running containers; exits with the command's code
+  download  copy SOURCE out of the container as a tar into DESTINATION
+
+Run "minato job COMMAND -h" for the options of a command.
+`
+
+func runJob(ctx context.Context, args []string, env Env) int {
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, jobUsage)
+		return 1
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(env.Stdout, jobUsage)
+		return 0
+	case "start", "stop", "restart", "rm":
+		return runLifecycle(ctx, args[0], args[1:], env)
+	case "exec":
+		return runExec(ctx, args[1:], env)
+	case "download":
+		return runDownload(ctx, args[1:], env)
+	}
+	return report(env, usagef("unknown job %q: want start, stop, restart, rm, exec or download", args[0]))
+}
+
+func newFlagSet(name, synopsis, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "Usage: %s\n\n%s\n\nOptions:\n", synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// connect validates the selection, builds the client and resolves the
+// containers. Every error here is exit code 1.
+func connect(ctx context.Context, fs *flag.FlagSet, ef *engineFlags, env Env, required bool) (*container.Client, []inventory.Target, error) {
+	sel := ef.selector()
+	if required && len(sel.IDs) == 0 && len(sel.Names) == 0 {
+		return nil, nil, usagef("select the containers with -c ID or -n NAME (a trailing * selects by prefix)")
+	}
+	if err := sel.Validate(); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := ef.config(fs, env.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := container.New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, err := c.Resolve(ctx, sel)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	if required && len(ts) == 0 {
+		c.Close()
+		return nil, nil, fmt.Errorf("no container matches %s on %s", sel, c.Host())
+	}
+	return c, ts, nil
+}
+
+func runLifecycle(ctx context.Context, op string, args []string, env Env) int {
+	about := map[string]string{
+		"start":   "Start the selected containers that are exited or created; others are skipped.",
+		"stop":    "Stop the selected containers that are running; others are skipped.",
+		"restart": "Restart the selected containers that are running; others are skipped.",
+		"rm":      "Remove the selected containers that are stopped (exited, created, dead).\nWithout -f a running container is not touched and counts as failed.",
+	}[op]
+	fs := newFlagSet("minato job "+op, "minato job "+op+" (-c ID[*] | -n NAME[*]) [options]", about)
+	var ef engineFlags
+	ef.register(fs)
+	var grace graceFlag
+	var force, volumes, links bool
+	parallel := 4
+	if op == "stop" || op == "restart" {
+		fs.Var(&grace, "t", "`WAIT` seconds between the stop signal and the kill (default: the container's own, or 10)")
+	}
+	if op == "rm" {
+		fs.BoolVar(&force, "f", false, "force: also remove running containers (killing them)")
+		fs.BoolVar(&force, "force", false, "same as -f")
+		fs.BoolVar(&volumes, "v", false, "also remove the containers' anonymous volumes")
+		fs.BoolVar(&volumes, "volumes", false, "same as -v")
+		fs.BoolVar(&links, "l", false, "remove the legacy link named by -n (\"/web/db\") instead of a container")
+		fs.BoolVar(&links, "link", false, "same as -l")
+	}
+	fs.IntVar(&parallel, "parallel", parallel, "how many containers to work on at once (1 = one after another)")
+	pos, err := parse(fs, args, env.Stdout)
+	if err != nil {
+		return report(env, err)
+	}
+	if len(pos) > 0 {
+		return report(env, usagef("minato job %s takes no arguments, got %q", op, strings.Join(pos, " ")))
+	}
+	if parallel < 1 {
+		return report(env, usagef("--parallel %d: want 1 or more", parallel))
+	}
+	c, ts, err := connect(ctx, fs, &ef, env, true)
+	if err != nil {
+		return report(env, err)
+	}
+	defer c.Close()
+	var a job.Action
+	switch op {
+	case "start":
+		a = jobdocker.Start(c)
+	case "stop":
+		a = jobdocker.Stop(c, jobdocker.StopOptions{Grace: grace.ptr()})
+	case "restart":
+		a = jobdocker.Restart(c, jobdocker.StopOptions{Grace: grace.ptr()})
+	case "rm":
+		a = jobdocker.Remove(c, container.RemoveOptions{Force: force, Volumes: volumes, Links: links})
+	}
+	rep := job.Run(ctx, a, ts, job.RunOptions{Concurrency: parallel})
+	printResults(env, rep)
+	return rep.ExitCode()
+}
+
+func printResults(env Env, rep job.Report) {
+	for _, r := range rep.Results {
+		fmt.Fprintf(env.Stdout, "%s %s %s\n", r.Target.ShortID(), r.Target.Name, oneLine(r.Verdict()))
+	}
+}
+
+// oneLine keeps a result on its line: engine messages can hold newlines.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func runExec(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato job exec", `minato job exec (-c ID[*] | -n NAME[*]) [options] "COMMAND"`,
+		"Run COMMAND in each selected running container, one after another, relaying its\n"+
+			"stdout and stderr. COMMAND is split into words like a shell does (quotes and\n"+
+			"backslashes) and run directly, without a shell; --shell runs it with sh -c.\n"+
+			"The exit code is the command's (with several containers, the first one's);\n"+
+			"9 when no command could be run in a selected container; 1 on other errors.")
+	var ef engineFlags
+	ef.register(fs)
+	var shell, tty bool
+	var user, workdir string
+	var envs listFlag
+	var timeout, grace time.Duration
+	fs.BoolVar(&shell, "shell", false, "run COMMAND through /bin/sh -c (the image must have a shell)")
+	fs.StringVar(&user, "user", "", "run as `USER` (name or uid[:gid]); default: the container's user")
+	fs.StringVar(&workdir, "workdir", "", "run in `DIR`; default: the container's working directory")
+	fs.Var(&envs, "env", "set `KEY=VALUE` for the command (repeatable)")
+	fs.BoolVar(&tty, "tty", false, "allocate a terminal (stdout and stderr merge)")
+	fs.DurationVar(&timeout, "timeout", 0, "end the command (its whole process tree) after `DURATION`, e.g. 30s; 0 = no limit")
+	fs.DurationVar(&grace, "kill-grace", container.DefaultKillGrace, "time between SIGTERM and SIGKILL when --timeout ends the command")
+	pos, err := parse(fs, args, env.Stdout)
+	if err != nil {
+		return report(env, err)
+	}
+	if len(pos) != 1 {
+		return report(env, usagef(`minato job exec takes exactly one COMMAND argument (quote it: "ls -l /tmp"), got %d`, len(pos)))
+	}
+	if timeout < 0 {
+		return report(env, usagef("--timeout %s: want a duration ≥ 0", timeout))
+	}
+	for _, e := range envs {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			return report(env, usagef("--env %q: want KEY=VALUE", e))
+		}
+	}
+	var argv []string
+	if shell {
+		argv = []string{"/bin/sh", "-c", pos[0]}
+	} else if argv, err = SplitCommand(pos[0]); err != nil {
+		return report(env, usagef("COMMAND %q: %v", pos[0], err))
+	}
+	if len(argv) == 0 {
+		return report(env, usagef("COMMAND is empty"))
+	}
+	c, ts, err := connect(ctx, fs, &ef, env, true)
+	if err != nil {
+		return report(env, err)
+	}
+	defer c.Close()
+	a := jobdocker.Exec(c, jobdocker.ExecOptions{
+		Cmd: argv, Env: envs, User: user, WorkingDir: workdir, Tty: tty,
+		Stdout: env.Stdout, Stderr: env.Stderr, Timeout: timeout, KillGrace: grace,
+	})
+	rep := job.Run(ctx, a, ts, job.RunOptions{Concurrency: 1})
+	code, ran := 0, false
+	for _, r := range rep.Results {
+		if r.Err != nil {
+			fmt.Fprintf(env.Stderr, "%s %s Failed: %s\n", r.Target.ShortID(), r.Target.Name, oneLine(r.Err.Error()))
+			continue
+		}
+		if r.Outcome.Message != "" {
+			fmt.Fprintf(env.Stderr, "%s %s %s\n", r.Target.ShortID(), r.Target.Name, r.Outcome.Message)
+		}
+		if !ran {
+			code, ran = r.Outcome.ExitCode, true
+		}
+	}
+	if !ran {
+		return job.ExitFailed
+	}
+	return code
+}
+
+func runDownload(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato job download", "minato job download (-c ID[*] | -n NAME[*]) [options] SOURCE DESTINATION",
+		"Copy the file or directory SOURCE out of each selected container (running or\n"+
+			"not) into the existing directory DESTINATION as a tar archive, owners, modes\n"+
+			"and times kept. The archive is named <container>_<source>.tar (\"/\" in the\n"+
+			"source becomes \"_\"; -1, -2, ... is added when the name is taken, so nothing\n"+
+			"is overwritten). Prints the archive path, then a tar -tv style listing.")
+	var ef engineFlags
+	ef.register(fs)
+	pos, err := parse(fs, args, env.Stdout)
+	if err != nil {
+		return report(env, err)
+	}
+	if len(pos) != 2 {
+		return report(env, usagef("minato job download takes SOURCE and DESTINATION, got %d argument(s)", len(pos)))
+	}
+	c, ts, err := connect(ctx, fs, &ef, env, true)
+	if err != nil {
+		return report(env, err)
+	}
+	defer c.Close()
+	rep := job.Run(ctx, jobdocker.Download(c, pos[0], pos[1], jobdocker.DownloadOptions{Out: env.Stdout}), ts, job.RunOptions{Concurrency: 1})
+	for _, r := range rep.Results {
+		if r.Err != nil {
+			fmt.Fprintf(env.Stderr, "%s %s Failed: %s\n", r.Target.ShortID(), r.Target.Name, oneLine(r.Err.Error()))
+		}
+	}
+	return rep.ExitCode()
+}

@@ -1,0 +1,19 @@
+// Package docker provides [job.Action]s on Docker containers: seed 002's
+// container jobs (start, stop, restart, rm, exec, download) built on
+// package container.
+//
+// Each lifecycle action looks at the container's current state first and
+// acts only where the seed says it should: [Start] on exited or created
+// containers, [Stop] and [Restart] on running ones, [Remove] on stopped ones
+// unless forced. Anything else is a skip (or, for a non-forced remove of a
+// running container, a failure), reported per container.
+//
+// # Usage
+//
+//	eng, _ := container.New(container.ConfigFromEnv(nil))
+//	targets, err := eng.Resolve(ctx, inventory.Selector{Names: []string{"web*"}})
+//	...
+//	grace := 5 * time.Second
+//	rep := job.Run(ctx, docker.Stop(eng, docker.StopOptions{Grace: &grace}), targets, job.RunOptions{Concurrency: 4})
+//	os.Exit(rep.ExitCode())
+package docker
