@@ -1,6 +1,3 @@
-// Package cli is the minato command line: flag parsing, wiring of the
-// library packages, output formatting and exit codes. It is the only place
-// (with main) where flags, os.Exit-style codes and user-facing text live.
 package cli
 
 import (
