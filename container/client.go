@@ -50,6 +50,12 @@ func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) { o.httpc = hc }
 }
 
+// withProcDir makes host-side exec killing look for processes under dir
+// instead of /proc; tests only.
+func withProcDir(dir string) Option {
+	return func(o *options) { o.procDir = dir }
+}
+
 // withEngineAPI replaces the whole Docker client; tests only.
 func withEngineAPI(api engineAPI) Option {
 	return func(o *options) { o.api = api }
@@ -79,7 +85,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	if o.httpc != nil {
 		copts = append(copts, client.WithHTTPClient(o.httpc))
-	} else if t := cfg.TLS; t != nil {
+	} else if t := cfg.TLS; t != nil && !cfg.localSocket() {
 		hc, err := tlsHTTPClient(t)
 		if err != nil {
 			return nil, err

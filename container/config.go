@@ -35,6 +35,7 @@ type Config struct {
 	// support on the first call.
 	APIVersion string `json:"api_version,omitempty"`
 	// TLS, when set, makes tcp:// connections use TLS with these files.
+	// It is ignored for unix:// and npipe:// hosts, which are local sockets.
 	TLS *TLSConfig `json:"tls,omitempty"`
 	// Timeout bounds each call that is expected to return promptly (list,
 	// inspect, top, start, remove, one-shot stats). Stop and restart get
@@ -67,8 +68,9 @@ func DefaultConfig() Config {
 }
 
 // ConfigFromEnv returns DefaultConfig overridden by the docker CLI's
-// variables: DOCKER_HOST, DOCKER_API_VERSION, and DOCKER_CERT_PATH with
-// DOCKER_TLS_VERIFY (ca.pem, cert.pem and key.pem in that directory;
+// variables: DOCKER_HOST, DOCKER_API_VERSION, and for tcp:// hosts
+// DOCKER_CERT_PATH with DOCKER_TLS_VERIFY (ca.pem, cert.pem and key.pem in
+// that directory, ~/.docker when only DOCKER_TLS_VERIFY is set;
 // verification on unless DOCKER_TLS_VERIFY is empty). getenv is usually
 // os.Getenv; nil means os.Getenv.
 func ConfigFromEnv(getenv func(string) string) Config {
@@ -87,7 +89,9 @@ func ConfigFromEnv(getenv func(string) string) Config {
 			certPath = filepath.Join(home, ".docker")
 		}
 	}
-	if certPath != "" && (verify || strings.HasPrefix(c.Host, "tcp://")) {
+	// Local sockets never use TLS, so their Config carries none (and
+	// Validate does not ask for files that are not needed).
+	if certPath != "" && !c.localSocket() {
 		c.TLS = &TLSConfig{
 			CAFile:             filepath.Join(certPath, "ca.pem"),
 			CertFile:           filepath.Join(certPath, "cert.pem"),
@@ -134,7 +138,7 @@ func (c Config) Validate() error {
 	}
 	if t := c.TLS; t != nil {
 		if (t.CertFile == "") != (t.KeyFile == "") {
-			errs = append(errs, errors.New("tls: cert_file and key_file go together: give both or neither"))
+			errs = append(errs, fmt.Errorf("tls: cert_file %q and key_file %q go together: give both or neither", t.CertFile, t.KeyFile))
 		}
 		for _, f := range []struct{ name, path string }{{"ca_file", t.CAFile}, {"cert_file", t.CertFile}, {"key_file", t.KeyFile}} {
 			if f.path == "" {
@@ -170,6 +174,13 @@ func (c Config) host() string {
 		return DefaultHost
 	}
 	return c.Host
+}
+
+// localSocket reports whether Host is a unix socket or a named pipe, which
+// never use TLS.
+func (c Config) localSocket() bool {
+	h := c.host()
+	return strings.HasPrefix(h, "unix://") || strings.HasPrefix(h, "npipe://")
 }
 
 func (c Config) timeout() time.Duration {

@@ -180,6 +180,11 @@ func (c *Client) Exec(ctx context.Context, id string, o ExecOptions) (ExecResult
 	bg := context.WithoutCancel(ctx)
 	if res.TimedOut || ctxErr != nil {
 		res.Killed, killErr = c.killExec(bg, id, created.ID, marker, o.killGrace())
+		if killErr != nil {
+			// The process may still run: do not wait for it.
+			res.Ended = time.Now()
+			return res, fmt.Errorf("exec %s: %w", shortID(id), killErr)
+		}
 		// The stream ends once every process holding the output is gone.
 		select {
 		case <-streamDone:
@@ -190,13 +195,10 @@ func (c *Client) Exec(ctx context.Context, id string, o ExecOptions) (ExecResult
 	}
 	res.Ended = time.Now()
 	code, err := c.execExitCode(bg, created.ID)
-	if err != nil && killErr == nil {
+	if err != nil {
 		return res, c.wrap("exec inspect", id, err)
 	}
 	res.ExitCode = code
-	if killErr != nil {
-		return res, fmt.Errorf("exec %s: %w", shortID(id), killErr)
-	}
 	return res, ctxErr
 }
 

@@ -27,9 +27,13 @@ type StopOptions struct {
 	// Grace is how long the engine waits after the stop signal before it
 	// kills the container (docker stop -t; seed 002's -t WAIT). nil means
 	// the container's own StopTimeout, or the engine default of 10 s. The
-	// engine counts whole seconds: a fraction is rounded up.
+	// engine counts whole seconds: a fraction is rounded up, and a negative
+	// value is 0 (kill at once; minato never asks the engine to wait
+	// forever).
 	Grace *time.Duration
 	// Signal overrides the container's stop signal ("SIGTERM" by default).
+	// It needs API 1.42 (Docker 22.06) or later: older engines ignore it
+	// and use the container's own stop signal.
 	Signal string
 }
 

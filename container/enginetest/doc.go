@@ -11,8 +11,9 @@
 //
 // # Fixtures
 //
-// [NewServer] reads these files from its directory at each request, so a
-// test may write them after the server started. Every file is optional.
+// [NewServer] (or [Start], for examples and TestMain) reads these files
+// from its directory at each request, so a test may write them after the
+// server started. Every file is optional.
 //
 //	containers.json       GET /containers/json: a JSON array of the engine's
 //	                      container summaries. The all query parameter and

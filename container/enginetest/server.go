@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -65,7 +66,7 @@ type Server struct {
 	// "tcp://127.0.0.1:PORT", or "unix://PATH" with [WithUnixSocket].
 	URL string
 
-	t          testing.TB
+	report     func(format string, args ...any)
 	dir        string
 	apiVersion string
 	srv        *httptest.Server
@@ -126,33 +127,55 @@ func WithUnixSocket(path string) Option {
 // NewServer starts a fake engine serving the fixtures in dir (see the
 // package documentation; "" serves none) and registers t.Cleanup to close
 // it. It calls t.Fatal when dir is not a directory or the server cannot
-// listen, and t.Error when a fixture holds invalid JSON.
+// listen, and t.Error when a fixture cannot be read or holds invalid JSON.
 func NewServer(t testing.TB, dir string, opts ...Option) *Server {
 	t.Helper()
+	s, err := start(dir, t.Errorf, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start is [NewServer] for code that has no testing.TB, such as examples
+// and TestMain: the caller must call [Server.Close], and a fixture that
+// cannot be read or decoded is answered like a missing one (500) without
+// failing anything.
+func Start(dir string, opts ...Option) (*Server, error) {
+	return start(dir, func(string, ...any) {}, opts)
+}
+
+func start(dir string, report func(string, ...any), opts []Option) (*Server, error) {
 	set := settings{apiVersion: DefaultAPIVersion}
 	for _, o := range opts {
 		o(&set)
 	}
 	if dir != "" {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			t.Fatalf("enginetest: fixture directory %q: not a directory (%v)", dir, err)
+			return nil, fmt.Errorf("enginetest: fixture directory %q: not a directory (%v)", dir, err)
 		}
 	}
-	s := &Server{t: t, dir: dir, apiVersion: set.apiVersion, builtin: http.NewServeMux(), custom: http.NewServeMux(), execs: map[string]*execInstance{}}
+	s := &Server{report: report, dir: dir, apiVersion: set.apiVersion, builtin: http.NewServeMux(), custom: http.NewServeMux(), execs: map[string]*execInstance{}}
 	s.routes()
 	for _, h := range set.handlers {
 		s.custom.HandleFunc(h.method+" "+h.pattern, h.h)
 		s.hasCustom = true
 	}
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	var l net.Listener
+	var err error
 	if set.socket != "" {
-		l, err := net.Listen("unix", set.socket)
-		if err != nil {
-			t.Fatalf("enginetest: %v", err)
-		}
-		_ = s.srv.Listener.Close()
-		s.srv.Listener = l
+		l, err = net.Listen("unix", set.socket)
+	} else {
+		l, err = net.Listen("tcp", "127.0.0.1:0")
 	}
+	if err != nil {
+		return nil, fmt.Errorf("enginetest: %w", err)
+	}
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{
+		Handler:  http.HandlerFunc(s.serveHTTP),
+		ErrorLog: log.New(io.Discard, "", 0), // failed TLS handshakes are what TLS tests provoke
+	}}
 	if set.tls != nil {
 		s.srv.TLS = set.tls
 		s.srv.StartTLS()
@@ -162,10 +185,9 @@ func NewServer(t testing.TB, dir string, opts ...Option) *Server {
 	if set.socket != "" {
 		s.URL = "unix://" + set.socket
 	} else {
-		s.URL = "tcp://" + s.srv.Listener.Addr().String()
+		s.URL = "tcp://" + l.Addr().String()
 	}
-	t.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
 // Close stops the server and closes its connections; calls made after it
@@ -235,8 +257,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.hasCustom {
-		if h, pattern := s.custom.Handler(r); pattern != "" {
-			h.ServeHTTP(w, r)
+		if _, pattern := s.custom.Handler(r); pattern != "" {
+			s.custom.ServeHTTP(w, r) // sets r.PathValue
 			return
 		}
 	}
@@ -270,7 +292,7 @@ func (s *Server) readJSON(name string, v any) bool {
 		return false
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		s.t.Errorf("enginetest: fixture %s: %v", name, err)
+		s.report("enginetest: fixture %s: %v", name, err)
 		return false
 	}
 	return true
@@ -283,7 +305,7 @@ func (s *Server) readFile(name string) ([]byte, bool) {
 	b, err := os.ReadFile(filepath.Join(s.dir, name))
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			s.t.Errorf("enginetest: fixture %s: %v", name, err)
+			s.report("enginetest: fixture %s: %v", name, err)
 		}
 		return nil, false
 	}

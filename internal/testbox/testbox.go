@@ -495,6 +495,7 @@ func send(ctx context.Context, addr string, n int) error {
 func spawn(e *env, n int) error {
 	for range n {
 		cmd := exec.Command(e.exe, "sleep", "forever")
+		cmd.Args[0] = os.Args[0] // show as "/testbox sleep forever" in ps, not /proc/self/exe
 		if err := cmd.Start(); err != nil {
 			return err
 		}

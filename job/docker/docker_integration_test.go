@@ -33,8 +33,6 @@ func engine(t *testing.T) (*dockertest.Harness, *container.Client) {
 	return h, c
 }
 
-func boolp(b bool) *bool { return &b }
-
 // fixture starts three containers "<p>-a" running, "<p>-b" running and
 // "<p>-c" exited (exit 0), plus an unrelated "<q>-x" running, and returns
 // the selected targets for "<p>*".
