@@ -106,7 +106,7 @@ type ExecResult struct {
 //     KillGrace, then sends SIGKILL. This needs the right to signal the
 //     engine's processes (root, or the same user for rootless engines).
 //  2. Otherwise a second exec, run as root in the container, does the same
-//     with /bin/sh, tr, grep and kill. Containers without them (FROM scratch
+//     with /bin/sh, tr, grep, kill and sleep. Containers without them (FROM scratch
 //     images) cannot be reached this way, and Exec returns
 //     [ErrExecNotKilled].
 //
@@ -248,8 +248,11 @@ func (c *Client) killExec(ctx context.Context, containerID, execID, marker strin
 			return KilledNone, nil // it finished on its own meanwhile
 		}
 	}
-	secs := int((grace + time.Second - 1) / time.Second)
-	script := fmt.Sprintf(`k() { for d in /proc/[0-9]*; do tr '\0' '\n' < "$d/environ" 2>/dev/null | grep -qx '%s' && kill -s "$1" "${d#/proc/}" 2>/dev/null; done; }; k TERM; sleep %d; k KILL; exit 0`, marker, secs)
+	// k SIG signals every tagged process; k alone reports whether any is
+	// left. Poll every 0.1 s (1 s where sleep takes whole seconds only)
+	// until the tree is gone or the grace has passed, then SIGKILL.
+	steps := int(grace / (100 * time.Millisecond))
+	script := fmt.Sprintf(`k() { n=1; for d in /proc/[0-9]*; do if tr '\0' '\n' < "$d/environ" 2>/dev/null | grep -qx '%s'; then n=0; [ -n "$1" ] && kill -s "$1" "${d#/proc/}" 2>/dev/null; fi; done; return $n; }; k TERM; i=0; while [ $i -lt %d ] && k; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; k KILL; exit 0`, marker, steps)
 	res, err := c.Exec(ctx, containerID, ExecOptions{Cmd: []string{"/bin/sh", "-c", script}, User: "0", Timeout: grace + 30*time.Second, KillGrace: -1})
 	if err != nil || res.ExitCode != 0 {
 		if err == nil {

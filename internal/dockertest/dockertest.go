@@ -124,6 +124,9 @@ type RunOptions struct {
 	Tty bool
 	// Binds are bind mounts in "host-src:container-dest[:options]" form.
 	Binds []string
+	// Image is the image to run; empty means Image (the plain testbox
+	// image). Pass ShellImage for a container with /bin/sh.
+	Image string
 }
 
 // Container identifies a container created by Run.
@@ -142,7 +145,10 @@ type Container struct {
 // fails or Run itself fails to start it. Any engine error is fatal to t.
 func (h *Harness) Run(t testing.TB, o RunOptions) Container {
 	t.Helper()
-	img := h.Image(t)
+	img := o.Image
+	if img == "" {
+		img = h.Image(t)
+	}
 
 	name := o.Name
 	if name == "" {

@@ -66,7 +66,7 @@ func (h *Harness) Image(t testing.TB) string {
 	testImage.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), imageBuildTimeout)
 		defer cancel()
-		testImage.ref, testImage.err = buildImage(ctx, h.Client)
+		testImage.ref, testImage.err = buildImage(ctx, h.Client, imageVariant{repo: ImageRepo, dockerfile: dockerfile})
 	})
 	if testImage.err != nil {
 		t.Fatalf("dockertest: test image: %v", testImage.err)
@@ -74,7 +74,15 @@ func (h *Harness) Image(t testing.TB) string {
 	return testImage.ref
 }
 
-func buildImage(ctx context.Context, c *client.Client) (string, error) {
+// imageVariant is what distinguishes the plain test image from the one
+// with a shell.
+type imageVariant struct {
+	repo       string
+	dockerfile string
+	extra      []tarFile
+}
+
+func buildImage(ctx context.Context, c *client.Client, v imageVariant) (string, error) {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return "", err
@@ -102,9 +110,13 @@ func buildImage(ctx context.Context, c *client.Client) (string, error) {
 
 	labels := map[string]string{LabelKey: "image"}
 	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\x00%s=%s\x00", dockerfile, LabelKey, labels[LabelKey])
+	fmt.Fprintf(sum, "%s\x00%s=%s\x00", v.dockerfile, LabelKey, labels[LabelKey])
 	sum.Write(binary)
-	ref := ImageRepo + ":" + hex.EncodeToString(sum.Sum(nil))[:12]
+	for _, f := range v.extra {
+		fmt.Fprintf(sum, "%s\x00%o\x00%s\x00", f.name, f.mode, f.linkname)
+		sum.Write(f.data)
+	}
+	ref := v.repo + ":" + hex.EncodeToString(sum.Sum(nil))[:12]
 
 	if _, err := c.ImageInspect(ctx, ref); err == nil {
 		return ref, nil
@@ -112,10 +124,10 @@ func buildImage(ctx context.Context, c *client.Client) (string, error) {
 		return "", fmt.Errorf("inspect %s: %w", ref, err)
 	}
 
-	buildCtx, err := tarContext(map[string]tarFile{
-		"Dockerfile": {mode: 0o644, data: []byte(dockerfile)},
-		"testbox":    {mode: 0o755, data: binary},
-	})
+	buildCtx, err := tarContext(append([]tarFile{
+		{name: "Dockerfile", mode: 0o644, data: []byte(v.dockerfile)},
+		{name: "testbox", mode: 0o755, data: binary},
+	}, v.extra...))
 	if err != nil {
 		return "", err
 	}
@@ -161,22 +173,26 @@ func moduleRoot(ctx context.Context) (string, error) {
 }
 
 type tarFile struct {
-	mode int64
-	data []byte
+	name     string
+	mode     int64
+	data     []byte
+	linkname string // a symbolic link when set
 }
 
-// tarContext builds an in-memory tar build context.
-func tarContext(files map[string]tarFile) (io.Reader, error) {
+// tarContext builds an in-memory tar build context from files, in order.
+func tarContext(files []tarFile) (io.Reader, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, name := range []string{"Dockerfile", "testbox"} {
-		f := files[name]
+	for _, f := range files {
 		hdr := &tar.Header{
-			Name:     name,
+			Name:     f.name,
 			Mode:     f.mode,
 			Size:     int64(len(f.data)),
 			Typeflag: tar.TypeReg,
 			ModTime:  time.Unix(0, 0),
+		}
+		if f.linkname != "" {
+			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeSymlink, f.linkname, 0
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, err

@@ -195,3 +195,19 @@ func TestJobsOnRealEngine(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, " running ")
 }
+
+// TestExecShellOnImageWithShell runs --shell where the image has /bin/sh.
+func TestExecShellOnImageWithShell(t *testing.T) {
+	h := dockertest.New(t)
+	x := h.Run(t, dockertest.RunOptions{Image: h.ShellImage(t), Args: []string{"sleep", "forever"}})
+	h.WaitState(t, x.ID, "running", 10*time.Second)
+	code, out, errs := run(t, h.Host, "job", "exec", "-c", x.ID[:12], "--shell", `echo "$((6*7))" | tr 4 X; echo err >&2; exit 3`)
+	assert.Equal(t, 3, code)
+	assert.Equal(t, "X2\n", out)
+	assert.Equal(t, "err\n", errs)
+
+	// Without --shell the same text is not interpreted: echo prints it.
+	code, out, _ = run(t, h.Host, "job", "exec", "-c", x.ID[:12], `/bin/echo $HOME '|' x`)
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "$HOME | x\n", out)
+}

@@ -45,6 +45,14 @@ func runPS(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	if len(list) == 0 {
+		// Say so on stderr: stdout stays empty for scripts.
+		if sel.Empty() {
+			fmt.Fprintf(env.Stderr, "minato: no containers on %s\n", c.Host())
+		} else {
+			fmt.Fprintf(env.Stderr, "minato: no container matches %s on %s\n", sel, c.Host())
+		}
+	}
 	for _, s := range list {
 		fmt.Fprintf(env.Stdout, "%s %s %s %s\n", s.Target("").ShortID(), s.Name, s.State, s.Image)
 	}
