@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/containerd/errdefs v1.0.0
 	github.com/docker/docker v28.5.2+incompatible
+	github.com/gosnmp/gosnmp v1.47.0
 	github.com/stretchr/testify v1.12.1
 )
 

@@ -118,6 +118,12 @@ func (c *Client) local() bool {
 	return strings.HasPrefix(c.cfg.host(), "unix://")
 }
 
+// Local reports whether the engine is reached through a unix socket, that
+// is, whether it runs on this machine and its host PIDs and cgroups are
+// this machine's. (An engine in another PID namespace still counts as
+// local here; callers that read /proc verify what they find.)
+func (c *Client) Local() bool { return c.local() }
+
 // withTimeout bounds ctx by Config.Timeout plus extra.
 func (c *Client) withTimeout(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
 	d := c.cfg.timeout()

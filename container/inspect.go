@@ -57,6 +57,11 @@ type InspectResult struct {
 	MemoryLimit int64 `json:"memory_limit"`
 	NanoCPUs    int64 `json:"nano_cpus"`
 	PidsLimit   int64 `json:"pids_limit"`
+	// CPUQuota and CPUPeriod (microseconds) are the CFS quota set with
+	// --cpu-quota/--cpu-period; CpusetCPUs the --cpuset-cpus list ("0-1").
+	CPUQuota   int64  `json:"cpu_quota,omitempty"`
+	CPUPeriod  int64  `json:"cpu_period,omitempty"`
+	CpusetCPUs string `json:"cpuset_cpus,omitempty"`
 	// SizeRw and SizeRootFs are set when InspectOptions.Size was given.
 	SizeRw     int64 `json:"size_rw,omitempty"`
 	SizeRootFs int64 `json:"size_root_fs,omitempty"`
@@ -103,6 +108,7 @@ func (c *Client) Inspect(ctx context.Context, id string, o InspectOptions) (Insp
 		}
 		if h := b.HostConfig; h != nil {
 			r.MemoryLimit, r.NanoCPUs = h.Memory, h.NanoCPUs
+			r.CPUQuota, r.CPUPeriod, r.CpusetCPUs = h.CPUQuota, h.CPUPeriod, h.CpusetCpus
 			if h.PidsLimit != nil {
 				r.PidsLimit = *h.PidsLimit
 			}

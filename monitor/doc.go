@@ -22,4 +22,48 @@
 // A verdict is data and a failure is an error: a CRITICAL value is a Result
 // (with its Status set by thresholds), while an error from Check means the
 // value could not be obtained, which outputs report as [Unknown].
+//
+// # Judging
+//
+// A [Threshold] holds a warning and a critical [Range] in the Monitoring
+// Plugins grammar ("10", "10:", "~:10", "10:20", "@10:20", see
+// [ParseRange]); [EvaluateThresholds] raises a Result's own Status with
+// them. [HinemosBands] is Hinemos' numeric judgement (info and warning as
+// half-open bands, anything else critical) for the seed-compatible
+// commands. A [Damper] implements [Damping]: a new status must repeat
+// before it is reported.
+//
+// # Running checks
+//
+// A [Check] is the framework-owned configuration of a Monitor (targets,
+// interval, timeout, start delay, thresholds, damping). A [Runner]
+// schedules Checks, bounds concurrency, applies thresholds and damping,
+// writes each round's [Evaluation]s to [Sink]s (monitor/output has Nagios,
+// JSON and Prometheus renderings) and reports [Transition]s, which a
+// binary connects to a job or an HA recovery.
+//
+// # Usage
+//
+//	run, err := monitor.NewRunner(monitor.DefaultRunnerConfig(), resolver,
+//		monitor.WithLogger(log),
+//		monitor.WithSink(jsonout.NewLineSink(os.Stdout)),
+//		monitor.WithTransitions(func(ctx context.Context, t monitor.Transition) {
+//			log.Info("status changed", "check", t.Check, "target", t.Target, "from", t.From, "to", t.Status)
+//		}))
+//	if err != nil {
+//		return err
+//	}
+//	crit, _ := monitor.ParseRange("90")
+//	err = run.Add(monitor.Check{
+//		Name:       "cpu",
+//		Monitor:    cpu, // a Monitor from monitor/docker, or a MonitorFunc
+//		Targets:    inventory.Selector{Names: []string{"web*"}},
+//		Interval:   time.Minute,
+//		Thresholds: []monitor.Threshold{{Sample: "cpu_percent", Critical: &crit}},
+//		Damping:    monitor.Damping{Raise: 3},
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	return run.Run(ctx) // until ctx is cancelled
 package monitor

@@ -36,7 +36,8 @@ Usage:
   minato job start|stop|restart|rm   (-c ID[*] | -n NAME[*]) [options]
   minato job exec     (-c ID[*] | -n NAME[*]) [options] "COMMAND"
   minato job download (-c ID[*] | -n NAME[*]) [options] SOURCE DESTINATION
-  minato ps [-c ID[*] | -n NAME[*]] [--state STATE] [-a]
+  minato monitor host-status|cpu|memory|disk|network|process|container-status [options]
+  minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
   minato version
 
 Run "minato job -h" or "minato job start -h" for the options of a command.
@@ -58,6 +59,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 	switch args[0] {
 	case "job":
 		return runJob(ctx, args[1:], env)
+	case "monitor":
+		return runMonitor(ctx, args[1:], env)
 	case "ps":
 		err = runPS(ctx, args[1:], env)
 	case "version", "--version":
@@ -67,7 +70,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprint(env.Stdout, topUsage)
 		return 0
 	default:
-		err = usagef("unknown command %q: want job, ps or version", args[0])
+		err = usagef("unknown command %q: want job, monitor, ps or version", args[0])
 	}
 	return report(env, err)
 }

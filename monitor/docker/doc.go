@@ -1,0 +1,27 @@
+// Package docker holds the Docker monitors: seed 002's eight (daemon
+// health, container counts, disk usage, CPU, memory, disk I/O, network
+// I/O, processes, container state) and what the seed could not see (CPU
+// against the limit, throttling, working set, PIDs, health, restarts, OOM
+// kills), built on package container.
+//
+// Resource samples come from a [Collector], which takes one sample per
+// container in one of four modes: the engine's one-shot stats call in
+// parallel (default on API ≥ 1.41), streamed stats, the classic two-sample
+// call (older engines), or a direct read of cgroupfs and /proc when minato
+// runs on the engine's host ("auto" picks direct when it can). Every sample
+// records its mode.
+//
+// Rates (CPU %, bytes per interval) come from two samples of our own: the
+// previous one is kept in a [baseline.Store] under a key (seed 002's -k
+// KEY_ID). The first run of a key, a container restart or a counter that
+// went backwards yields no value (monitor.ErrNoBaseline), never a negative
+// or wild one. The formulas are exported pure functions ([CPUPercent],
+// [WorkingSet], ...) so they can be checked and reused.
+//
+// # Usage
+//
+//	col, _ := docker.NewCollector(client, docker.DefaultCollectorConfig())
+//	store, _ := baseline.Open(dir)
+//	cpu, _ := docker.NewResources(col, store, "web_cpu", docker.CPU)
+//	results, errs, err := cpu.CheckAll(ctx, targets)
+package docker

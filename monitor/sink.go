@@ -1,0 +1,114 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/minato-ops/minato/inventory"
+)
+
+// Evaluation is one judged measurement of one Target by one Check: what
+// the Runner hands to Sinks and returns from [Runner.CheckOnce].
+type Evaluation struct {
+	// Check is the Check's Name.
+	Check string
+	// Target is what was measured. It is the zero Target for an error
+	// that concerns no particular Target (the first resolve of a check
+	// failed).
+	Target inventory.Target
+	// Result is what the Monitor returned, with Time filled in; the zero
+	// Result when Err is set.
+	Result Result
+	// Status is the final, reported status: Observed after [Damping].
+	Status Status
+	// Observed is the status before damping: [EvaluateThresholds] of
+	// Result, or Unknown when Err is set.
+	Observed Status
+	// Message is one operator-facing line: for an error "no baseline
+	// yet" ([ErrNoBaseline]), "unsupported" ([ErrNotSupported]), "timed
+	// out after 10s" or the error text; otherwise the threshold reasons
+	// and Result.Message joined by "; ".
+	Message string
+	// Err is why the value could not be obtained; Observed is then
+	// Unknown.
+	Err error
+	// Took is how long the Check (or the whole CheckAll) call took.
+	Took time.Duration
+}
+
+// Transition is an Evaluation whose reported Status differs from the
+// previous one for the same check and Target. The first Evaluation of a
+// (check, Target) is a Transition from OK when its Status is not OK.
+type Transition struct {
+	Evaluation
+	// From is the previously reported status.
+	From Status
+}
+
+// Sink receives each round's Evaluations.
+//
+// A [Runner] calls Write once per round of a Check with that round's
+// Evaluations, sorted by Target key, and never calls Write concurrently
+// (sinks need no locking of their own for one Runner). Write may block;
+// it delays the next round of that Check, so slow sinks should buffer.
+// Neither evs nor anything it references may be modified; it may be
+// retained. A non-nil error is logged by the Runner, which goes on.
+type Sink interface {
+	Write(ctx context.Context, evs []Evaluation) error
+}
+
+// SinkFunc adapts a function to [Sink].
+type SinkFunc func(ctx context.Context, evs []Evaluation) error
+
+// Write calls f(ctx, evs).
+func (f SinkFunc) Write(ctx context.Context, evs []Evaluation) error { return f(ctx, evs) }
+
+// errorMessage is the operator-facing text for a measurement error.
+func errorMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrNoBaseline):
+		return "no baseline yet"
+	case errors.Is(err, ErrNotSupported):
+		return "unsupported"
+	}
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return "timed out after " + te.after.String()
+	}
+	return err.Error()
+}
+
+// timeoutError is returned when a Check call outlives the check's timeout.
+// It matches context.DeadlineExceeded and, when the monitor returned one,
+// the monitor's own error.
+type timeoutError struct {
+	after time.Duration
+	err   error // the monitor's error, if it returned before the Runner gave up
+}
+
+func (e *timeoutError) Error() string {
+	msg := "monitor: check timed out after " + e.after.String()
+	if e.err != nil {
+		msg += ": " + e.err.Error()
+	}
+	return msg
+}
+
+func (e *timeoutError) Unwrap() []error {
+	if e.err == nil {
+		return []error{context.DeadlineExceeded}
+	}
+	return []error{context.DeadlineExceeded, e.err}
+}
+
+func joinMessages(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
+}

@@ -1,0 +1,142 @@
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Threshold judges the samples of one name against a warning and a
+// critical [Range].
+//
+// A Threshold applies to every sample of the Result whose Name equals
+// Sample and whose Labels include all of Labels (nil Labels: every sample
+// of that name, for example every core of a per-core CPU sample).
+type Threshold struct {
+	// Sample is the Sample.Name the Threshold applies to.
+	Sample string `json:"sample"`
+	// Labels, when set, restrict the Threshold to samples carrying all of
+	// these label values.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Warning alerts with [Warning]; nil never does.
+	Warning *Range `json:"warning,omitempty"`
+	// Critical alerts with [Critical]; nil never does.
+	Critical *Range `json:"critical,omitempty"`
+}
+
+// Validate reports whether t is usable: Sample is set and both ranges are
+// valid. The error names the field.
+func (t Threshold) Validate() error {
+	var errs []error
+	if t.Sample == "" {
+		errs = append(errs, errors.New("sample: empty: name the Sample the threshold applies to"))
+	}
+	if t.Warning != nil {
+		if err := t.Warning.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("warning: %w", err))
+		}
+	}
+	if t.Critical != nil {
+		if err := t.Critical.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("critical: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Matches reports whether t applies to s: same name, and s carries all of
+// t.Labels.
+func (t Threshold) Matches(s Sample) bool {
+	return s.Name == t.Sample && hasLabels(s.Labels, t.Labels)
+}
+
+// EvaluateThresholds judges r against ths and returns the resulting status
+// and a message saying why (empty when no threshold alerted and no sample
+// was missing).
+//
+// The status is [Worst] (Critical > Warning > Unknown > OK) of:
+//
+//   - r.Status, the monitor's own verdict (thresholds only ever raise it);
+//   - Critical, if any matching sample is in the alerting region of a
+//     Critical range; otherwise Warning, if any matching sample is in the
+//     alerting region of a Warning range;
+//   - Unknown, if a Threshold matches no sample of r ("no sample
+//     cpu_percent") or a matching sample's value is NaN.
+//
+// So a critical alert wins over a missing sample, and a missing sample
+// over OK. The message lists the alerting samples, most severe first, in
+// the form `cpu_percent=93.5% (critical 90)`, then the missing ones, joined
+// by ", ". r is not modified.
+func EvaluateThresholds(r Result, ths []Threshold) (Status, string) {
+	type reason struct {
+		status Status
+		text   string
+	}
+	var reasons []reason
+	for _, th := range ths {
+		matched := false
+		for _, s := range r.Samples {
+			if !th.Matches(s) {
+				continue
+			}
+			matched = true
+			switch {
+			case math.IsNaN(s.Value):
+				reasons = append(reasons, reason{Unknown, sampleID(s) + " is NaN"})
+			case th.Critical != nil && th.Critical.Alert(s.Value):
+				reasons = append(reasons, reason{Critical, fmt.Sprintf("%s=%s (critical %s)", sampleID(s), formatValue(s.Value, s.Unit), th.Critical)})
+			case th.Warning != nil && th.Warning.Alert(s.Value):
+				reasons = append(reasons, reason{Warning, fmt.Sprintf("%s=%s (warning %s)", sampleID(s), formatValue(s.Value, s.Unit), th.Warning)})
+			}
+		}
+		if !matched {
+			reasons = append(reasons, reason{Unknown, "no sample " + labelled(th.Sample, th.Labels)})
+		}
+	}
+	status := r.Status
+	for _, rs := range reasons {
+		status = Worst(status, rs.status)
+	}
+	slices.SortStableFunc(reasons, func(a, b reason) int { return b.status.severity() - a.status.severity() })
+	texts := make([]string, len(reasons))
+	for i, rs := range reasons {
+		texts[i] = rs.text
+	}
+	return status, strings.Join(texts, ", ")
+}
+
+// sampleID renders a sample's name and labels: cpu_percent{core="1"}.
+func sampleID(s Sample) string { return labelled(s.Name, s.Labels) }
+
+func labelled(name string, labels map[string]string) string {
+	if len(labels) == 0 {
+		return name
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", k, labels[k])
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// formatValue renders a value with its unit for messages: "93.5%", "1024B",
+// "3".
+func formatValue(v float64, u Unit) string {
+	if math.Abs(v) < 1e15 && !math.IsNaN(v) {
+		v = math.Round(v*100) / 100 // messages are for people: two decimals
+	}
+	return formatBound(v) + string(u)
+}
