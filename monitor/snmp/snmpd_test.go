@@ -15,7 +15,7 @@ import (
 
 	"github.com/minato-ops/minato/monitor"
 	"github.com/minato-ops/minato/monitor/snmp"
-	"github.com/minato-ops/minato/monitor/snmp/internal/snmpdtest"
+	"github.com/minato-ops/minato/internal/snmpdtest"
 )
 
 // TestAgainstSnmpd runs every integration check against one real net-snmp

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -200,6 +201,9 @@ func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
 // formatValue renders a float as the exposition format wants it: "NaN",
 // "+Inf", "-Inf" or the shortest Go representation.
 func formatValue(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', -1, 64) // byte counts read better without an exponent
+	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 

@@ -102,6 +102,7 @@ type monitorRun struct {
 	evals   []monitor.Evaluation
 	lines   []line   // hinemos format
 	raw     []string // hinemos format lines that are not key,value (container-status)
+	notes   []string // said on stderr in the hinemos format
 	primary []monitor.Threshold
 	descs   []monitor.SampleDesc
 }
@@ -246,8 +247,8 @@ func (o *monitorOpts) validate(name string, mf *monitorFlags) error {
 	if name == "cpu" && o.all && o.core {
 		return usagef("--all and --core cannot be used together")
 	}
-	if o.withHost && name == "cpu" && (len(mf.ids) > 0 || len(mf.names) > 0 || o.core) {
-		return usagef("--with-host cannot be used with -c, -n or --core: the host figure subtracts every container")
+	if o.withHost && (len(mf.ids) > 0 || len(mf.names) > 0 || o.core || o.all && name == "memory") {
+		return usagef("--with-host cannot be used with -c, -n, --core or memory's --all: the host figure subtracts every container")
 	}
 	if o.withHost && o.snmpVer != "1" && o.snmpVer != "2c" && o.snmpVer != "3" {
 		return usagef("-sv %q: want 1, 2c or 3", o.snmpVer)
@@ -439,9 +440,31 @@ func measureResources(ctx context.Context, name string, c *container.Client, mf 
 	}
 	switch name {
 	case "cpu":
-		return cpuLines(run, o)
+		if run, err = cpuLines(run, o); err != nil || !o.withHost {
+			return run, err
+		}
+		v, ok, err := hostCPU(ctx, o, mf, store, run.evals, col.Info().NCPU)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			run.lines = append(run.lines, line{key: "cpu_usage:host", value: v, dec: 2})
+			run.evals = append(run.evals, hostEval(name, "cpu_percent", v, c.Host()))
+		} else {
+			run.notes = append(run.notes, "host: no value yet: the host's CPU counters need a previous run of this key")
+		}
+		return run, nil
 	case "memory":
-		return memoryLines(run, o)
+		if run, err = memoryLines(run, o); err != nil || !o.withHost {
+			return run, err
+		}
+		v, err := hostMemory(ctx, o, mf, run.evals)
+		if err != nil {
+			return nil, err
+		}
+		run.lines = append(run.lines, line{key: "host_mem_usage:host", value: v, dec: 2})
+		run.evals = append(run.evals, hostEval(name, run.primary[0].Sample, v, c.Host()))
+		return run, nil
 	case "disk":
 		return diskLines(run, o), nil
 	case "network":
@@ -591,6 +614,9 @@ func outputHinemos(out, errw io.Writer, run *monitorRun) int {
 		if ev.Err != nil {
 			fmt.Fprintf(errw, "minato: %s %s: %s\n", ev.Target.ShortID(), ev.Target.Name, oneLine(explainEval(ev.Err)))
 		}
+	}
+	for _, n := range run.notes {
+		fmt.Fprintln(errw, "minato: "+n)
 	}
 	return 0
 }

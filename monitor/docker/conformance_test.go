@@ -1,0 +1,160 @@
+package docker_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/internal/dockertest"
+	"github.com/minato-ops/minato/inventory"
+	"github.com/minato-ops/minato/monitor"
+	"github.com/minato-ops/minato/monitor/baseline"
+	"github.com/minato-ops/minato/monitor/docker"
+	"github.com/minato-ops/minato/monitor/monitortest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// conformanceSetup returns a minato client on the real engine and the
+// Targets of a running and an exited test container, resolved the way a
+// Runner resolves them.
+func conformanceSetup(t *testing.T) (c *container.Client, running, exited inventory.Target) {
+	t.Helper()
+	h := dockertest.New(t)
+	cfg := container.DefaultConfig()
+	cfg.Host = h.Host
+	c, err := container.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	run := h.Run(t, dockertest.RunOptions{Args: []string{"spawn", "2", "--", "sleep", "forever"}})
+	done := h.Run(t, dockertest.RunOptions{Args: []string{"exit", "3"}})
+	h.WaitState(t, run.ID, "running", 10*time.Second)
+	h.WaitState(t, done.ID, "exited", 10*time.Second)
+	resolve := func(id string) inventory.Target {
+		ts, err := c.Resolve(context.Background(), inventory.Selector{IDs: []string{id}})
+		require.NoError(t, err)
+		require.Len(t, ts, 1)
+		return ts[0]
+	}
+	return c, resolve(run.ID), resolve(done.ID)
+}
+
+// TestConformance runs the monitortest suite against the Docker monitors
+// on the real engine.
+func TestConformance(t *testing.T) {
+	c, running, exited := conformanceSetup(t)
+	engine := docker.EngineTarget(c)
+	procs, err := docker.NewProcesses(c, ".*")
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name   string
+		m      monitor.Monitor
+		target inventory.Target
+	}{
+		{"State/running", docker.NewState(c), running},
+		{"State/exited", docker.NewState(c), exited},
+		{"Processes", procs, running},
+		{"HostStatus", docker.NewHostStatus(c), engine},
+		{"ContainerCount", docker.NewContainerCount(c), engine},
+		{"DiskUsage", docker.NewDiskUsage(c), engine},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// First, on an idle engine: the suite's cancelled calls leave
+			// DiskUsage's engine operation running for a while.
+			res, err := tc.m.Check(context.Background(), tc.target)
+			require.NoError(t, err)
+			assert.NotEmpty(t, res.Samples, "the suite judges real samples")
+			monitortest.TestMonitor(t, tc.m, tc.target)
+		})
+	}
+
+	t.Run("DiskUsage/concurrent", func(t *testing.T) {
+		t.Parallel()
+		knownProblem(t, "the engine runs one disk-usage operation at a time and answers "+
+			"\"a disk usage operation is already running\" to the others (also right after a cancelled call), "+
+			"so concurrent DiskUsage.Check calls fail although Monitor.Check must be safe for concurrent use")
+		m := docker.NewDiskUsage(c)
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { _, errs[i] = m.Check(context.Background(), engine) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			assert.NoError(t, err, "concurrent Check %d", i)
+		}
+	})
+
+	for _, mode := range []string{docker.ModeAuto, docker.ModeOneShot, docker.ModeStream} {
+		t.Run("Resources/"+mode, func(t *testing.T) {
+			t.Parallel()
+			cfg := docker.DefaultCollectorConfig()
+			cfg.Mode = mode
+			col, err := docker.NewCollector(c, cfg)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = col.Close() })
+			store, err := baseline.Open(t.TempDir())
+			require.NoError(t, err)
+			// A streamed sample is renewed once a second; two Checks of the
+			// same sample have no interval to compute a rate over.
+			settle := 50 * time.Millisecond
+			if mode == docker.ModeStream {
+				settle = 1100 * time.Millisecond
+			}
+
+			t.Run("memory without store", func(t *testing.T) {
+				m, err := docker.NewResources(col, nil, "", docker.Memory)
+				require.NoError(t, err)
+				monitortest.TestMonitor(t, m, running)
+				res, err := m.Check(context.Background(), running)
+				require.NoError(t, err)
+				_, ok := res.Sample("memory_working_set_bytes", nil)
+				assert.True(t, ok)
+				t.Logf("collector mode %s", col.Mode())
+			})
+			for _, tc := range []struct {
+				name    string
+				kinds   []docker.Kind
+				want    string
+				problem string
+			}{
+				{name: "cpu with baseline", kinds: []docker.Kind{docker.CPU}, want: "cpu_percent"},
+				{name: "cpu memory pids with baseline", kinds: []docker.Kind{docker.CPU, docker.Memory, docker.PIDs}, want: "pids_current"},
+				{name: "blkio network with baseline", kinds: []docker.Kind{docker.BlockIO, docker.Network}, want: "network_rx_bytes",
+					problem: "disk_{read,write}_bytes_per_second and network_{rx,tx}_bytes_per_second have unit B " +
+						"but do not end in _bytes: a rate is not a byte count (monitortest sample-name rule)"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					if tc.problem != "" {
+						knownProblem(t, tc.problem)
+					}
+					m, err := docker.NewResources(col, store, "conformance", tc.kinds...)
+					require.NoError(t, err)
+					_, _ = m.Check(context.Background(), running) // lay the baseline
+					time.Sleep(settle)
+					monitortest.TestMonitor(t, m, running)
+					time.Sleep(settle)
+					res, err := m.Check(context.Background(), running)
+					require.NoError(t, err)
+					_, ok := res.Sample(tc.want, nil)
+					assert.True(t, ok, "%s in %v", tc.want, res.Samples)
+				})
+			}
+		})
+	}
+}
+
+// knownProblem skips a check that fails because of a reported problem in
+// the monitors, unless MINATO_KNOWN_PROBLEMS=1 asks to see it fail.
+// Remove the call once the problem is fixed.
+func knownProblem(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("MINATO_KNOWN_PROBLEMS") != "1" {
+		t.Skip("known problem (MINATO_KNOWN_PROBLEMS=1 runs it): " + what)
+	}
+}
