@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/minato-ops/minato/internal/snmpdtest"
 	"github.com/minato-ops/minato/monitor"
 	"github.com/minato-ops/minato/monitor/snmp"
-	"github.com/minato-ops/minato/internal/snmpdtest"
 )
 
 // TestAgainstSnmpd runs every integration check against one real net-snmp
