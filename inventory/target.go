@@ -56,20 +56,26 @@ func (t Target) ShortID() string {
 	return t.ID
 }
 
-// String renders the Target for logs and messages: "container web-1 (0e0d8cdf3a57)".
+// String renders the Target for logs and messages: "container web-1
+// (0e0d8cdf3a57)". Container and image IDs are shortened to 12 characters;
+// other IDs (URLs, instance IDs) are shown whole.
 func (t Target) String() string {
 	var b strings.Builder
 	if t.Kind != "" {
 		b.WriteString(string(t.Kind))
 		b.WriteByte(' ')
 	}
+	id := t.ID
+	if t.Kind == KindContainer || t.Kind == KindImage {
+		id = t.ShortID() // hex IDs: the short form docker prints
+	}
 	switch {
-	case t.Name != "" && t.ID != "":
-		b.WriteString(t.Name + " (" + t.ShortID() + ")")
+	case t.Name != "" && id != "" && t.Name != id:
+		b.WriteString(t.Name + " (" + id + ")")
 	case t.Name != "":
 		b.WriteString(t.Name)
 	default:
-		b.WriteString(t.ShortID())
+		b.WriteString(id)
 	}
 	return b.String()
 }

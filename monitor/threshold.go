@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -135,8 +136,11 @@ func labelled(name string, labels map[string]string) string {
 // formatValue renders a value with its unit for messages: "93.5%", "1024B",
 // "3".
 func formatValue(v float64, u Unit) string {
-	if math.Abs(v) < 1e15 && !math.IsNaN(v) {
-		v = math.Round(v*100) / 100 // messages are for people: two decimals
+	if v != math.Trunc(v) && math.Abs(v) < 1e15 && !math.IsNaN(v) {
+		// Messages are for people: 4 significant digits (95.12, 0.0002).
+		if r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64); err == nil {
+			v = r
+		}
 	}
 	return formatBound(v) + string(u)
 }

@@ -30,14 +30,13 @@ const startConcurrency = 8
 // (n = 10, 50, 100) three ways, on the same engine in the same run:
 //
 //   - mode=oneshot: minato's Resources monitor (CPU and Memory) over a
-//     Collector in mode "oneshot" (the engine's one-shot stats call, in
-//     parallel, default concurrency 32);
-//   - mode=oneshot-unbounded: the same with concurrency n, all calls in
-//     flight at once (on engines before 23.0.8 each call waits for the
-//     daemon's 1 s stats tick, so calls beyond the bound wait a tick more);
+//     Collector in mode "oneshot" (the engine's one-shot stats call, every
+//     container at once: on engines before 23.0.8 each call waits for the
+//     daemon's 1 s stats tick, so a bound would make calls wait a tick
+//     more);
 //   - mode=direct: the same monitor over a Collector in mode "direct"
-//     (cgroupfs and /proc on this host; the container list still comes
-//     from the engine);
+//     (cgroupfs and /proc on this host; the engine is asked for a
+//     container's details only when its PID changes);
 //   - mode=docker-stats: the peer, `docker stats --no-stream` over the n
 //     IDs (skipped when the docker CLI is missing).
 //
@@ -46,10 +45,10 @@ const startConcurrency = 8
 // every timed sweep then yields a cpu_percent and memory samples for every
 // container, which is checked. docker stats takes its two samples inside
 // one call. The n containers (testbox "sleep forever") are started once
-// per size, shared by the three modes, and removed by the harness when the
+// per size, shared by all the modes, and removed by the harness when the
 // size is done, so exactly n of this run's containers are running.
 //
-//	go test ./monitor/docker -run '^$' -bench Sweep -benchtime 1s -count 5 | tee sweep.txt
+//	go test ./monitor/docker -run '^$' -bench Sweep -benchtime 1s -count 6 | tee sweep.txt
 //	benchstat -col /mode sweep.txt
 //
 // bench/monitor-sweep.sh runs this and the CLI's peak-RSS measurement.
@@ -76,7 +75,6 @@ func BenchmarkSweep(b *testing.B) {
 				b.Fatalf("resolve: %d targets, want %d: %v", len(ts), n, err)
 			}
 			b.Run("mode=oneshot", func(b *testing.B) { benchResources(b, c, docker.ModeOneShot, 0, ts) })
-			b.Run("mode=oneshot-unbounded", func(b *testing.B) { benchResources(b, c, docker.ModeOneShot, n, ts) })
 			b.Run("mode=direct", func(b *testing.B) { benchResources(b, c, docker.ModeDirect, 0, ts) })
 			b.Run("mode=docker-stats", func(b *testing.B) {
 				if dockerCLI == "" {

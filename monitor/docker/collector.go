@@ -13,6 +13,7 @@ import (
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/monitor"
+	"github.com/minato-ops/minato/monitor/docker/internal/cgroupfs"
 )
 
 // The collection modes a Collector can use; see [CollectorConfig.Mode].
@@ -37,7 +38,12 @@ type CollectorConfig struct {
 	//     engines older than API 1.41;
 	//   - "direct": read cgroupfs and /proc on the engine's host.
 	Mode string `json:"mode,omitempty"`
-	// Concurrency bounds the engine calls in flight; default 32.
+	// Concurrency bounds the containers sampled at once. 0 (the default)
+	// means every container at once in the API modes, where each call
+	// mostly waits for the engine's once-a-second stats collector (engines
+	// before 23.0.8/24.0.7/25.0 make a one-shot call wait for the next
+	// cycle, so calls beyond the bound would wait for later cycles), and 16
+	// in the direct mode, which only reads files.
 	Concurrency int `json:"concurrency,omitempty"`
 	// CgroupRoot and ProcRoot are where the direct mode reads; defaults
 	// /sys/fs/cgroup and /proc.
@@ -45,10 +51,16 @@ type CollectorConfig struct {
 	ProcRoot   string `json:"proc_root,omitempty"`
 }
 
-// DefaultCollectorConfig returns mode auto, concurrency 32.
+// DefaultCollectorConfig returns mode auto with the default concurrency.
 func DefaultCollectorConfig() CollectorConfig {
-	return CollectorConfig{Mode: ModeAuto, Concurrency: 32, CgroupRoot: "/sys/fs/cgroup", ProcRoot: "/proc"}
+	return CollectorConfig{Mode: ModeAuto, CgroupRoot: "/sys/fs/cgroup", ProcRoot: "/proc"}
 }
+
+// maxAPIConcurrency caps "every container at once" in the API modes.
+const maxAPIConcurrency = 512
+
+// directConcurrency is the default bound of the direct mode.
+const directConcurrency = 16
 
 // Validate checks the Mode and Concurrency.
 func (c CollectorConfig) Validate() error {
@@ -59,7 +71,7 @@ func (c CollectorConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("mode %q: want auto, oneshot, stream, twosample or direct", c.Mode))
 	}
 	if c.Concurrency < 0 {
-		errs = append(errs, fmt.Errorf("concurrency %d: want 0 (default 32) or more", c.Concurrency))
+		errs = append(errs, fmt.Errorf("concurrency %d: want 0 (the default) or more", c.Concurrency))
 	}
 	return errors.Join(errs...)
 }
@@ -79,7 +91,7 @@ type Snapshot struct {
 
 // directReader reads one container's counters from the host.
 type directReader interface {
-	Stats(id string, pid int) (container.Stats, error)
+	StatsOf(id string, pid int, want cgroupfs.Want) (container.Stats, error)
 }
 
 // Collector takes resource samples of many containers at once. It is safe
@@ -97,6 +109,13 @@ type Collector struct {
 	setupErr error
 
 	streams *streamCache
+
+	// inspected caches each container's inspect result in the direct
+	// mode, where the inspect call would cost more than the sample: a
+	// cached entry is used while its PID is still the container's (a
+	// restart gives a new PID, and the entry is looked up again).
+	mu        sync.Mutex
+	inspected map[string]container.InspectResult
 }
 
 // CollectorOption configures optional collaborators of a Collector.
@@ -116,9 +135,6 @@ func NewCollector(c *container.Client, cfg CollectorConfig, opts ...CollectorOpt
 	d := DefaultCollectorConfig()
 	if cfg.Mode == "" {
 		cfg.Mode = d.Mode
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = d.Concurrency
 	}
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = d.CgroupRoot
@@ -190,17 +206,26 @@ func versionLess(a, b string) bool {
 	return x < y
 }
 
-// Collect samples every Target in parallel (at most Concurrency engine
-// calls at once) and returns one Snapshot and one error per Target, in
-// order. The returned error is for the sweep as a whole (engine
-// unreachable, direct mode impossible).
-func (col *Collector) Collect(ctx context.Context, ts []inventory.Target) ([]Snapshot, []error, error) {
+// Collect samples every Target in parallel and returns one Snapshot and
+// one error per Target, in order. The returned error is for the sweep as a
+// whole (engine unreachable, direct mode impossible). kinds limits what the
+// direct mode reads (none means everything); the API modes always return
+// the engine's whole sample.
+func (col *Collector) Collect(ctx context.Context, ts []inventory.Target, kinds ...Kind) ([]Snapshot, []error, error) {
 	if err := col.setup(ctx); err != nil {
 		return nil, nil, err
 	}
+	want := wantFor(kinds)
 	snaps := make([]Snapshot, len(ts))
 	errs := make([]error, len(ts))
-	sem := make(chan struct{}, col.cfg.Concurrency)
+	n := col.cfg.Concurrency
+	if n == 0 {
+		n = min(max(len(ts), 1), maxAPIConcurrency)
+		if col.mode == ModeDirect {
+			n = directConcurrency
+		}
+	}
+	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	for i, t := range ts {
 		wg.Add(1)
@@ -213,10 +238,11 @@ func (col *Collector) Collect(ctx context.Context, ts []inventory.Target) ([]Sna
 				return
 			}
 			defer func() { <-sem }()
-			snaps[i], errs[i] = col.one(ctx, t)
+			snaps[i], errs[i] = col.one(ctx, t, want)
 		}()
 	}
 	wg.Wait()
+	col.forgetOthers(ts)
 	if col.mode != ModeDirect && allUnreachable(errs) {
 		return nil, nil, errs[0]
 	}
@@ -235,8 +261,72 @@ func allUnreachable(errs []error) bool {
 	return true
 }
 
-func (col *Collector) one(ctx context.Context, t inventory.Target) (Snapshot, error) {
-	ins, err := col.c.Inspect(ctx, t.ID, container.InspectOptions{})
+// wantFor maps resource kinds to what the direct reader must read.
+func wantFor(kinds []Kind) cgroupfs.Want {
+	if len(kinds) == 0 {
+		return cgroupfs.WantAll
+	}
+	w := cgroupfs.WantHost
+	for _, k := range kinds {
+		switch k {
+		case CPU:
+			w |= cgroupfs.WantCPU
+		case Memory:
+			w |= cgroupfs.WantMemory
+		case BlockIO:
+			w |= cgroupfs.WantBlkIO
+		case Network:
+			w |= cgroupfs.WantNetwork
+		case PIDs:
+			w |= cgroupfs.WantPIDs
+		}
+	}
+	return w
+}
+
+// inspect returns the container's inspect result: in the direct mode from
+// the cache when there is one, else from the engine.
+func (col *Collector) inspect(ctx context.Context, id string, cached bool) (container.InspectResult, error) {
+	if cached && col.mode == ModeDirect {
+		col.mu.Lock()
+		ins, ok := col.inspected[id]
+		col.mu.Unlock()
+		if ok {
+			return ins, nil
+		}
+	}
+	ins, err := col.c.Inspect(ctx, id, container.InspectOptions{})
+	if err == nil && col.mode == ModeDirect && ins.State == container.Running && ins.Pid > 0 {
+		col.mu.Lock()
+		if col.inspected == nil {
+			col.inspected = map[string]container.InspectResult{}
+		}
+		col.inspected[id] = ins
+		col.mu.Unlock()
+	}
+	return ins, err
+}
+
+// forgetOthers drops cached inspect results of containers not in ts.
+func (col *Collector) forgetOthers(ts []inventory.Target) {
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	if len(col.inspected) == 0 {
+		return
+	}
+	keep := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		keep[t.ID] = true
+	}
+	for id := range col.inspected {
+		if !keep[id] {
+			delete(col.inspected, id)
+		}
+	}
+}
+
+func (col *Collector) one(ctx context.Context, t inventory.Target, want cgroupfs.Want) (Snapshot, error) {
+	ins, err := col.inspect(ctx, t.ID, true)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -246,7 +336,21 @@ func (col *Collector) one(ctx context.Context, t inventory.Target) (Snapshot, er
 	}
 	switch col.mode {
 	case ModeDirect:
-		s.Stats, err = col.direct.Stats(ins.ID, ins.Pid)
+		s.Stats, err = col.direct.StatsOf(ins.ID, ins.Pid, want|cgroupfs.RequirePID)
+		if errors.Is(err, cgroupfs.ErrStalePID) {
+			// Restarted, paused-and-changed or stopped: ask the engine again.
+			col.mu.Lock()
+			delete(col.inspected, t.ID)
+			col.mu.Unlock()
+			if ins, err = col.inspect(ctx, t.ID, false); err != nil {
+				return Snapshot{}, err
+			}
+			s.Inspect = ins
+			if ins.State != container.Running && ins.State != container.Paused {
+				return s, fmt.Errorf("container is %s: no resource usage to sample", ins.State)
+			}
+			s.Stats, err = col.direct.StatsOf(ins.ID, ins.Pid, want)
+		}
 		s.Mode = monitor.ModeDirect
 	case ModeStream:
 		s.Stats, err = col.streams.latest(ctx, ins.ID)

@@ -2,7 +2,6 @@ package docker_test
 
 import (
 	"context"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -55,8 +54,8 @@ func TestConformance(t *testing.T) {
 		m      monitor.Monitor
 		target inventory.Target
 	}{
-		{"State/running", docker.NewState(c), running},
-		{"State/exited", docker.NewState(c), exited},
+		{"State running", docker.NewState(c), running},
+		{"State exited", docker.NewState(c), exited},
 		{"Processes", procs, running},
 		{"HostStatus", docker.NewHostStatus(c), engine},
 		{"ContainerCount", docker.NewContainerCount(c), engine},
@@ -73,11 +72,8 @@ func TestConformance(t *testing.T) {
 		})
 	}
 
-	t.Run("DiskUsage/concurrent", func(t *testing.T) {
+	t.Run("DiskUsage concurrent", func(t *testing.T) {
 		t.Parallel()
-		knownProblem(t, "the engine runs one disk-usage operation at a time and answers "+
-			"\"a disk usage operation is already running\" to the others (also right after a cancelled call), "+
-			"so concurrent DiskUsage.Check calls fail although Monitor.Check must be safe for concurrent use")
 		m := docker.NewDiskUsage(c)
 		errs := make([]error, 4)
 		var wg sync.WaitGroup
@@ -91,7 +87,7 @@ func TestConformance(t *testing.T) {
 	})
 
 	for _, mode := range []string{docker.ModeAuto, docker.ModeOneShot, docker.ModeStream} {
-		t.Run("Resources/"+mode, func(t *testing.T) {
+		t.Run("Resources "+mode, func(t *testing.T) {
 			t.Parallel()
 			cfg := docker.DefaultCollectorConfig()
 			cfg.Mode = mode
@@ -118,21 +114,15 @@ func TestConformance(t *testing.T) {
 				t.Logf("collector mode %s", col.Mode())
 			})
 			for _, tc := range []struct {
-				name    string
-				kinds   []docker.Kind
-				want    string
-				problem string
+				name  string
+				kinds []docker.Kind
+				want  string
 			}{
 				{name: "cpu with baseline", kinds: []docker.Kind{docker.CPU}, want: "cpu_percent"},
 				{name: "cpu memory pids with baseline", kinds: []docker.Kind{docker.CPU, docker.Memory, docker.PIDs}, want: "pids_current"},
-				{name: "blkio network with baseline", kinds: []docker.Kind{docker.BlockIO, docker.Network}, want: "network_rx_bytes",
-					problem: "disk_{read,write}_bytes_per_second and network_{rx,tx}_bytes_per_second have unit B " +
-						"but do not end in _bytes: a rate is not a byte count (monitortest sample-name rule)"},
+				{name: "blkio network with baseline", kinds: []docker.Kind{docker.BlockIO, docker.Network}, want: "network_rx_bytes"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					if tc.problem != "" {
-						knownProblem(t, tc.problem)
-					}
 					m, err := docker.NewResources(col, store, "conformance", tc.kinds...)
 					require.NoError(t, err)
 					_, _ = m.Check(context.Background(), running) // lay the baseline
@@ -146,15 +136,5 @@ func TestConformance(t *testing.T) {
 				})
 			}
 		})
-	}
-}
-
-// knownProblem skips a check that fails because of a reported problem in
-// the monitors, unless MINATO_KNOWN_PROBLEMS=1 asks to see it fail.
-// Remove the call once the problem is fixed.
-func knownProblem(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("MINATO_KNOWN_PROBLEMS") != "1" {
-		t.Skip("known problem (MINATO_KNOWN_PROBLEMS=1 runs it): " + what)
 	}
 }

@@ -3,6 +3,8 @@ package docker
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/minato-ops/minato/container"
@@ -97,16 +99,43 @@ func (m *ContainerCount) Describe() []monitor.SampleDesc {
 // images are not counted twice) and the containers' writable layers per
 // state (disk_containers_bytes). It asks the engine's expensive disk-usage
 // call: run it at long intervals (the seed suggests hourly).
-type DiskUsage struct{ c *container.Client }
+//
+// The engine runs one disk-usage operation at a time and refuses others
+// ("a disk usage operation is already running"), even for a while after a
+// caller gave up on one. Check therefore serialises its own calls and
+// retries that refusal until ctx ends, so concurrent checks of one engine
+// wait for each other instead of failing.
+type DiskUsage struct {
+	c  *container.Client
+	mu sync.Mutex
+}
 
 // NewDiskUsage returns the disk usage monitor.
 func NewDiskUsage(c *container.Client) *DiskUsage { return &DiskUsage{c: c} }
+
+// diskUsage asks the engine, retrying while another disk-usage operation
+// (ours or another client's) is running.
+func (m *DiskUsage) diskUsage(ctx context.Context) (container.DiskUsageResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 2*time.Second) {
+		du, err := m.c.DiskUsage(ctx)
+		if err == nil || !strings.Contains(err.Error(), "disk usage operation is already running") {
+			return du, err
+		}
+		select {
+		case <-ctx.Done():
+			return du, err
+		case <-time.After(delay):
+		}
+	}
+}
 
 var _ monitor.Monitor = (*DiskUsage)(nil)
 
 // Check asks the engine for its disk accounting.
 func (m *DiskUsage) Check(ctx context.Context, _ inventory.Target) (monitor.Result, error) {
-	du, err := m.c.DiskUsage(ctx)
+	du, err := m.diskUsage(ctx)
 	if err != nil {
 		return monitor.Result{}, err
 	}

@@ -21,9 +21,9 @@ import (
 // where read is the sample time. 100 means one core fully used; a container
 // using two cores reads 200.
 func CPUPercent(prev, cur container.Stats) (float64, error) {
-	dt := cur.Read.Sub(prev.Read).Nanoseconds()
-	if dt <= 0 {
-		return 0, fmt.Errorf("%w: samples are not in time order", monitor.ErrNoBaseline)
+	dt, err := interval(prev, cur)
+	if err != nil {
+		return 0, err
 	}
 	if cur.CPU.TotalUsage < prev.CPU.TotalUsage {
 		return 0, fmt.Errorf("%w: CPU counter went backwards (restart)", monitor.ErrNoBaseline)
@@ -38,9 +38,9 @@ func CPUCorePercents(prev, cur container.Stats) ([]float64, error) {
 	if len(cur.CPU.PerCPU) == 0 {
 		return nil, fmt.Errorf("%w: the engine reports no per-core CPU counters (cgroup v2)", monitor.ErrNotSupported)
 	}
-	dt := cur.Read.Sub(prev.Read).Nanoseconds()
-	if dt <= 0 {
-		return nil, fmt.Errorf("%w: samples are not in time order", monitor.ErrNoBaseline)
+	dt, err := interval(prev, cur)
+	if err != nil {
+		return nil, err
 	}
 	n := len(cur.CPU.PerCPU)
 	if on := int(cur.CPU.OnlineCPUs); on > 0 && on < n {
@@ -57,6 +57,19 @@ func CPUCorePercents(prev, cur container.Stats) ([]float64, error) {
 		out[i] = float64(cur.CPU.PerCPU[i]-prev.CPU.PerCPU[i]) / float64(dt) * 100
 	}
 	return out, nil
+}
+
+// interval returns the nanoseconds between two samples, or an error when
+// there is no interval to compute a rate over.
+func interval(prev, cur container.Stats) (int64, error) {
+	dt := cur.Read.Sub(prev.Read).Nanoseconds()
+	switch {
+	case dt == 0:
+		return 0, fmt.Errorf("%w: no new sample since the previous run (streamed stats renew once a second)", monitor.ErrNoBaseline)
+	case dt < 0:
+		return 0, fmt.Errorf("%w: the previous sample is newer than this one", monitor.ErrNoBaseline)
+	}
+	return dt, nil
 }
 
 // LimitCPUs is the number of CPUs the container may use: NanoCPUs (--cpus),

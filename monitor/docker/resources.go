@@ -103,7 +103,7 @@ func (r *Resources) Check(ctx context.Context, t inventory.Target) (monitor.Resu
 // that went backwards) the rate samples are absent and, when nothing else
 // was measured, its error wraps monitor.ErrNoBaseline.
 func (r *Resources) CheckAll(ctx context.Context, ts []inventory.Target) ([]monitor.Result, []error, error) {
-	snaps, errs, err := r.col.Collect(ctx, ts)
+	snaps, errs, err := r.col.Collect(ctx, ts, r.kinds...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -208,9 +208,15 @@ func (r *Resources) samples(s Snapshot, p *prev) (monitor.Result, error) {
 	if r.has(Memory) {
 		m := st.Memory
 		hostTotal := float64(r.col.Info().MemTotal)
-		limit := float64(s.Inspect.MemoryLimit)
+		// The cgroup's limit as sampled (the engine reports an unlimited
+		// container's limit as the host's memory, seed 002's fallback);
+		// the configured limit only when the sample has none.
+		limit := float64(m.Limit)
 		if limit <= 0 {
-			limit = hostTotal // seed 002: no limit means the host's memory
+			limit = float64(s.Inspect.MemoryLimit)
+		}
+		if limit <= 0 {
+			limit = hostTotal
 		}
 		add("memory_usage_bytes", float64(m.Usage), monitor.Bytes, nil)
 		ws := WorkingSet(m)
@@ -255,8 +261,8 @@ func (r *Resources) samples(s Snapshot, p *prev) (monitor.Result, error) {
 				add("disk_read_bytes", float64(dr), monitor.Bytes, nil)
 				add("disk_write_bytes", float64(dw), monitor.Bytes, nil)
 				if secs > 0 {
-					add("disk_read_bytes_per_second", float64(dr)/secs, monitor.Bytes, nil)
-					add("disk_write_bytes_per_second", float64(dw)/secs, monitor.Bytes, nil)
+					add("disk_read_bytes_per_second", float64(dr)/secs, monitor.None, nil)  // a rate: the name carries the unit
+					add("disk_write_bytes_per_second", float64(dw)/secs, monitor.None, nil) // a rate: the name carries the unit
 				}
 			}
 		}
@@ -283,8 +289,8 @@ func (r *Resources) samples(s Snapshot, p *prev) (monitor.Result, error) {
 					add("network_rx_packets", float64(d[2]), monitor.None, nil)
 					add("network_tx_packets", float64(d[3]), monitor.None, nil)
 					if secs := st.Read.Sub(p.Stats.Read).Seconds(); secs > 0 {
-						add("network_rx_bytes_per_second", float64(d[0])/secs, monitor.Bytes, nil)
-						add("network_tx_bytes_per_second", float64(d[1])/secs, monitor.Bytes, nil)
+						add("network_rx_bytes_per_second", float64(d[0])/secs, monitor.None, nil) // a rate: the name carries the unit
+						add("network_tx_bytes_per_second", float64(d[1])/secs, monitor.None, nil) // a rate: the name carries the unit
 					}
 				}
 			}
@@ -355,8 +361,8 @@ func (r *Resources) Describe() []monitor.SampleDesc {
 	add(BlockIO, "blkio_write_bytes_total", monitor.Bytes, monitor.Counter, "Bytes written to block devices since the container started.")
 	add(BlockIO, "disk_read_bytes", monitor.Bytes, monitor.Gauge, "Bytes read between two samples (seed 002 Byte/interval).")
 	add(BlockIO, "disk_write_bytes", monitor.Bytes, monitor.Gauge, "Bytes written between two samples (seed 002 Byte/interval).")
-	add(BlockIO, "disk_read_bytes_per_second", monitor.Bytes, monitor.Gauge, "Read rate between two samples.")
-	add(BlockIO, "disk_write_bytes_per_second", monitor.Bytes, monitor.Gauge, "Write rate between two samples.")
+	add(BlockIO, "disk_read_bytes_per_second", monitor.None, monitor.Gauge, "Read rate between two samples.")
+	add(BlockIO, "disk_write_bytes_per_second", monitor.None, monitor.Gauge, "Write rate between two samples.")
 	add(Network, "network_rx_bytes_total", monitor.Bytes, monitor.Counter, "Bytes received on all interfaces since the container started.")
 	add(Network, "network_tx_bytes_total", monitor.Bytes, monitor.Counter, "Bytes sent on all interfaces since the container started.")
 	add(Network, "network_rx_packets_total", monitor.Count, monitor.Counter, "Packets received since the container started.")
@@ -365,8 +371,8 @@ func (r *Resources) Describe() []monitor.SampleDesc {
 	add(Network, "network_tx_bytes", monitor.Bytes, monitor.Gauge, "Bytes sent between two samples (seed 002 nw_txkb).")
 	add(Network, "network_rx_packets", monitor.None, monitor.Gauge, "Packets received between two samples (seed 002 nw_rxpck).")
 	add(Network, "network_tx_packets", monitor.None, monitor.Gauge, "Packets sent between two samples (seed 002 nw_txpck).")
-	add(Network, "network_rx_bytes_per_second", monitor.Bytes, monitor.Gauge, "Receive rate between two samples.")
-	add(Network, "network_tx_bytes_per_second", monitor.Bytes, monitor.Gauge, "Send rate between two samples.")
+	add(Network, "network_rx_bytes_per_second", monitor.None, monitor.Gauge, "Receive rate between two samples.")
+	add(Network, "network_tx_bytes_per_second", monitor.None, monitor.Gauge, "Send rate between two samples.")
 	add(PIDs, "pids_current", monitor.None, monitor.Gauge, "Tasks in the container's pids cgroup.")
 	add(PIDs, "pids_limit", monitor.None, monitor.Gauge, "The container's pids.max, when set.")
 	add(PIDs, "pids_limit_percent", monitor.Percent, monitor.Gauge, "Tasks as a share of pids.max.")

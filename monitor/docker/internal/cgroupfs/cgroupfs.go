@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,6 +49,12 @@ type Reader struct {
 	// memTotal is the host's MemTotal in bytes, the value an unlimited
 	// memory limit is reported as (as the engine does).
 	memTotal uint64
+
+	// The last read of /proc/stat, shared for hostTTL.
+	hostMu     sync.Mutex
+	hostAt     time.Time
+	hostSystem uint64
+	hostCPUs   uint32
 }
 
 // New returns a Reader for the cgroup file system mounted at root (normally
@@ -269,22 +276,63 @@ func (r *Reader) dirsFor(rel func(controller string) string) dirs {
 // zero. A container whose cgroup directory does not exist (it is not
 // running) yields an error wrapping [fs.ErrNotExist].
 func (r *Reader) Stats(id string, pid int) (container.Stats, error) {
+	return r.StatsOf(id, pid, WantAll)
+}
+
+// Want selects what [Reader.StatsOf] reads, so a sweep that needs only CPU
+// and memory does not open the blkio, pids and network files.
+type Want uint8
+
+// The parts of a sample StatsOf can read.
+const (
+	WantCPU Want = 1 << iota
+	WantMemory
+	WantBlkIO
+	WantPIDs
+	WantNetwork
+	// WantHost fills CPU.System and CPU.OnlineCPUs from /proc/stat (the
+	// docker stats formula's denominator). The file is read at most
+	// once per 100 ms per Reader, so a sweep of many containers shares it.
+	WantHost
+	// RequirePID makes StatsOf fail with ErrStalePID when pid is given
+	// but is not a process of the container (it exited, or the container
+	// restarted with a new main process), instead of falling back to the
+	// conventional paths. Callers that cache a container's PID use it to
+	// learn when to look the PID up again.
+	RequirePID
+	// WantAll reads everything (RequirePID excluded).
+	WantAll = WantCPU | WantMemory | WantBlkIO | WantPIDs | WantNetwork | WantHost
+)
+
+// ErrStalePID is returned by StatsOf with RequirePID when the PID no longer
+// belongs to the container.
+var ErrStalePID = errors.New("cgroupfs: the PID is no longer the container's")
+
+// StatsOf is Stats reading only the parts in want. Unread parts are zero.
+func (r *Reader) StatsOf(id string, pid int, want Want) (container.Stats, error) {
 	if id == "" || strings.ContainsAny(id, "/\x00") || strings.Contains(id, "..") {
 		return container.Stats{}, fmt.Errorf("cgroupfs: invalid container ID %q", id)
 	}
 	rd := reader{id: id, buf: make([]byte, 0, 4096)}
+	if want&RequirePID != 0 && pid > 0 {
+		if _, usable, _ := r.fromProc(&rd, id, pid); !usable {
+			return container.Stats{}, fmt.Errorf("%w: container %s, PID %d", ErrStalePID, short(id), pid)
+		}
+	}
 	d, owned, err := r.resolve(&rd, id, pid)
 	if err != nil {
 		return container.Stats{}, err
 	}
 	s := container.Stats{ID: id}
 	if r.v2 {
-		r.statsV2(&rd, d.memory, &s)
+		r.statsV2(&rd, d.memory, &s, want)
 	} else {
-		r.statsV1(&rd, d, &s)
+		r.statsV1(&rd, d, &s, want)
 	}
-	r.host(&rd, &s)
-	if owned {
+	if want&WantHost != 0 {
+		r.host(&rd, &s)
+	}
+	if owned && want&WantNetwork != 0 {
 		r.network(&rd, pid, &s)
 	}
 	if rd.err != nil {
@@ -303,23 +351,34 @@ func (r *Reader) Stats(id string, pid int) (container.Stats, error) {
 	return s, nil
 }
 
-func (r *Reader) statsV1(rd *reader, d dirs, s *container.Stats) {
+func (r *Reader) statsV1(rd *reader, d dirs, s *container.Stats, want Want) {
 	s.Read = time.Now()
+	// cpuacct.usage is always read: it is the required file that tells a
+	// removed cgroup from a missing optional file.
 	s.CPU.TotalUsage = rd.uint(d.cpuacct, "cpuacct.usage", true)
-	s.CPU.PerCPU = rd.uints(d.cpuacct, "cpuacct.usage_percpu")
-	if m := rd.flat(d.cpuacct, "cpuacct.stat"); m != nil {
-		s.CPU.User = m["user"] * ticksToNS
-		s.CPU.Kernel = m["system"] * ticksToNS
+	if want&WantCPU != 0 {
+		s.CPU.PerCPU = rd.uints(d.cpuacct, "cpuacct.usage_percpu")
+		if m := rd.flat(d.cpuacct, "cpuacct.stat"); m != nil {
+			s.CPU.User = m["user"] * ticksToNS
+			s.CPU.Kernel = m["system"] * ticksToNS
+		}
+		if m := rd.flat(d.cpu, "cpu.stat"); m != nil {
+			s.CPU.Periods, s.CPU.ThrottledPeriods, s.CPU.ThrottledTime = m["nr_periods"], m["nr_throttled"], m["throttled_time"]
+		}
 	}
-	if m := rd.flat(d.cpu, "cpu.stat"); m != nil {
-		s.CPU.Periods, s.CPU.ThrottledPeriods, s.CPU.ThrottledTime = m["nr_periods"], m["nr_throttled"], m["throttled_time"]
+	if want&WantMemory != 0 {
+		s.Memory.Usage = rd.uint(d.memory, "memory.usage_in_bytes", true)
+		s.Memory.MaxUsage = rd.uint(d.memory, "memory.max_usage_in_bytes", false)
+		s.Memory.Limit = r.clampMem(rd.uint(d.memory, "memory.limit_in_bytes", false))
+		s.Memory.Failcnt = rd.uint(d.memory, "memory.failcnt", false)
+		s.Memory.Stats = rd.flat(d.memory, "memory.stat")
 	}
-
-	s.Memory.Usage = rd.uint(d.memory, "memory.usage_in_bytes", true)
-	s.Memory.MaxUsage = rd.uint(d.memory, "memory.max_usage_in_bytes", false)
-	s.Memory.Limit = r.clampMem(rd.uint(d.memory, "memory.limit_in_bytes", false))
-	s.Memory.Failcnt = rd.uint(d.memory, "memory.failcnt", false)
-	s.Memory.Stats = rd.flat(d.memory, "memory.stat")
+	if want&WantBlkIO == 0 {
+		if want&WantPIDs != 0 {
+			r.pids(rd, d.pids, s)
+		}
+		return
+	}
 
 	// As containerd's cgroup v1 reader does: the CFQ recursive counters
 	// when the CFQ files exist, then the throttle counters (which every
@@ -329,11 +388,15 @@ func (r *Reader) statsV1(rd *reader, d dirs, s *container.Stats) {
 	}
 	s.BlkIO = append(s.BlkIO, rd.blkio(d.blkio, "blkio.throttle.io_service_bytes")...)
 
-	r.pids(rd, d.pids, s)
+	if want&WantPIDs != 0 {
+		r.pids(rd, d.pids, s)
+	}
 }
 
-func (r *Reader) statsV2(rd *reader, dir string, s *container.Stats) {
+func (r *Reader) statsV2(rd *reader, dir string, s *container.Stats, want Want) {
 	s.Read = time.Now()
+	// cpu.stat is always read: it is the required file that tells a
+	// removed cgroup from a missing optional file.
 	if m := rd.flat(dir, "cpu.stat"); m != nil {
 		s.CPU.TotalUsage = m["usage_usec"] * 1000
 		s.CPU.User = m["user_usec"] * 1000
@@ -342,19 +405,25 @@ func (r *Reader) statsV2(rd *reader, dir string, s *container.Stats) {
 	} else if rd.err == nil {
 		rd.gone = dir
 	}
-	s.Memory.Usage = rd.uint(dir, "memory.current", false)
-	if v, unlimited, ok := rd.max(dir, "memory.max"); ok {
-		if unlimited {
-			v = math.MaxUint64
+	if want&WantMemory != 0 {
+		s.Memory.Usage = rd.uint(dir, "memory.current", false)
+		if v, unlimited, ok := rd.max(dir, "memory.max"); ok {
+			if unlimited {
+				v = math.MaxUint64
+			}
+			s.Memory.Limit = r.clampMem(v)
 		}
-		s.Memory.Limit = r.clampMem(v)
+		if m := rd.flat(dir, "memory.events"); m != nil {
+			s.Memory.Failcnt = m["oom"]
+		}
+		s.Memory.Stats = rd.flat(dir, "memory.stat")
 	}
-	if m := rd.flat(dir, "memory.events"); m != nil {
-		s.Memory.Failcnt = m["oom"]
+	if want&WantBlkIO != 0 {
+		s.BlkIO = rd.ioStat(dir, "io.stat")
 	}
-	s.Memory.Stats = rd.flat(dir, "memory.stat")
-	s.BlkIO = rd.ioStat(dir, "io.stat")
-	r.pids(rd, dir, s)
+	if want&WantPIDs != 0 {
+		r.pids(rd, dir, s)
+	}
 }
 
 func (r *Reader) pids(rd *reader, dir string, s *container.Stats) {
@@ -374,17 +443,31 @@ func (r *Reader) clampMem(v uint64) uint64 {
 	return v
 }
 
+// hostTTL is how long one read of /proc/stat serves: a sweep over many
+// containers shares it (the engine reads it once per sample too).
+const hostTTL = 100 * time.Millisecond
+
 // host fills the host-wide CPU fields from /proc/stat.
 func (r *Reader) host(rd *reader, s *container.Stats) {
-	b, ok := rd.read(r.procRoot, "stat")
-	if ok {
-		ps, err := parseProcStat(b)
-		if err != nil {
-			rd.fail(filepath.Join(r.procRoot, "stat"), err)
-			return
+	r.hostMu.Lock()
+	fresh := time.Since(r.hostAt) < hostTTL
+	system, cpus := r.hostSystem, r.hostCPUs
+	r.hostMu.Unlock()
+	if !fresh {
+		b, ok := rd.read(r.procRoot, "stat")
+		if ok {
+			ps, err := parseProcStat(b)
+			if err != nil {
+				rd.fail(filepath.Join(r.procRoot, "stat"), err)
+				return
+			}
+			system, cpus = ps.SystemNS, ps.CPUs
+			r.hostMu.Lock()
+			r.hostAt, r.hostSystem, r.hostCPUs = time.Now(), system, cpus
+			r.hostMu.Unlock()
 		}
-		s.CPU.System, s.CPU.OnlineCPUs = ps.SystemNS, ps.CPUs
 	}
+	s.CPU.System, s.CPU.OnlineCPUs = system, cpus
 	if s.CPU.OnlineCPUs == 0 {
 		if b, err := os.ReadFile(filepath.Join(r.sysRoot, "devices/system/cpu/online")); err == nil {
 			s.CPU.OnlineCPUs, _ = parseCPUList(b)
