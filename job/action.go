@@ -42,9 +42,21 @@ type Outcome struct {
 	// Started and Ended bracket the action.
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended"`
+	// TimedOut says the action was ended by a [Timeout]: it returned after
+	// the Timeout's deadline passed. A timed-out Outcome never succeeds,
+	// whatever its ExitCode.
+	TimedOut bool `json:"timed_out,omitempty"`
+	// Attempts is how many times [Retry] ran the action (1 when it was not
+	// retried); 0 when no Retry wrapped it.
+	Attempts int `json:"attempts,omitempty"`
+	// Ignored says a [RetryPolicy] decided to ignore the non-zero ExitCode:
+	// the code is reported as is, but the Outcome counts as success.
+	Ignored bool `json:"ignored,omitempty"`
 }
 
 // Succeeded reports whether the Outcome counts as success for the exit
-// code: not skipped and exit code 0. Skipped outcomes neither succeed nor
-// fail.
-func (o Outcome) Succeeded() bool { return !o.Skipped && o.ExitCode == 0 }
+// code: not skipped, not timed out, and exit code 0 or an ignored exit
+// code. Skipped outcomes neither succeed nor fail.
+func (o Outcome) Succeeded() bool {
+	return !o.Skipped && !o.TimedOut && (o.ExitCode == 0 || o.Ignored)
+}

@@ -8,6 +8,20 @@
 // action could not be performed at all (engine unreachable, container
 // gone, ctx expired).
 //
+// [Wrapper]s add cross-cutting behaviour to an Action, composed with
+// [Chain] as robfig/cron's: [Timeout] (a deadline per Do; a timed-out
+// Outcome has TimedOut set), [Retry] (a [RetryPolicy] with delay, backoff
+// and per-exit-code decisions) and [SkipIfRunning] (no overlap per
+// Target). Actions write their output to [Output](ctx).
+//
+// A [Network] is a job network, JobCenter's term: units, each an Action on
+// a Target, connected by their needs into a DAG. [Network.Run] starts each
+// unit once its needs finished and its [When] condition (success, failure,
+// always, or exit codes) holds, bounds how many run at once, applies each
+// unit's timeout per attempt and its retries, captures its output (bounded
+// in memory, spilled to a file beyond the limit) and returns a
+// [NetworkReport] whose ExitCode follows the same 0/9/1 convention.
+//
 // The package imports only the standard library and inventory. Actions on
 // Docker containers (seed 002's start, stop, restart, rm, exec and
 // download) live in the adapter package job/docker.
@@ -23,4 +37,13 @@
 //		fmt.Println(r.Target.ShortID(), r.Target.Name, r.Verdict())
 //	}
 //	os.Exit(rep.ExitCode())
+//
+// A network:
+//
+//	n := &job.Network{Name: "backup", Concurrency: 2, Units: []job.Unit{
+//		{Name: "dump", Action: dump, Timeout: time.Hour, Retry: &job.RetryPolicy{Limit: 2, Delay: time.Minute}},
+//		{Name: "upload", Action: upload, Needs: []string{"dump"}},
+//		{Name: "alert", Action: alert, Needs: []string{"dump", "upload"}, When: job.When{On: job.WhenFailure}},
+//	}}
+//	rep, err := n.Run(ctx) // err: the network is invalid and nothing ran
 package job

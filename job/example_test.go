@@ -3,6 +3,7 @@ package job_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
@@ -30,4 +31,54 @@ func ExampleRun() {
 	// 0e0d8cdf3a57 web-1 Success
 	// 1eae26f41927 web-2 Skipped (running)
 	// exit 0
+}
+
+func ExampleNetwork_Run() {
+	step := func(code int, output string) job.Action {
+		return job.ActionFunc(func(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
+			fmt.Fprint(job.Output(ctx), output)
+			return job.Outcome{ExitCode: code}, nil
+		})
+	}
+	n := &job.Network{
+		Name: "nightly-backup",
+		Units: []job.Unit{
+			{Name: "dump", Action: step(2, "pg_dump: connection refused")},
+			{Name: "upload", Action: step(0, "uploaded"), Needs: []string{"dump"}},
+			{Name: "alert", Action: step(0, "paged on-call"), Needs: []string{"dump"}, When: job.When{On: job.WhenFailure}},
+		},
+	}
+	rep, err := n.Run(context.Background())
+	if err != nil {
+		fmt.Println("invalid network:", err)
+		return
+	}
+	for _, u := range rep.Units {
+		fmt.Printf("%-6s %-9s exit=%d %s%s\n", u.Name, u.State, u.ExitCode, u.Output, u.Message)
+	}
+	fmt.Println(rep.State, "exit", rep.ExitCode())
+	// Output:
+	// dump   failed    exit=2 pg_dump: connection refused
+	// upload skipped   exit=0 condition success not met: dump failed
+	// alert  succeeded exit=0 paged on-call
+	// failed exit 9
+}
+
+func ExampleChain() {
+	attempts := 0
+	flaky := job.ActionFunc(func(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
+		attempts++
+		if attempts < 3 {
+			return job.Outcome{ExitCode: 75}, nil // EX_TEMPFAIL
+		}
+		return job.Outcome{}, nil
+	})
+	a := job.Chain(flaky,
+		job.Retry(job.RetryPolicy{Limit: 5, OnExit: map[int]job.Decision{75: job.DecideRetry}, Default: job.DecideFail}),
+		job.Timeout(time.Minute), // per attempt
+	)
+	out, err := a.Do(context.Background(), inventory.Target{})
+	fmt.Println(out.Succeeded(), out.Attempts, err)
+	// Output:
+	// true 3 <nil>
 }

@@ -44,20 +44,28 @@ type Result struct {
 }
 
 // Failed reports whether the Result counts as a failure: an error, or an
-// Outcome that is neither success nor skip.
+// Outcome that is neither success nor skip (a non-zero exit code that was
+// not ignored, or a timeout).
 func (r Result) Failed() bool {
-	return r.Err != nil || (!r.Outcome.Skipped && r.Outcome.ExitCode != 0)
+	return r.Err != nil || (!r.Outcome.Skipped && !r.Outcome.Succeeded())
 }
 
 // Verdict renders the Result the way seed 002's job scripts print it after
 // the ID and name: "Success", "Skipped (<message>)" or "Failed: <reason>".
+// A timed-out Outcome is "Failed: <message>" ("Failed: timed out" without
+// one); an ignored exit code is "Success".
 func (r Result) Verdict() string {
 	switch {
 	case r.Err != nil:
 		return "Failed: " + r.Err.Error()
 	case r.Outcome.Skipped:
 		return "Skipped (" + r.Outcome.Message + ")"
-	case r.Outcome.ExitCode != 0:
+	case r.Outcome.TimedOut:
+		if r.Outcome.Message != "" {
+			return "Failed: " + r.Outcome.Message
+		}
+		return "Failed: timed out"
+	case r.Outcome.ExitCode != 0 && !r.Outcome.Ignored:
 		if r.Outcome.Message != "" {
 			return "Failed: " + r.Outcome.Message
 		}

@@ -36,6 +36,7 @@ Usage:
   minato job start|stop|restart|rm   (-c ID[*] | -n NAME[*]) [options]
   minato job exec     (-c ID[*] | -n NAME[*]) [options] "COMMAND"
   minato job download (-c ID[*] | -n NAME[*]) [options] SOURCE DESTINATION
+  minato jobnet validate|run FILE [--json]
   minato monitor host-status|cpu|memory|disk|network|process|container-status [options]
   minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
   minato version
@@ -61,6 +62,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runJob(ctx, args[1:], env)
 	case "monitor":
 		return runMonitor(ctx, args[1:], env)
+	case "jobnet":
+		return runJobnet(ctx, args[1:], env)
 	case "ps":
 		err = runPS(ctx, args[1:], env)
 	case "version", "--version":
@@ -70,7 +73,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprint(env.Stdout, topUsage)
 		return 0
 	default:
-		err = usagef("unknown command %q: want job, monitor, ps or version", args[0])
+		err = usagef("unknown command %q: want job, jobnet, monitor, ps or version", args[0])
 	}
 	return report(env, err)
 }

@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/jobfile"
+)
+
+const jobnetUsage = `Usage: minato jobnet COMMAND FILE [options]
+
+Job networks: units that run in containers, joined by needs and conditions.
+FILE is YAML or JSON (see "go doc ./job/jobfile" for the schema).
+
+Commands:
+  validate FILE        check the definition; list every problem (exit 0 or 1)
+  run FILE [--json]    run the network once in the foreground; one line per unit
+                       "<unit> <state> exit=<code> attempts=<n> <duration>";
+                       exit 0 when every unit that ran succeeded, 9 when a unit
+                       failed or timed out (or Ctrl-C cancelled the run), 1 for a
+                       bad definition or an unreachable engine
+`
+
+func runJobnet(ctx context.Context, args []string, env Env) int {
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, jobnetUsage)
+		return 1
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(env.Stdout, jobnetUsage)
+		return 0
+	case "validate":
+		return jobnetValidate(args[1:], env)
+	case "run":
+		return jobnetRun(ctx, args[1:], env)
+	}
+	return report(env, usagef("unknown jobnet command %q: want validate or run", args[0]))
+}
+
+func jobnetValidate(args []string, env Env) int {
+	fs := newFlagSet("minato jobnet validate", "minato jobnet validate FILE", "Check a job network definition and list every problem.")
+	pos, err := parse(fs, args, env.Stdout)
+	if err != nil {
+		return report(env, err)
+	}
+	if len(pos) != 1 {
+		return report(env, usagef("minato jobnet validate takes one FILE, got %d arguments", len(pos)))
+	}
+	def, err := jobfile.ParseFile(pos[0])
+	if err != nil {
+		printDefErrors(env, pos[0], err)
+		return 1
+	}
+	fmt.Fprintf(env.Stdout, "%s: valid: network %s, %d units\n", pos[0], def.Name, len(def.Units))
+	return 0
+}
+
+// printDefErrors prints one line per problem: "FILE: path: what".
+func printDefErrors(env Env, file string, err error) {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			fmt.Fprintf(env.Stderr, "%s: %s\n", file, e)
+		}
+		return
+	}
+	fmt.Fprintf(env.Stderr, "%s: %s\n", file, err)
+}
+
+func jobnetRun(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet run", "minato jobnet run FILE [options]",
+		"Run a job network once in the foreground. Ctrl-C cancels it cleanly: running\n"+
+			"containers are stopped and removed, exec processes ended, and the report printed.")
+	var ef engineFlags
+	ef.register(fs)
+	var asJSON bool
+	var spill string
+	fs.BoolVar(&asJSON, "json", false, "print the whole report as one JSON object instead of one line per unit")
+	fs.StringVar(&spill, "spill-dir", "", "`DIR` for unit output beyond the in-memory limit (default: the system's temporary directory)")
+	pos, err := parse(fs, args, env.Stdout)
+	if err != nil {
+		return report(env, err)
+	}
+	if len(pos) != 1 {
+		return report(env, usagef("minato jobnet run takes one FILE, got %d arguments", len(pos)))
+	}
+	def, err := jobfile.ParseFile(pos[0])
+	if err != nil {
+		printDefErrors(env, pos[0], err)
+		return 1
+	}
+	cfg, err := ef.config(fs, env.Getenv)
+	if err != nil {
+		return report(env, err)
+	}
+	c, err := container.New(cfg)
+	if err != nil {
+		return report(env, err)
+	}
+	defer c.Close()
+	if _, err := c.Ping(ctx); err != nil {
+		return report(env, err)
+	}
+	net, err := jobfile.Build(def, c, jobfile.BuildOptions{RunID: runID(def.Name), SpillDir: spill})
+	if err != nil {
+		printDefErrors(env, pos[0], err)
+		return 1
+	}
+	var (
+		mu      sync.Mutex
+		printed = map[string]bool{}
+	)
+	line := func(u job.UnitReport) {
+		mu.Lock()
+		defer mu.Unlock()
+		if printed[u.Name] {
+			return
+		}
+		printed[u.Name] = true
+		fmt.Fprintf(env.Stdout, "%s %s exit=%d attempts=%d %s\n", u.Name, u.State, u.ExitCode, u.Attempts, u.Duration().Round(time.Millisecond))
+	}
+	obs := func(u job.UnitReport) {
+		if asJSON || u.State == job.Pending || u.State == job.Running {
+			return
+		}
+		line(u)
+	}
+	rep, err := net.RunObserved(ctx, obs)
+	if err != nil {
+		return report(env, err)
+	}
+	if asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return report(env, err)
+		}
+		return rep.ExitCode()
+	}
+	for _, u := range rep.Units {
+		line(u) // anything the observer did not see finish
+	}
+	for _, u := range rep.Units {
+		if u.Message != "" && (u.State == job.StateFailed || u.State == job.TimedOut) {
+			fmt.Fprintf(env.Stderr, "minato: %s: %s\n", u.Name, oneLine(u.Message))
+		}
+	}
+	return rep.ExitCode()
+}
+
+// runID names one run: the network's name, the start time and a random
+// suffix, as it appears in the minato.run label of its containers.
+func runID(name string) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return strings.ReplaceAll(name, " ", "-") + "-" + time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
+}

@@ -1,0 +1,162 @@
+package jobfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/inventory"
+	"github.com/minato-ops/minato/job"
+	jobdocker "github.com/minato-ops/minato/job/docker"
+)
+
+// Labels put on every container a run unit starts, so that operators and
+// crash recovery can tell which network, run and unit it belongs to.
+const (
+	LabelNetwork = "minato.network"
+	LabelRun     = "minato.run"
+	LabelUnit    = "minato.unit"
+)
+
+// BuildOptions tunes [Build].
+type BuildOptions struct {
+	// RunID identifies this run of the network in container labels.
+	RunID string
+	// SpillDir is where large unit output is written ("" = the system's
+	// temporary directory).
+	SpillDir string
+}
+
+// Build turns the definition into a runnable network whose units act on the
+// engine c talks to. Containers named by exec and container units are
+// looked up when the unit runs, not now.
+func Build(def *Definition, c *container.Client, o BuildOptions) (*job.Network, error) {
+	n := &job.Network{Name: def.Name, Concurrency: def.Concurrency, OutputLimit: def.OutputLimit, SpillDir: o.SpillDir}
+	for _, u := range def.Units {
+		a, err := action(u, def.Name, c, o)
+		if err != nil {
+			return nil, fmt.Errorf("unit %s: %w", u.Name, err)
+		}
+		n.Units = append(n.Units, job.Unit{Name: u.Name, Action: a, Needs: u.Needs, When: u.When, Timeout: u.Timeout, Retry: u.Retry})
+	}
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func envList(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func action(u UnitDef, network string, c *container.Client, o BuildOptions) (job.Action, error) {
+	switch {
+	case u.Run != nil:
+		r := u.Run
+		labels := map[string]string{LabelNetwork: network, LabelRun: o.RunID, LabelUnit: u.Name}
+		for k, v := range r.Labels {
+			if _, reserved := labels[k]; !reserved {
+				labels[k] = v
+			}
+		}
+		return jobdocker.RunContainer(c, jobdocker.RunOptions{
+			Image: r.Image, Command: r.Command, Entrypoint: r.Entrypoint, Env: r.Env, WorkingDir: r.WorkDir, User: r.User,
+			Mounts: r.Mounts, Network: r.Network, Memory: r.Memory, NanoCPUs: int64(r.CPUs * 1e9), Labels: labels,
+			StopSignal: r.StopSignal, StopGrace: r.StopGrace, Keep: r.Keep,
+		}), nil
+	case u.Exec != nil:
+		e := u.Exec
+		exec := jobdocker.Exec(c, jobdocker.ExecOptions{Cmd: e.Command, Env: envList(e.Env), User: e.User, WorkingDir: e.WorkDir})
+		return job.ActionFunc(func(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
+			t, err := one(ctx, c, e.Container)
+			if err != nil {
+				return job.Outcome{}, err
+			}
+			return exec.Do(ctx, t)
+		}), nil
+	case u.Host != nil:
+		h := u.Host
+		return jobdocker.HostCommand(h.Command, jobdocker.HostOptions{Dir: h.Dir, Env: envList(h.Env)}), nil
+	case u.Container != nil:
+		return lifecycle(u.Container, c)
+	}
+	return nil, errors.New("no action: give run, exec, host or container")
+}
+
+// one resolves an exec unit's container: an exact name, or a full or
+// 12-character ID.
+func one(ctx context.Context, c *container.Client, ref string) (inventory.Target, error) {
+	sel := inventory.Selector{Names: []string{ref}}
+	if isHexID(ref) {
+		sel = inventory.Selector{IDs: []string{ref}}
+	}
+	ts, err := c.Resolve(ctx, sel)
+	if err != nil {
+		return inventory.Target{}, err
+	}
+	if len(ts) == 0 {
+		return inventory.Target{}, fmt.Errorf("no container %q on %s: %w", ref, c.Host(), inventory.ErrNoMatch)
+	}
+	return ts[0], nil
+}
+
+func isHexID(s string) bool {
+	if len(s) != inventory.ShortIDLen && len(s) != 64 {
+		return false
+	}
+	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
+}
+
+// lifecycle is a unit that applies one of seed 002's container operations
+// to the selected containers; it fails (exit 1) when any container failed,
+// and writes the seed's per-container lines to the unit's output.
+func lifecycle(d *ContainerDef, c *container.Client) (job.Action, error) {
+	var grace *jobdocker.StopOptions
+	if d.Grace > 0 {
+		g := d.Grace
+		grace = &jobdocker.StopOptions{Grace: &g}
+	} else {
+		grace = &jobdocker.StopOptions{}
+	}
+	var a job.Action
+	switch d.Action {
+	case "start":
+		a = jobdocker.Start(c)
+	case "stop":
+		a = jobdocker.Stop(c, *grace)
+	case "restart":
+		a = jobdocker.Restart(c, *grace)
+	case "remove":
+		a = jobdocker.Remove(c, container.RemoveOptions{Force: d.Force})
+	default:
+		return nil, fmt.Errorf("container action %q: want start, stop, restart or remove", d.Action)
+	}
+	sel := inventory.Selector{Kind: inventory.KindContainer, Names: d.Names, IDs: d.IDs}
+	return job.ActionFunc(func(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
+		ts, err := c.Resolve(ctx, sel)
+		if err != nil {
+			return job.Outcome{}, err
+		}
+		if len(ts) == 0 {
+			return job.Outcome{}, fmt.Errorf("no container matches %s: %w", sel, inventory.ErrNoMatch)
+		}
+		rep := job.Run(ctx, a, ts, job.RunOptions{Concurrency: 4})
+		out := job.Output(ctx)
+		for _, r := range rep.Results {
+			_, _ = io.WriteString(out, r.Target.ShortID()+" "+r.Target.Name+" "+r.Verdict()+"\n")
+		}
+		if code := rep.ExitCode(); code != 0 {
+			return job.Outcome{ExitCode: code, Message: fmt.Sprintf("%s failed on some containers", d.Action)}, nil
+		}
+		return job.Outcome{}, nil
+	}), nil
+}

@@ -1,0 +1,56 @@
+// Package jobfile reads job network definitions from YAML or JSON, checks
+// them completely before anything runs, and builds a [job.Network] whose
+// units run in Docker containers (job/docker).
+//
+// # Schema
+//
+//	name: nightly              # required
+//	concurrency: 2             # units at once; 0 or absent = unlimited
+//	output_limit: 1048576      # bytes of output kept in memory per unit (default 1 MiB)
+//	units:
+//	  - name: extract          # required, unique
+//	    run:                   # run in a new container (removed afterwards)
+//	      image: "app:1"       # required; never pulled
+//	      command: [extract, --day, today]
+//	      entrypoint: [/bin/app]
+//	      env: {A: "1"}
+//	      workdir: /work
+//	      user: "1000"
+//	      mounts: ["/srv/data:/data:ro"]
+//	      network: backend
+//	      memory: 268435456    # bytes
+//	      cpus: 1.5
+//	      labels: {team: data}
+//	      stop_signal: SIGINT
+//	      stop_grace: 10s
+//	      keep: false
+//	    timeout: 30s           # per attempt
+//	  - name: transform
+//	    exec:                  # run in a running container
+//	      container: worker    # exact name or ID
+//	      command: [transform]
+//	      env: {B: "2"}
+//	      user: app
+//	      workdir: /srv
+//	    needs: [extract]
+//	    retry: {limit: 2, delay: 1s, backoff: 2, max_delay: 30s,
+//	            on_exit: {"3": fail, "75": retry}, default: retry, retry_errors: false}
+//	  - name: report-failure
+//	    needs: [transform]
+//	    when: failure          # success (default) | failure | always | {codes: [0, 3]}
+//	    host:                  # a program on minato's own host (no shell)
+//	      command: [/usr/local/bin/notify, nightly]
+//	      dir: /tmp
+//	      env: {C: "3"}
+//	  - name: restart-web
+//	    container:             # seed 002's container operations
+//	      action: restart      # start | stop | restart | remove
+//	      names: ["web*"]      # or ids: [...]
+//	      grace: 10s           # stop and restart
+//	      force: false         # remove
+//
+// Each unit has exactly one of run, exec, host and container. Unknown keys,
+// wrong types and bad values are errors that name the key path
+// ("units[1].retry.delay") and say what is allowed; [Parse] reports every
+// problem at once.
+package jobfile
