@@ -42,8 +42,9 @@
 // minato needs only the calls listed in this package; when an authorization
 // plugin or a socket proxy sits in front of the engine, allow GET
 // /containers/json, /containers/{id}/json, /top, /stats, /archive, /events,
-// /_ping, /version and POST /start, /stop, /restart, /exec, /exec/{id}/start,
-// DELETE /containers/{id} for the operations you use. Ending an exec after
+// /_ping, /version, /info, /system/df, /containers/{id}/logs and POST
+// /containers/create, /start, /stop, /restart, /kill, /wait, /attach, /exec,
+// /exec/{id}/start, DELETE /containers/{id} for the operations you use. Ending an exec after
 // its deadline on a local engine also needs the right to signal the
 // engine's processes (see [Client.Exec]).
 package container

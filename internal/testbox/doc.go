@@ -31,6 +31,8 @@
 //	    "alloc 64 -- sleep forever" to hold it.
 //	write PATH MIB
 //	    Write MIB MiB to PATH (created/truncated, mode 0644) and fsync it.
+//	emit MIB
+//	    Write MIB MiB of 'x' (no newline) to stdout, for output-volume tests.
 //	listen ADDR
 //	    Listen on TCP ADDR, print "listening ADDR" (the resolved address)
 //	    on stdout, accept connections and discard everything read, until a

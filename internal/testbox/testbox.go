@@ -38,6 +38,7 @@ steps:
   burn N DURATION
   alloc MIB
   write PATH MIB
+  emit MIB
   listen ADDR
   send ADDR MIB
   spawn N
@@ -214,6 +215,15 @@ func parseStep(name string, args []string) (step, error) {
 		}
 		path := args[0]
 		s.run = func(ctx context.Context, _ *env) error { return write(ctx, path, n) }
+	case "emit":
+		if err := wantArgs(name, args, 1, "MIB"); err != nil {
+			return s, err
+		}
+		n, err := parseInt(name, "MIB", args[0], 0, 1<<20)
+		if err != nil {
+			return s, err
+		}
+		s.run = func(ctx context.Context, e *env) error { return emit(ctx, e.stdout, n) }
 	case "listen":
 		if err := wantArgs(name, args, 1, "ADDR"); err != nil {
 			return s, err
@@ -421,6 +431,20 @@ func write(ctx context.Context, path string, n int) error {
 		return err
 	}
 	return f.Close()
+}
+
+// emit writes n MiB of 'x' to w, with no newline.
+func emit(ctx context.Context, w io.Writer, n int) error {
+	chunk := []byte(strings.Repeat("x", mib))
+	for range n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := w.Write(chunk); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func listen(ctx context.Context, e *env, addr string) error {

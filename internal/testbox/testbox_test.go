@@ -54,6 +54,8 @@ func TestParseValidation(t *testing.T) {
 		{"burn", "2", "100ms"},
 		{"alloc", "16", "--", "sleep", "forever"},
 		{"write", "/tmp/x", "4"},
+		{"emit", "0"},
+		{"emit", "50"},
 		{"listen", ":9000"},
 		{"listen", "127.0.0.1:0"},
 		{"send", "peer:9000", "1"},
@@ -85,6 +87,9 @@ func TestParseValidation(t *testing.T) {
 		{"alloc", "x"},
 		{"write", "/tmp/x"},
 		{"write", "", "1"},
+		{"emit"},
+		{"emit", "-1"},
+		{"emit", "1", "2"},
 		{"listen", "9000"},
 		{"send", "host:1"},
 		{"send", "nohost", "1"},
@@ -168,6 +173,16 @@ func TestWriteAndAlloc(t *testing.T) {
 	fi, err := os.Stat(p)
 	if err != nil || fi.Size() != 2*mib {
 		t.Errorf("stat = %v, %v; want %d bytes", fi, err, 2*mib)
+	}
+}
+
+func TestEmit(t *testing.T) {
+	code, out, errOut := runProgram(t, "emit", "3", "--", "print", "end")
+	if code != 0 {
+		t.Fatalf("code = %d stderr %q", code, errOut)
+	}
+	if want := strings.Repeat("x", 3*mib) + "end\n"; out != want {
+		t.Errorf("stdout has %d bytes, want %d", len(out), len(want))
 	}
 }
 

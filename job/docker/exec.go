@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -20,9 +21,10 @@ type ExecOptions struct {
 	User       string
 	WorkingDir string
 	Tty        bool
-	// Stdout and Stderr receive the command's output as it arrives (nil
-	// discards). They are shared by every Target: run several Targets
-	// with Concurrency 1 so that outputs do not interleave.
+	// Stdout and Stderr receive the command's output as it arrives, in
+	// addition to job.Output(ctx); nil adds nothing. They are shared by
+	// every Target: run several Targets with Concurrency 1 so that outputs
+	// do not interleave.
 	Stdout, Stderr io.Writer
 	// Timeout, when positive, ends the command's process tree after this
 	// long (see [container.Client.Exec]); KillGrace is the time between
@@ -36,6 +38,11 @@ type ExecOptions struct {
 // error for that Target ("container is exited: exec needs a running
 // container"). A command ended by the deadline has a Message saying so
 // and the exit code the engine reports for it (137 after SIGKILL).
+//
+// The output goes to job.Output(ctx) as well as to o.Stdout and o.Stderr.
+// When ctx ends (a job Timeout's deadline) the command's process tree is
+// ended the same way, and the error returned wraps ctx.Err(), so that
+// errors.Is(err, context.DeadlineExceeded) holds.
 func Exec(c *container.Client, o ExecOptions) job.Action {
 	return job.ActionFunc(func(ctx context.Context, t inventory.Target) (job.Outcome, error) {
 		out := job.Outcome{Started: time.Now()}
@@ -51,7 +58,8 @@ func Exec(c *container.Client, o ExecOptions) job.Action {
 		}
 		res, err := c.Exec(ctx, t.ID, container.ExecOptions{
 			Cmd: o.Cmd, Env: o.Env, User: o.User, WorkingDir: o.WorkingDir, Tty: o.Tty,
-			Stdout: o.Stdout, Stderr: o.Stderr, Timeout: o.Timeout, KillGrace: o.KillGrace,
+			Stdout: writers(job.Output(ctx), o.Stdout), Stderr: writers(job.Output(ctx), o.Stderr),
+			Timeout: o.Timeout, KillGrace: o.KillGrace,
 		})
 		out.Started, out.Ended, out.ExitCode = res.Started, res.Ended, res.ExitCode
 		if res.TimedOut {
@@ -59,6 +67,11 @@ func Exec(c *container.Client, o ExecOptions) job.Action {
 			if out.ExitCode == 0 {
 				out.ExitCode = 124 // as timeout(1) does, should the process have exited 0 while being ended
 			}
+		}
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			// Ended by ctx (a job Timeout): keep its error visible so the
+			// unit is reported as timed out or cancelled.
+			err = errors.Join(err, ctx.Err())
 		}
 		return out, err
 	})
