@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/internal/clienttest"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/stretchr/testify/assert"
@@ -17,12 +18,7 @@ import (
 func realClient(t *testing.T) (*dockertest.Harness, *container.Client) {
 	t.Helper()
 	h := dockertest.New(t)
-	cfg := container.DefaultConfig()
-	cfg.Host = h.Host
-	c, err := container.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	return h, c
+	return h, clienttest.New(t, h)
 }
 
 func TestRealListSelectInspect(t *testing.T) {

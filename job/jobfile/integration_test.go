@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/internal/clienttest"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/jobfile"
@@ -15,15 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func client(t *testing.T, h *dockertest.Harness) *container.Client {
-	t.Helper()
-	cfg := container.DefaultConfig()
-	cfg.Host = h.Host
-	c, err := container.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
 
 func runDef(t *testing.T, c *container.Client, text string, obs job.Observer) job.NetworkReport {
 	t.Helper()
@@ -48,7 +40,7 @@ func unit(t *testing.T, rep job.NetworkReport, name string) job.UnitReport {
 // always-unit still runs; exit-code conditions pick a branch.
 func TestExitCodePolicyAndSkipPropagation(t *testing.T) {
 	h := dockertest.New(t)
-	c := client(t, h)
+	c := clienttest.New(t, h)
 	img := h.Image(t)
 	rep := runDef(t, c, `name: policy-`+h.RunID()[:6]+`
 units:
@@ -92,7 +84,7 @@ units:
 // concurrency 1 never overlap.
 func TestConcurrencyLimitOnRealEngine(t *testing.T) {
 	h := dockertest.New(t)
-	c := client(t, h)
+	c := clienttest.New(t, h)
 	img := h.Image(t)
 	var (
 		mu          sync.Mutex
@@ -125,7 +117,7 @@ units:
 // is gone from the container's process table.
 func TestTimedOutExecUnitEndsTheProcess(t *testing.T) {
 	h := dockertest.New(t)
-	c := client(t, h)
+	c := clienttest.New(t, h)
 	w := h.Run(t, dockertest.RunOptions{Args: []string{"sleep", "forever"}})
 	h.WaitState(t, w.ID, "running", 10*time.Second)
 	start := time.Now()
@@ -147,7 +139,7 @@ units:
 // the whole output in a file.
 func TestLargeOutputSpills(t *testing.T) {
 	h := dockertest.New(t)
-	c := client(t, h)
+	c := clienttest.New(t, h)
 	img := h.Image(t)
 	rep := runDef(t, c, `name: big-`+h.RunID()[:6]+`
 units:

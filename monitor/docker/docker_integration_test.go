@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/internal/clienttest"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/monitor"
@@ -19,12 +20,7 @@ import (
 func engine(t *testing.T) (*dockertest.Harness, *container.Client) {
 	t.Helper()
 	h := dockertest.New(t)
-	cfg := container.DefaultConfig()
-	cfg.Host = h.Host
-	c, err := container.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	return h, c
+	return h, clienttest.New(t, h)
 }
 
 func targetsOf(t *testing.T, c *container.Client, ids ...string) []inventory.Target {
