@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-
 func runDef(t *testing.T, c *container.Client, text string, obs job.Observer) job.NetworkReport {
 	t.Helper()
 	def, err := jobfile.Parse([]byte(text))
