@@ -13,25 +13,12 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/internal/clienttest"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
 	jobdocker "github.com/minato-ops/minato/job/docker"
 )
-
-// benchClient returns a minato client for the harness's engine, closed
-// when b ends.
-func benchClient(b *testing.B, h *dockertest.Harness) *container.Client {
-	b.Helper()
-	cfg := container.DefaultConfig()
-	cfg.Host = h.Host
-	c, err := container.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
-	return c
-}
 
 // benchLabels are set on every container the benchmarks create themselves
 // (not through the harness): the harness's run ID, so that
@@ -80,7 +67,7 @@ func BenchmarkExecUnit(b *testing.B) {
 	h := dockertest.New(b)
 	x := h.Run(b, dockertest.RunOptions{Args: []string{"sleep", "forever"}})
 	h.WaitState(b, x.ID, "running", 10*time.Second)
-	c := benchClient(b, h)
+	c := clienttest.New(b, h)
 	ctx := context.Background()
 	cmd := []string{"/testbox", "exit", "0"}
 
@@ -218,7 +205,7 @@ func BenchmarkRunContainerUnits(b *testing.B) {
 	h := dockertest.New(b)
 	removeLabelled(b, h)
 	img := h.Image(b)
-	c := benchClient(b, h)
+	c := clienttest.New(b, h)
 	ctx := context.Background()
 	labels := benchLabels(b, h)
 
