@@ -33,6 +33,7 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 const topUsage = `minato: agentless operation of Docker containers
 
 Usage:
+  minato agent [--config FILE]       long-running checks, notifications, /metrics
   minato job start|stop|restart|rm   (-c ID[*] | -n NAME[*]) [options]
   minato job exec     (-c ID[*] | -n NAME[*]) [options] "COMMAND"
   minato job download (-c ID[*] | -n NAME[*]) [options] SOURCE DESTINATION
@@ -64,6 +65,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runMonitor(ctx, args[1:], env)
 	case "jobnet":
 		return runJobnet(ctx, args[1:], env)
+	case "agent":
+		return runAgent(ctx, args[1:], env)
 	case "ps":
 		err = runPS(ctx, args[1:], env)
 	case "version", "--version":
@@ -73,7 +76,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprint(env.Stdout, topUsage)
 		return 0
 	default:
-		err = usagef("unknown command %q: want job, jobnet, monitor, ps or version", args[0])
+		err = usagef("unknown command %q: want agent, job, jobnet, monitor, ps or version", args[0])
 	}
 	return report(env, err)
 }

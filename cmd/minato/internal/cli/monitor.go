@@ -36,7 +36,8 @@ Commands:
   disk              disk read/write bytes since the previous run of -k KEY (--read, --write)
   network           network bytes (--kb) or packets (--pck) since the previous run (--rx, --tx)
   process           number of processes matching -prog PATTERN [-args ARGS]
-  container-status  "YYYY-MM-DD HH:MM:SS <id12> <state>" per container
+  container-status  "YYYY-MM-DD HH:MM:SS <id12> <state>" per container; -s HOST:PORT also
+                    sends each state to syslog (HOSTNAME = container ID)
 
 Containers are selected with -c ID[*] or -n NAME[*] (default: every running
 container). The engine is -i ADDRESS [-p PORT], else DOCKER_HOST, else the
@@ -136,11 +137,27 @@ func monitorCommand(ctx context.Context, name string, args []string, env Env) in
 		return report(env, err)
 	}
 	defer c.Close()
+	slw, err := o.syslog.open()
+	if err != nil {
+		return report(env, err)
+	}
+	if slw != nil {
+		defer slw.Close()
+	}
 	run, err := measure(ctx, name, c, &mf, o)
 	if err != nil {
 		return report(env, err)
 	}
-	return output(env, &mf, run)
+	var slErr error
+	if slw != nil {
+		slErr = sendStates(ctx, slw, run.evals) // before output, which may re-judge the statuses
+	}
+	code := output(env, &mf, run)
+	if slErr != nil {
+		report(env, slErr)
+		return max(code, 1)
+	}
+	return code
 }
 
 var monitorAbout = map[string]string{
@@ -150,7 +167,7 @@ var monitorAbout = map[string]string{
 	"disk":             "Bytes each container read and wrote since the previous run of -k KEY.\nLines disk_read:<id8>,<v> and disk_write:<id8>,<v>.",
 	"network":          "Bytes (--kb) or packets (--pck) each container received (--rx) and sent (--tx)\nsince the previous run of -k KEY. Lines nw_rxkb:<id8>,<v> (bytes, despite kb).",
 	"process":          "Number of processes in each container whose command line matches -prog\n(a regular expression, unanchored; -args is appended after a space).",
-	"container-status": "One line per container: \"YYYY-MM-DD HH:MM:SS <id12> <state>\".",
+	"container-status": "One line per container: \"YYYY-MM-DD HH:MM:SS <id12> <state>\". With -s HOST:PORT each\nstate is also sent to syslog (default UDP, RFC 3164), HOSTNAME the container ID.",
 }
 
 // monitorOpts are the per-command flags.
@@ -163,6 +180,7 @@ type monitorOpts struct {
 	prog, args                string
 	snmpVer, snmpCom, snmpAdr string
 	snmpPort                  int
+	syslog                    syslogFlags // container-status -s
 }
 
 func (o *monitorOpts) register(fs *flag.FlagSet, name string) {
@@ -190,6 +208,8 @@ func (o *monitorOpts) register(fs *flag.FlagSet, name string) {
 	case "process":
 		fs.StringVar(&o.prog, "prog", "", "`PATTERN` for the command (regular expression; default .* = every process)")
 		fs.StringVar(&o.args, "args", "", "`ARGS` pattern, appended to -prog after a space")
+	case "container-status":
+		o.syslog.register(fs)
 	}
 }
 
@@ -255,6 +275,11 @@ func (o *monitorOpts) validate(name string, mf *monitorFlags) error {
 	}
 	if o.withHost && (o.snmpPort < 1 || o.snmpPort > 65535) {
 		return usagef("-sp %d: want a UDP port from 1 to 65535", o.snmpPort)
+	}
+	if name == "container-status" {
+		if err := o.syslog.validate(); err != nil {
+			return err
+		}
 	}
 	if name == "process" {
 		if _, err := mdocker.NewProcesses(nil, o.pattern()); err != nil {

@@ -103,7 +103,7 @@ func TestMonitorsOnRealEngine(t *testing.T) {
 	v := parseLines(t, out)
 	// Exact accuracy is monitor/docker's test; here: the burner clearly
 	// burns, the other clearly idles.
-	assert.Greater(t, v["cpu_usage:"+burner.Name], 50.0)
+	assert.Greater(t, v["cpu_usage:"+burner.Name], 30.0)
 	assert.Less(t, v["cpu_usage:"+mem.Name], 10.0)
 	assert.Len(t, v, 2)
 	assert.Regexp(t, `(?m)^cpu_usage:\S+,\d+\.\d\d$`, out, "two decimals")

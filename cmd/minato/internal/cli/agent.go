@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/minato-ops/minato/cmd/minato/internal/agent"
+)
+
+// agentReady, when set (tests), receives the agent's HTTP address.
+var agentReady func(addr string)
+
+func runAgent(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato agent", "minato agent [--config FILE] [options]",
+		"Run minato's long-running mode: the checks of the config file (default: CPU,\n"+
+			"memory and state of every running container every 10 s), notifications of\n"+
+			"status changes, and HTTP /metrics (Prometheus text, or JSON with\n"+
+			"Accept: application/json), /healthz and /api/v1/status. SIGTERM or Ctrl-C stops\n"+
+			"it within 5 s.")
+	var cfgPath, listen, level string
+	fs.StringVar(&cfgPath, "config", "", "configuration `FILE` (YAML or JSON)")
+	fs.StringVar(&listen, "listen", "", "HTTP `ADDRESS` (host:port), overriding the file (default "+agent.DefaultListen+")")
+	fs.StringVar(&level, "log-level", "info", "log `LEVEL`: debug, info, warn or error (logs go to stderr as JSON)")
+	pos, err := parse(fs, args, env.Stdout)
+	if err != nil {
+		return report(env, err)
+	}
+	if len(pos) > 0 {
+		return report(env, usagef("minato agent takes no arguments, got %q", pos[0]))
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return report(env, usagef("--log-level %q: want debug, info, warn or error", level))
+	}
+	cfg := agent.Default()
+	if cfgPath != "" {
+		if cfg, err = agent.Load(cfgPath); err != nil {
+			printDefErrors(env, cfgPath, err)
+			return 1
+		}
+	}
+	if listen != "" {
+		cfg.Listen = listen
+	}
+	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
+	a, err := agent.New(cfg, env.Getenv, log)
+	if err != nil {
+		var j interface{ Unwrap() []error }
+		if errors.As(err, &j) && cfgPath != "" {
+			printDefErrors(env, cfgPath, err)
+			return 1
+		}
+		return report(env, err)
+	}
+	if agentReady != nil {
+		go func() { agentReady(<-a.Addr()) }()
+	}
+	if err := a.Run(ctx); err != nil {
+		return report(env, fmt.Errorf("agent: %w", err))
+	}
+	return 0
+}
