@@ -38,6 +38,8 @@ Commands:
   process           number of processes matching -prog PATTERN [-args ARGS]
   container-status  "YYYY-MM-DD HH:MM:SS <id12> <state>" per container; -s HOST:PORT also
                     sends each state to syslog (HOSTNAME = container ID)
+  events            Docker events since the previous run of -k KEY to syslog (-s HOST:PORT) or
+                    a file (-f FILE), each once; --follow keeps streaming
 
 Containers are selected with -c ID[*] or -n NAME[*] (default: every running
 container). The engine is -i ADDRESS [-p PORT], else DOCKER_HOST, else the
@@ -56,8 +58,10 @@ func runMonitor(ctx context.Context, args []string, env Env) int {
 		return 0
 	case "host-status", "cpu", "memory", "disk", "network", "process", "container-status":
 		return monitorCommand(ctx, args[0], args[1:], env)
+	case "events":
+		return runEvents(ctx, args[1:], env)
 	}
-	return report(env, usagef("unknown monitor %q: want host-status, cpu, memory, disk, network, process or container-status", args[0]))
+	return report(env, usagef("unknown monitor %q: want host-status, cpu, memory, disk, network, process, container-status or events", args[0]))
 }
 
 // monitorFlags are the options every monitor command shares.
