@@ -489,7 +489,11 @@ func (r *eventRun) reconcile(ctx context.Context, fn func(container.Event) error
 		return err
 	}
 	now = time.Now()
+	ctrs := r.s.o.Filters["container"]
 	for _, c := range list.Containers {
+		if len(ctrs) > 0 && !slices.ContainsFunc(ctrs, func(p string) bool { return strings.HasPrefix(c.ID, p) || strings.HasPrefix(c.Name, p) }) {
+			continue // the engine's container filter: ID or name prefix
+		}
 		e := ReconcileEvent(now, c)
 		if r.s.o.Match != nil && !r.s.o.Match(e) {
 			continue

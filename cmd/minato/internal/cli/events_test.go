@@ -182,3 +182,70 @@ func TestEventsToSyslog(t *testing.T) {
 	_, _, err = pc.ReadFrom(buf)
 	assert.Error(t, err, "nothing sent twice")
 }
+
+func TestEventsFollow(t *testing.T) {
+	h := dockertest.New(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "events.log")
+	args := []string{"monitor", "events", "-k", "follow", "--state-dir", dir, "-f", file, "--follow",
+		"--syslog-hostname", "docker_host1", "--type", "container", "--label", dockertest.LabelKey + "=" + h.RunID()}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb strings.Builder
+	done := make(chan int, 1)
+	getenv := func(k string) string {
+		if k == "DOCKER_HOST" {
+			return h.Host
+		}
+		return ""
+	}
+	go func() {
+		done <- Main(ctx, args, Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: getenv})
+	}()
+	time.Sleep(300 * time.Millisecond)
+	t0 := time.Now().Add(-300 * time.Millisecond)
+	stopNow(t, h)
+	want := engineEvents(t, h, t0)
+	var got []string
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(file)
+		got = nil
+		for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			if m := eventLineRE.FindStringSubmatch(l); m != nil {
+				got = append(got, m[2]+" "+m[3])
+			}
+		}
+		if len(got) >= len(want) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel() // SIGTERM
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, errb.String())
+	case <-time.After(5 * time.Second):
+		t.Fatal("--follow did not stop within 5 s of the signal")
+	}
+	assert.Empty(t, out.String())
+	assert.Equal(t, want, got)
+
+	// A cron run afterwards finds nothing new.
+	args = slicesWithout(args, "--follow")
+	code, _, errs := run(t, h.Host, args...)
+	require.Equal(t, 0, code, errs)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, len(want), strings.Count(string(b), "\n"))
+}
+
+func slicesWithout(ss []string, drop string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != drop {
+			out = append(out, s)
+		}
+	}
+	return out
+}
