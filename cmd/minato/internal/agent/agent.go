@@ -33,6 +33,7 @@ type Agent struct {
 	client  *container.Client
 	col     *mdocker.Collector
 	runner  *monitor.Runner
+	events  *mdocker.EventWatcher
 	descs   []monitor.SampleDesc
 	sinks   []monitor.Sink
 	closers []io.Closer
@@ -109,6 +110,14 @@ func New(cfg Config, getenv func(string) string, log *slog.Logger) (*Agent, erro
 		}
 	}
 	a.descs = a.runner.Describe()
+	if cfg.Events.Enabled {
+		stream, err := mdocker.NewEventStream(c, store, "agent-events", mdocker.EventStreamOptions{Logger: log})
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("events: %w", err)
+		}
+		a.events = mdocker.NewEventWatcher(stream, mdocker.AnalyzerConfig{})
+	}
 	return a, nil
 }
 
@@ -217,6 +226,22 @@ func (a *Agent) notify(ctx context.Context, tr monitor.Transition) {
 	}
 }
 
+// event notifies what the event stream found: deaths with a non-zero
+// exit code, OOM kills, restart loops, health changes, gaps. Routine
+// events (start, a requested stop) are not news.
+func (a *Agent) event(t inventory.Target, r monitor.Result) {
+	if r.Status == monitor.OK {
+		return
+	}
+	ev := monitor.Evaluation{Check: "events", Target: t, Result: r, Status: r.Status, Observed: r.Status, Message: r.Message}
+	a.log.Info("event", "target", t.String(), "status", r.Status.String(), "message", r.Message)
+	for _, s := range a.sinks {
+		if err := s.Write(context.Background(), []monitor.Evaluation{ev}); err != nil {
+			a.log.Warn("notification failed", "check", "events", "err", err)
+		}
+	}
+}
+
 // Addr returns the HTTP address once the server listens (for tests).
 func (a *Agent) Addr() <-chan string { return a.ready }
 
@@ -233,7 +258,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent started", "listen", ln.Addr().String(), "engine", a.client.Host(), "checks", len(a.cfg.Checks))
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -249,6 +274,15 @@ func (a *Agent) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("runner: %w", err)
 		}
 	}()
+	if a.events != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.events.Watch(runCtx, a.event); err != nil {
+				errc <- fmt.Errorf("events: %w", err)
+			}
+		}()
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():

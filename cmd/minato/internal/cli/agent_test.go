@@ -124,7 +124,7 @@ notify:
 	base := "http://" + addr
 
 	// The burner crosses the warning threshold: a syslog message arrives.
-	require.NoError(t, udp.SetReadDeadline(time.Now().Add(20*time.Second)))
+	require.NoError(t, udp.SetReadDeadline(time.Now().Add(30*time.Second)))
 	buf := make([]byte, 4096)
 	var msg string
 	for {
@@ -164,6 +164,17 @@ notify:
 	code, body = get("/api/v1/status")
 	assert.Equal(t, 200, code)
 	assert.Contains(t, body, `"check": "web-cpu"`)
+
+	// A container dying with a non-zero code is notified from the events.
+	dier := h.Run(t, dockertest.RunOptions{Args: []string{"sleep", "300ms", "--", "exit", "3"}})
+	for {
+		n, _, err := udp.ReadFrom(buf)
+		require.NoError(t, err, "no event notification; log: %s", errb.String())
+		if m := string(buf[:n]); strings.Contains(m, "check=events") && strings.Contains(m, dier.ID[:12]) {
+			assert.Contains(t, m, "status=CRITICAL")
+			break
+		}
+	}
 
 	start := time.Now()
 	cancel()
