@@ -20,7 +20,9 @@ import (
 	mdocker "github.com/minato-ops/minato/monitor/docker"
 	"github.com/minato-ops/minato/monitor/output/jsonout"
 	"github.com/minato-ops/minato/monitor/output/prom"
+	"github.com/minato-ops/minato/monitor/output/snmptrap"
 	"github.com/minato-ops/minato/monitor/output/syslog"
+	"github.com/minato-ops/minato/monitor/output/webhook"
 )
 
 // ShutdownTimeout bounds a clean stop after SIGTERM.
@@ -198,6 +200,20 @@ func (a *Agent) notifiers() error {
 			}
 			a.closers = append(a.closers, w)
 			a.sinks = append(a.sinks, syslog.NewSink(w, syslog.SinkOptions{All: true}))
+		case n.SNMPTrap != nil:
+			ts, err := snmptrap.New(*n.SNMPTrap)
+			if err != nil {
+				return fmt.Errorf("notify[%d].snmp_trap: %w", i, err)
+			}
+			a.closers = append(a.closers, ts)
+			a.sinks = append(a.sinks, snmptrap.NewSink(ts, snmptrap.SinkOptions{Recoveries: true}))
+		case n.Webhook != nil:
+			ws, err := webhook.New(*n.Webhook, webhook.WithLogger(a.log))
+			if err != nil {
+				return fmt.Errorf("notify[%d].webhook: %w", i, err)
+			}
+			a.closers = append(a.closers, ws)
+			a.sinks = append(a.sinks, webhook.NewSink(ws))
 		case n.JSONL != nil:
 			f, err := os.OpenFile(n.JSONL.Path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 			if err != nil {

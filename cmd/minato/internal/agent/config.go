@@ -13,7 +13,9 @@ import (
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/internal/strictyaml"
 	"github.com/minato-ops/minato/monitor"
+	"github.com/minato-ops/minato/monitor/output/snmptrap"
 	"github.com/minato-ops/minato/monitor/output/syslog"
+	"github.com/minato-ops/minato/monitor/output/webhook"
 )
 
 // DefaultListen is where the agent serves HTTP by default: loopback only.
@@ -81,9 +83,11 @@ type EventsConfig struct {
 
 // NotifyConfig is one notifier; exactly one field is set.
 type NotifyConfig struct {
-	Syslog *syslog.Config `json:"syslog,omitempty"`
-	JSONL  *FileConfig    `json:"jsonl,omitempty"`
-	Stdout *struct{}      `json:"stdout,omitempty"`
+	Syslog   *syslog.Config   `json:"syslog,omitempty"`
+	SNMPTrap *snmptrap.Config `json:"snmp_trap,omitempty"`
+	Webhook  *webhook.Config  `json:"webhook,omitempty"`
+	JSONL    *FileConfig      `json:"jsonl,omitempty"`
+	Stdout   *struct{}        `json:"stdout,omitempty"`
 }
 
 // FileConfig names a file that notifications are appended to.
@@ -193,6 +197,18 @@ func (c Config) Validate() error {
 				add(p+".syslog", "%v", err)
 			}
 		}
+		if n.SNMPTrap != nil {
+			set++
+			if err := n.SNMPTrap.Validate(); err != nil {
+				add(p+".snmp_trap", "%v", err)
+			}
+		}
+		if n.Webhook != nil {
+			set++
+			if err := n.Webhook.Validate(); err != nil {
+				add(p+".webhook", "%v", err)
+			}
+		}
 		if n.JSONL != nil {
 			set++
 			if n.JSONL.Path == "" {
@@ -203,7 +219,7 @@ func (c Config) Validate() error {
 			set++
 		}
 		if set != 1 {
-			add(p, "give exactly one of syslog, jsonl or stdout")
+			add(p, "give exactly one of syslog, snmp_trap, webhook, jsonl or stdout")
 		}
 	}
 	return errors.Join(errs...)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,7 @@ notify:
 		`checks[0].monitor: "gpu": want one of cpu, memory`,
 		"checks[0].interval: required",
 		`checks[0].thresholds[0].warning: "50:10"`,
-		"notify[0]: give exactly one of syslog, jsonl or stdout",
+		"notify[0]: give exactly one of syslog, snmp_trap, webhook, jsonl or stdout",
 	} {
 		assert.Contains(t, errs, want)
 	}
@@ -73,6 +74,13 @@ func TestAgentOnRealEngine(t *testing.T) {
 	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer udp.Close()
+
+	posted := make(chan string, 100)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		posted <- string(b)
+	}))
+	defer hook.Close()
 
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "agent.yaml")
@@ -97,6 +105,7 @@ events: {enabled: true}
 notify:
   - syslog: {address: `+udp.LocalAddr().String()+`, protocol: udp, format: rfc5424}
   - jsonl: {path: `+filepath.Join(dir, "notify.jsonl")+`}
+  - webhook: {url: "`+hook.URL+`/minato"}
 `), 0o600))
 
 	addrc := make(chan string, 1)
@@ -137,6 +146,21 @@ notify:
 	}
 	assert.Regexp(t, `^<1[0-9]{1,2}>1 `, msg, "RFC 5424")
 	assert.Regexp(t, `status=(WARNING|CRITICAL)`, msg)
+
+	// Other containers on the engine may die meanwhile (their events are
+	// posted too): wait for the check's own transition.
+	for deadline := time.After(10 * time.Second); ; {
+		select {
+		case body := <-posted:
+			if !strings.Contains(body, `"check":"web-cpu"`) {
+				continue
+			}
+			assert.Contains(t, body, `"id":"`+burner.ID+`"`, "the webhook gets the transition as JSON")
+		case <-deadline:
+			t.Fatal("no webhook POST for web-cpu")
+		}
+		break
+	}
 
 	get := func(path string, hdr ...string) (int, string) {
 		req, _ := http.NewRequest("GET", base+path, nil)
