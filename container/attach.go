@@ -42,6 +42,7 @@ type Attachment struct {
 // does not buffer for an attached client, so a slow writer slows the
 // container's output down rather than losing any of it.
 func (c *Client) Attach(ctx context.Context, id string, o AttachOptions) (*Attachment, error) {
+	c.ready(ctx)
 	opts := container.AttachOptions{Stream: true, Stdout: o.Stdout != nil, Stderr: o.Stderr != nil}
 	if !opts.Stdout && !opts.Stderr {
 		opts.Stdout, opts.Stderr = true, true

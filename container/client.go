@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -20,10 +21,14 @@ import (
 // cerrdefs.IsNotFound, IsConflict, ...), and an engine that cannot be
 // reached yields an error matching [ErrUnreachable].
 type Client struct {
-	api     engineAPI
-	cfg     Config
-	log     *slog.Logger
-	procDir string
+	api engineAPI
+	// negotiate says the API version is negotiated on first use; once
+	// makes that happen exactly once (see ready).
+	negotiate bool
+	once      sync.Once
+	cfg       Config
+	log       *slog.Logger
+	procDir   string
 }
 
 // Option configures optional collaborators of a Client.
@@ -97,6 +102,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("container: %s: %w", cfg.host(), err)
 	}
 	c.api = api
+	c.negotiate = cfg.APIVersion == ""
 	return c, nil
 }
 
@@ -124,8 +130,25 @@ func (c *Client) local() bool {
 // local here; callers that read /proc verify what they find.)
 func (c *Client) Local() bool { return c.local() }
 
-// withTimeout bounds ctx by Config.Timeout plus extra.
+// ready negotiates the API version once, before the first request. The
+// Docker client would otherwise negotiate inside whichever requests come
+// first, and concurrent first requests race on its version field (moby
+// #43729): negotiating here, once, keeps the Client safe for concurrent
+// use from its first call. A failed negotiation (engine down) is retried
+// by the Docker client on later requests.
+func (c *Client) ready(ctx context.Context) {
+	if c.negotiate {
+		c.once.Do(func() {
+			nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.timeout()+time.Second)
+			defer cancel()
+			c.api.NegotiateAPIVersion(nctx)
+		})
+	}
+}
+
+// withTimeout bounds ctx by Config.Timeout plus extra, after ready.
 func (c *Client) withTimeout(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
+	c.ready(ctx)
 	d := c.cfg.timeout()
 	if d <= 0 {
 		return context.WithCancel(ctx)
@@ -148,7 +171,11 @@ type PingResult struct {
 // reachable or not healthy; it matches [ErrUnreachable] when no connection
 // could be made.
 func (c *Client) Ping(ctx context.Context) (PingResult, error) {
-	ctx, cancel := c.withTimeout(ctx, 0)
+	// /_ping is not versioned: no negotiation needed first.
+	cancel := func() {}
+	if d := c.cfg.timeout(); d > 0 {
+		ctx, cancel = context.WithTimeout(ctx, d)
+	}
 	defer cancel()
 	p, err := c.api.Ping(ctx)
 	if err != nil {

@@ -40,6 +40,7 @@ type CopyFromResult struct {
 // not) as a tar archive. The stream is bounded only by ctx: it may be large.
 // A missing path or container gives an error for which [IsNotFound] is true.
 func (c *Client) CopyFrom(ctx context.Context, id, path string, _ CopyFromOptions) (CopyFromResult, error) {
+	c.ready(ctx)
 	rc, st, err := c.api.CopyFromContainer(ctx, id, path)
 	if err != nil {
 		return CopyFromResult{}, c.wrap("copy "+path+" from", id, err)

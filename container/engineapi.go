@@ -22,6 +22,7 @@ type engineAPI interface {
 	ServerVersion(ctx context.Context) (types.Version, error)
 	DiskUsage(ctx context.Context, options types.DiskUsageOptions) (types.DiskUsage, error)
 	ClientVersion() string
+	NegotiateAPIVersion(ctx context.Context)
 	DaemonHost() string
 	Close() error
 

@@ -49,6 +49,7 @@ type EventsOptions struct {
 // away). fn runs on the calling goroutine and must not block for long: the
 // engine drops slow readers.
 func (c *Client) Events(ctx context.Context, o EventsOptions, fn func(Event) error) error {
+	c.ready(ctx)
 	f := filters.NewArgs()
 	for k, vs := range o.Filters {
 		for _, v := range vs {

@@ -49,6 +49,7 @@ type LogsOptions struct {
 // bounded by ctx only, not by Config.Timeout. An error from a writer ends
 // the copy and is returned.
 func (c *Client) Logs(ctx context.Context, id string, o LogsOptions) error {
+	c.ready(ctx)
 	opts := container.LogsOptions{
 		ShowStdout: o.Stdout != nil, ShowStderr: o.Stderr != nil,
 		Follow: o.Follow, Tail: o.Tail, Timestamps: o.Timestamps,

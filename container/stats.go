@@ -129,6 +129,7 @@ func (c *Client) Stats(ctx context.Context, id string, o StatsOptions) (StatsRes
 // until ctx is done, fn returns an error, or the stream ends (the container
 // was removed). It returns nil when ctx ended it.
 func (c *Client) StatsStream(ctx context.Context, id string, fn func(Stats) error) error {
+	c.ready(ctx)
 	r, err := c.api.ContainerStats(ctx, id, true)
 	if err != nil {
 		return c.wrap("stats", id, err)

@@ -41,6 +41,7 @@ type WaitResult struct {
 // error for which [IsNotFound] is true (except for WaitRemoved on a
 // container that is already gone, which the engine also reports so).
 func (c *Client) Wait(ctx context.Context, id string, o WaitOptions) (WaitResult, error) {
+	c.ready(ctx)
 	cond := container.WaitCondition(o.Condition)
 	switch o.Condition {
 	case "":

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -771,20 +770,38 @@ func NewEventWatcher(s *EventStream, cfg AnalyzerConfig) *EventWatcher {
 }
 
 // Watch follows the events until ctx ends ([EventStream.Follow]).
+//
+// A death is reported as soon as its event arrives. When it had a non-zero
+// exit code and no oom event came before it, the container is inspected
+// afterwards, off the stream (Engine 20.10 answers an inspect of a dying
+// container only after its cleanup, 50-150 ms later), and an OOM kill found
+// there is reported as a second Result. emit is never called concurrently.
 func (w *EventWatcher) Watch(ctx context.Context, emit func(inventory.Target, monitor.Result)) error {
-	return w.s.Follow(ctx, func(e container.Event) error {
-		if w.InspectOnDie && e.Type == "container" && e.Action == "die" && e.Attributes["exitCode"] != "0" {
-			if ins, err := w.s.c.Inspect(ctx, e.ActorID, container.InspectOptions{}); err == nil && ins.OOMKilled {
-				attrs := maps.Clone(e.Attributes)
-				if attrs == nil {
-					attrs = map[string]string{}
-				}
-				attrs["oomKilled"] = "true"
-				e.Attributes = attrs
-			}
-		}
-		t, r := w.Result(e)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	send := func(t inventory.Target, r monitor.Result) {
+		mu.Lock()
+		defer mu.Unlock()
 		emit(t, r)
+	}
+	return w.s.Follow(ctx, func(e container.Event) error {
+		t, r := w.Result(e)
+		send(t, r)
+		if w.InspectOnDie && e.Type == "container" && e.Action == "die" && e.Attributes["exitCode"] != "0" && !strings.Contains(r.Message, "OOM") {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ins, err := w.s.c.Inspect(ctx, e.ActorID, container.InspectOptions{})
+				if err != nil || !ins.OOMKilled {
+					return
+				}
+				now := time.Now()
+				send(t, monitor.Result{Time: now, Status: monitor.Critical,
+					Message: "container die: OOM-killed (State.OOMKilled, exit code " + e.Attributes["exitCode"] + ")",
+					Samples: []monitor.Sample{{Name: "container_oom_killed", Value: 1, Time: now, Mode: monitor.ModeAPI}}})
+			}()
+		}
 		return nil
 	})
 }
