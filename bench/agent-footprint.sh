@@ -32,6 +32,7 @@ go build -o "$tmp/minato" ./cmd/minato
 cat > "$tmp/agent.yaml" <<YAML
 listen: 127.0.0.1:0
 state_dir: $tmp/state
+events: {enabled: true}
 checks:
   - {name: cpu, monitor: cpu, interval: 10s, targets: {labels: {minato.bench.run: "$run"}}}
   - {name: memory, monitor: memory, interval: 10s, targets: {labels: {minato.bench.run: "$run"}}}

@@ -39,8 +39,10 @@ type Agent struct {
 	descs   []monitor.SampleDesc
 	sinks   []monitor.Sink
 	closers []io.Closer
-	ready   chan string // the address the HTTP server listens on
-	started time.Time
+	// counters report what each notifier sent and dropped, for /metrics.
+	counters []notifierStats
+	ready    chan string // the address the HTTP server listens on
+	started  time.Time
 }
 
 // New builds the agent: the engine client, the checks and the notifiers.
@@ -189,6 +191,12 @@ func sanitize(s string) string {
 	}, s)
 }
 
+// notifierStats is one notifier's delivery counts.
+type notifierStats struct {
+	name  string
+	stats func() (sent, dropped uint64)
+}
+
 // notifiers opens the configured destinations.
 func (a *Agent) notifiers() error {
 	for i, n := range a.cfg.Notify {
@@ -200,6 +208,7 @@ func (a *Agent) notifiers() error {
 			}
 			a.closers = append(a.closers, w)
 			a.sinks = append(a.sinks, syslog.NewSink(w, syslog.SinkOptions{All: true}))
+			a.counters = append(a.counters, notifierStats{fmt.Sprintf("%d-syslog", i), func() (uint64, uint64) { s, d, _ := w.Stats(); return s, d }})
 		case n.SNMPTrap != nil:
 			ts, err := snmptrap.New(*n.SNMPTrap)
 			if err != nil {
@@ -207,6 +216,7 @@ func (a *Agent) notifiers() error {
 			}
 			a.closers = append(a.closers, ts)
 			a.sinks = append(a.sinks, snmptrap.NewSink(ts, snmptrap.SinkOptions{Recoveries: true}))
+			a.counters = append(a.counters, notifierStats{fmt.Sprintf("%d-snmp_trap", i), ts.Stats})
 		case n.Webhook != nil:
 			ws, err := webhook.New(*n.Webhook, webhook.WithLogger(a.log))
 			if err != nil {
@@ -214,6 +224,7 @@ func (a *Agent) notifiers() error {
 			}
 			a.closers = append(a.closers, ws)
 			a.sinks = append(a.sinks, webhook.NewSink(ws))
+			a.counters = append(a.counters, notifierStats{fmt.Sprintf("%d-webhook", i), func() (uint64, uint64) { s, d, _ := ws.Stats(); return s, d }})
 		case n.JSONL != nil:
 			f, err := os.OpenFile(n.JSONL.Path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 			if err != nil {
@@ -320,24 +331,56 @@ func (a *Agent) Run(ctx context.Context) error {
 	return runErr
 }
 
-// Close releases the engine client and the notifiers (flushing them).
+// Close releases the engine client and the notifiers, flushing them; what
+// a notifier could not deliver is logged with its count.
 func (a *Agent) Close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
-		_ = a.closers[i].Close()
+		if err := a.closers[i].Close(); err != nil {
+			a.log.Warn("closing", "err", err)
+		}
 	}
 	a.closers = nil
+	for _, c := range a.counters {
+		if sent, dropped := c.stats(); dropped > 0 {
+			a.log.Warn("notifications dropped", "notifier", c.name, "sent", sent, "dropped", dropped)
+		}
+	}
+}
+
+// writeNotifierMetrics appends the notifiers' counts to the exposition, so
+// that nothing a destination refused goes unnoticed.
+func (a *Agent) writeNotifierMetrics(w io.Writer) {
+	if len(a.counters) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "# HELP minato_notifications_sent_total Notifications a notifier delivered.")
+	fmt.Fprintln(w, "# TYPE minato_notifications_sent_total counter")
+	for _, c := range a.counters {
+		sent, _ := c.stats()
+		fmt.Fprintf(w, "minato_notifications_sent_total{notifier=%q} %d\n", c.name, sent)
+	}
+	fmt.Fprintln(w, "# HELP minato_notifications_dropped_total Notifications a notifier could not deliver (buffer full, retries exhausted, refused).")
+	fmt.Fprintln(w, "# TYPE minato_notifications_dropped_total counter")
+	for _, c := range a.counters {
+		_, dropped := c.stats()
+		fmt.Fprintf(w, "minato_notifications_dropped_total{notifier=%q} %d\n", c.name, dropped)
+	}
 }
 
 func (a *Agent) handler() http.Handler {
 	mux := http.NewServeMux()
-	promH := prom.Handler(a.runner.Evaluations, a.descs)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.Header.Get("Accept"), "application/json") {
 			w.Header().Set("Content-Type", "application/json")
 			_ = jsonout.Write(w, a.runner.Evaluations())
 			return
 		}
-		promH.ServeHTTP(w, r)
+		w.Header().Set("Content-Type", prom.ContentType)
+		if err := prom.WriteText(w, a.runner.Evaluations(), a.descs); err != nil {
+			a.log.Warn("metrics", "err", err)
+			return
+		}
+		a.writeNotifierMetrics(w)
 	})
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

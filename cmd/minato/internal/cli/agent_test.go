@@ -181,6 +181,8 @@ notify:
 	assert.Contains(t, body, `minato_check_status{check="web-cpu",container_id="`+burner.ID[:12]+`"`)
 	assert.Contains(t, body, "minato_cpu_percent{")
 	assert.Contains(t, body, `minato_engine_up{check="engine"`)
+	assert.Regexp(t, `minato_notifications_sent_total\{notifier="0-syslog"\} [1-9]`, body)
+	assert.Contains(t, body, `minato_notifications_dropped_total{notifier="2-webhook"} 0`)
 	code, body = get("/metrics", "Accept", "application/json")
 	assert.Equal(t, 200, code)
 	var doc map[string]any
