@@ -3,6 +3,7 @@ package container_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -113,9 +114,15 @@ func TestRealKill(t *testing.T) {
 	t.Parallel()
 	h, c := realClient(t)
 	ctx := context.Background()
-	id := createLabelled(t, h, c, container.CreateOptions{Cmd: []string{"sleep", "forever", "--ignore-term"}})
+	id := createLabelled(t, h, c, container.CreateOptions{Cmd: []string{"print", "ready", "--", "sleep", "forever", "--ignore-term"}})
 	_, err := c.Start(ctx, id, container.StartOptions{})
 	require.NoError(t, err)
+	// testbox ignores SIGTERM from before its first step: once "ready" is
+	// printed, a SIGTERM cannot catch it during start-up.
+	require.Eventually(t, func() bool {
+		var out bytes.Buffer
+		return c.Logs(ctx, id, container.LogsOptions{Stdout: &out, Stderr: io.Discard}) == nil && strings.Contains(out.String(), "ready")
+	}, 10*time.Second, 20*time.Millisecond)
 	require.NoError(t, c.Kill(ctx, id, "SIGTERM"), "ignored by the container")
 	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
