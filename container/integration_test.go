@@ -80,7 +80,7 @@ func TestRealListSelectInspect(t *testing.T) {
 func TestRealOOMKilledAndExitCode(t *testing.T) {
 	t.Parallel()
 	h, c := realClient(t)
-	x := h.Run(t, dockertest.RunOptions{Args: []string{"alloc", "128", "--", "sleep", "forever"}, Memory: 32 << 20})
+	x := h.Run(t, dockertest.RunOptions{Args: []string{"sleep", "300ms", "--", "alloc", "128", "--", "sleep", "forever"}, Memory: 32 << 20})
 	h.WaitState(t, x.ID, "exited", 20*time.Second)
 	ins, err := c.Inspect(context.Background(), x.ID, container.InspectOptions{})
 	require.NoError(t, err)

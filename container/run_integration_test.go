@@ -141,7 +141,7 @@ func TestRealMemoryLimitOOM(t *testing.T) {
 	t.Parallel()
 	h, c := realClient(t)
 	ctx := context.Background()
-	id := createLabelled(t, h, c, container.CreateOptions{Cmd: []string{"alloc", "64", "--", "sleep", "forever"}, Memory: 32 << 20})
+	id := createLabelled(t, h, c, container.CreateOptions{Cmd: []string{"sleep", "300ms", "--", "alloc", "64", "--", "sleep", "forever"}, Memory: 32 << 20})
 	_, err := c.Start(ctx, id, container.StartOptions{})
 	require.NoError(t, err)
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -376,7 +376,7 @@ func TestEngine(t *testing.T) {
 		})
 		t.Run("memory_oom", func(t *testing.T) {
 			t.Parallel()
-			c := h.Run(t, RunOptions{Args: []string{"alloc", "128", "--", "sleep", "forever"}, Memory: 32 << 20})
+			c := h.Run(t, RunOptions{Args: []string{"sleep", "300ms", "--", "alloc", "128", "--", "sleep", "forever"}, Memory: 32 << 20})
 			if code := waitExit(t, h, c.ID); code != 137 {
 				t.Errorf("exit code = %d, want 137", code)
 			}

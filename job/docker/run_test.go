@@ -147,7 +147,7 @@ func TestRunContainerEnvUserWorkdir(t *testing.T) {
 func TestRunContainerOOMKilled(t *testing.T) {
 	t.Parallel()
 	h, c, o := runFixture(t)
-	o.Command = []string{"alloc", "64", "--", "print", "survived"}
+	o.Command = []string{"sleep", "300ms", "--", "alloc", "64", "--", "print", "survived"} // the pause lets the engine watch for the OOM before it happens
 	o.Memory = 32 << 20
 	var out syncBuffer
 	res, err := jobdocker.RunContainer(c, o).Do(job.WithOutput(context.Background(), &out), inventory.Target{})

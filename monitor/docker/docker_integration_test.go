@@ -203,7 +203,7 @@ func TestProcessesAndState(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, monitor.OK, r.Status)
 	assert.Equal(t, "running", r.Message)
-	oom := h.Run(t, dockertest.RunOptions{Args: []string{"alloc", "128", "--", "sleep", "forever"}, Memory: 32 << 20})
+	oom := h.Run(t, dockertest.RunOptions{Args: []string{"sleep", "300ms", "--", "alloc", "128", "--", "sleep", "forever"}, Memory: 32 << 20})
 	h.WaitState(t, oom.ID, "exited", 20*time.Second)
 	r, err = st.Check(ctx, targetsOf(t, c, oom.ID)[0])
 	require.NoError(t, err)

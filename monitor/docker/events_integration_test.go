@@ -310,7 +310,7 @@ func TestEventWatcherIntegration(t *testing.T) {
 		require.NoError(t, err)
 		h.WaitState(t, crash.ID, "exited", 10*time.Second)
 	}
-	oom := h.Run(t, dockertest.RunOptions{Args: []string{"alloc", "128", "--", "sleep", "forever"}, Memory: 32 << 20})
+	oom := h.Run(t, dockertest.RunOptions{Args: []string{"sleep", "300ms", "--", "alloc", "128", "--", "sleep", "forever"}, Memory: 32 << 20})
 
 	find := func(id, substr string) (monitor.Result, bool) {
 		mu.Lock()

@@ -92,12 +92,25 @@ func TestMonitorsOnRealEngine(t *testing.T) {
 	sel := []string{"-c", burner.ID[:12], "-c", mem.ID[:12]}
 	args := func(a ...string) []string { return append(append([]string{"monitor"}, a...), sel...) }
 
+	// Both containers must still be running for the figures below to mean
+	// anything: say so plainly if the engine lost one.
+	stillRunning := func() {
+		t.Helper()
+		for _, x := range []dockertest.Container{burner, mem} {
+			code, out, _ := run(t, h.Host, "ps", "-c", x.ID[:12])
+			require.Equal(t, 0, code)
+			require.Contains(t, out, " running ", "container %s is no longer running: %q", x.Name, out)
+		}
+	}
+	stillRunning()
+
 	// cpu: the first run of a key prints nothing (and says why on stderr).
 	code, out, errs := run(t, h.Host, args("cpu", "-k", "t_cpu", "--state-dir", state)...)
 	require.Equal(t, 0, code, errs)
 	assert.Empty(t, out)
 	assert.Contains(t, errs, "no value yet")
 	time.Sleep(1500 * time.Millisecond)
+	stillRunning()
 	code, out, errs = run(t, h.Host, args("cpu", "-k", "t_cpu", "--state-dir", state)...)
 	require.Equal(t, 0, code, errs)
 	v := parseLines(t, out)
