@@ -19,4 +19,7 @@
 // When no snmpd binary is installed the test is skipped, or failed when the
 // environment variable [RequireEnv] is "1" (CI sets it: real components are
 // required there).
+//
+// StartTrapd starts net-snmp's trap receiver the same way, for the SNMP
+// trap notifier's tests: it logs every accepted trap with numeric OIDs.
 package snmpdtest

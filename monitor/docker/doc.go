@@ -18,6 +18,16 @@
 // or wild one. The formulas are exported pure functions ([CPUPercent],
 // [WorkingSet], ...) so they can be checked and reused.
 //
+// # Events
+//
+// [EventStream] follows the engine's event stream from a checkpoint kept in
+// the baseline store: exactly once across restarts and disconnects as long
+// as the consumer accepts each event (at most one repeat after a crash),
+// with gap detection (the engine keeps only its last 256 events) and a
+// reconcile from a fresh listing after a gap. [EventWatcher] turns the
+// events into Results with derived findings ([EventAnalyzer]): restart
+// loops as a rate, OOM kills, health changes, deaths with exit codes.
+//
 // # Usage
 //
 //	col, _ := docker.NewCollector(client, docker.DefaultCollectorConfig())
