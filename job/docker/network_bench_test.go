@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"testing"
 	"time"
 
 	dcontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/internal/clienttest"
 	"github.com/minato-ops/minato/internal/dockertest"
@@ -73,30 +71,9 @@ func BenchmarkExecUnit(b *testing.B) {
 
 	b.Run("impl=raw-api", func(b *testing.B) {
 		for b.Loop() {
-			created, err := h.Client.ContainerExecCreate(ctx, x.ID, dcontainer.ExecOptions{AttachStdout: true, AttachStderr: true, Cmd: cmd})
-			if err != nil {
-				b.Fatal(err)
-			}
-			hj, err := h.Client.ContainerExecAttach(ctx, created.ID, dcontainer.ExecAttachOptions{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := stdcopy.StdCopy(io.Discard, io.Discard, hj.Reader); err != nil {
-				b.Fatal(err)
-			}
-			hj.Close()
-			for {
-				ins, err := h.Client.ContainerExecInspect(ctx, created.ID)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if !ins.Running {
-					if ins.ExitCode != 0 {
-						b.Fatalf("exit %d", ins.ExitCode)
-					}
-					break
-				}
-				time.Sleep(5 * time.Millisecond)
+			code, err := h.RawExec(ctx, x.ID, cmd)
+			if err != nil || code != 0 {
+				b.Fatalf("exit %d: %v", code, err)
 			}
 		}
 	})
