@@ -128,39 +128,23 @@ func start(bin, dir string) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	persist := filepath.Join(dir, "persist")
-	if err := os.MkdirAll(persist, 0o700); err != nil {
-		return nil, err
-	}
 	conf := filepath.Join(dir, "snmpd.conf")
 	if err := os.WriteFile(conf, []byte(Config()), 0o600); err != nil {
 		return nil, err
 	}
-	a := &Agent{Host: "127.0.0.1", Port: port, Dir: dir, ConfigFile: conf, log: &lockedBuffer{}, done: make(chan struct{})}
-	a.cmd = exec.Command(bin,
+	a := &Agent{Host: "127.0.0.1", Port: port, Dir: dir, ConfigFile: conf, log: &lockedBuffer{}}
+	cmd, done, err := startNetSNMP(bin, dir, []string{
 		"-f",  // stay in the foreground, so that the test owns the process
 		"-Lo", // log to stdout (captured, shown on failure)
 		"-C",  // read no configuration file but ours
 		"-c", conf,
 		"-p", filepath.Join(dir, "snmpd.pid"),
 		fmt.Sprintf("udp:%s:%d", a.Host, port),
-	)
-	a.cmd.Env = append(os.Environ(),
-		"SNMP_PERSISTENT_DIR="+persist,
-		// No MIB files are needed (everything is numeric); this keeps
-		// the log free of MIB parse warnings.
-		"MIBS=",
-		"MIBDIRS="+filepath.Join(dir, "no-mibs"),
-	)
-	a.cmd.Stdout = a.log
-	a.cmd.Stderr = a.log
-	if err := a.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}, a.log)
+	if err != nil {
+		return nil, err
 	}
-	go func() {
-		_ = a.cmd.Wait()
-		close(a.done)
-	}()
+	a.cmd, a.done = cmd, done
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		select {

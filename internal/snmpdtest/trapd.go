@@ -133,10 +133,6 @@ func startTrapd(bin, dir string, engineIDs []string) (*TrapReceiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	persist := filepath.Join(dir, "persist")
-	if err := os.MkdirAll(persist, 0o700); err != nil {
-		return nil, err
-	}
 	conf := filepath.Join(dir, "snmptrapd.conf")
 	if err := os.WriteFile(conf, []byte(TrapdConfig(engineIDs...)), 0o600); err != nil {
 		return nil, err
@@ -144,9 +140,9 @@ func startTrapd(bin, dir string, engineIDs []string) (*TrapReceiver, error) {
 	r := &TrapReceiver{
 		Host: "127.0.0.1", Port: port, Dir: dir, ConfigFile: conf,
 		LogFile: filepath.Join(dir, "snmptrapd.log"),
-		out:     &lockedBuffer{}, done: make(chan struct{}),
+		out:     &lockedBuffer{},
 	}
-	r.cmd = exec.Command(bin,
+	cmd, done, err := startNetSNMP(bin, dir, []string{
 		"-f", // stay in the foreground, so that the test owns the process
 		"-C", // read no configuration file but ours
 		"-c", conf,
@@ -155,21 +151,11 @@ func startTrapd(bin, dir string, engineIDs []string) (*TrapReceiver, error) {
 		"-On", // numeric OIDs
 		"-F", TrapdFormat,
 		fmt.Sprintf("udp:%s:%d", r.Host, port),
-	)
-	r.cmd.Env = append(os.Environ(),
-		"SNMP_PERSISTENT_DIR="+persist,
-		"MIBS=",
-		"MIBDIRS="+filepath.Join(dir, "no-mibs"),
-	)
-	r.cmd.Stdout = r.out
-	r.cmd.Stderr = r.out
-	if err := r.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}, r.out)
+	if err != nil {
+		return nil, err
 	}
-	go func() {
-		_ = r.cmd.Wait()
-		close(r.done)
-	}()
+	r.cmd, r.done = cmd, done
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		select {
