@@ -22,6 +22,10 @@ type UnitState string
 const (
 	// Pending: the unit waits for its needs (or a free slot).
 	Pending UnitState = "pending"
+	// Held: an operator holds the unit before it starts (see
+	// [Execution.Hold]); it waits, and so do the units that need it, until
+	// released.
+	Held UnitState = "held"
 	// Running: the unit's action is running.
 	Running UnitState = "running"
 	// Succeeded: the action returned exit code 0, or an exit code its
@@ -336,6 +340,7 @@ func (n *Network) Run(ctx context.Context) (NetworkReport, error) {
 // RunObserved validates the network and runs it, calling obs (when not
 // nil) on every state change. An error means the network is invalid (see
 // [Network.Validate]) and nothing ran; the report then has only the Name.
+// It is Start(ctx, StartOptions{Observer: obs}) followed by Wait.
 //
 // A unit starts as soon as every unit it needs finished and its When
 // condition holds, with at most Concurrency units running at once;
@@ -360,240 +365,13 @@ func (n *Network) Run(ctx context.Context) (NetworkReport, error) {
 // started become Cancelled, and so does a running unit that ends without
 // success; the report has State cancelled and the error is nil.
 func (n *Network) RunObserved(ctx context.Context, obs Observer) (NetworkReport, error) {
-	if err := n.Validate(); err != nil {
+	e, err := n.Start(ctx, StartOptions{Observer: obs})
+	if err != nil {
 		rep := NetworkReport{}
 		if n != nil {
 			rep.Name = n.Name
 		}
 		return rep, err
 	}
-	return n.run(ctx, obs), nil
-}
-
-// unitDone carries a finished unit's report from its goroutine.
-type unitDone struct {
-	i      int
-	rep    UnitReport
-	noExit bool
-}
-
-// networkRun is the coordinator's state; only the coordinator goroutine
-// touches it.
-type networkRun struct {
-	n      *Network
-	rep    NetworkReport
-	needs  [][]int // unit indices each unit needs
-	noExit []bool  // the unit ended without an exit code
-	obs    Observer
-}
-
-func (r *networkRun) notify(i int) {
-	if r.obs != nil {
-		r.obs(r.rep.Units[i])
-	}
-}
-
-func (n *Network) run(ctx context.Context, obs Observer) NetworkReport {
-	r := &networkRun{
-		n:      n,
-		rep:    NetworkReport{Name: n.Name, State: Running, Units: make([]UnitReport, len(n.Units))},
-		needs:  make([][]int, len(n.Units)),
-		noExit: make([]bool, len(n.Units)),
-		obs:    obs,
-	}
-	index := make(map[string]int, len(n.Units))
-	for i, u := range n.Units {
-		r.rep.Units[i] = UnitReport{Name: u.Name, State: Pending}
-		index[u.Name] = i
-	}
-	for i, u := range n.Units {
-		for _, need := range u.Needs {
-			r.needs[i] = append(r.needs[i], index[need])
-		}
-	}
-	limit := n.OutputLimit
-	if limit == 0 {
-		limit = DefaultOutputLimit
-	}
-
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan unitDone)
-	ctxDone := ctx.Done()
-	left, inFlight := len(n.Units), 0
-	for left > 0 {
-		if ctx.Err() != nil {
-			for i := range r.rep.Units {
-				if r.rep.Units[i].State == Pending {
-					r.rep.Units[i].State = Cancelled
-					r.rep.Units[i].Message = "cancelled before it started: " + context.Cause(ctx).Error()
-					left--
-					r.notify(i)
-				}
-			}
-		} else {
-			// Decide the conditions of the units whose needs all finished,
-			// until skips stop making further units ready.
-			for changed := true; changed; {
-				changed = false
-				for i := range r.rep.Units {
-					if r.rep.Units[i].State != Pending || !r.ready(i) {
-						continue
-					}
-					if why, ok := r.condition(i); !ok {
-						r.rep.Units[i].State = Skipped
-						r.rep.Units[i].Message = why
-						r.rep.Units[i].Ended = time.Now()
-						left--
-						changed = true
-						r.notify(i)
-					}
-				}
-			}
-			// Start the ready units in definition order.
-			for i := range r.rep.Units {
-				if n.Concurrency > 0 && inFlight >= n.Concurrency {
-					break
-				}
-				if r.rep.Units[i].State != Pending || !r.ready(i) {
-					continue
-				}
-				r.rep.Units[i].State = Running
-				r.rep.Units[i].Started = time.Now()
-				inFlight++
-				r.notify(i)
-				go func() { done <- n.runUnit(runCtx, i, limit) }()
-			}
-		}
-		if inFlight == 0 {
-			break // cannot happen with a valid (acyclic) network unless left == 0
-		}
-		select {
-		case d := <-done:
-			inFlight--
-			left--
-			d.rep.Name = r.rep.Units[d.i].Name
-			d.rep.Started = r.rep.Units[d.i].Started
-			r.rep.Units[d.i] = d.rep
-			r.noExit[d.i] = d.noExit
-			r.notify(d.i)
-		case <-ctxDone:
-			ctxDone = nil // the next round cancels the pending units
-		}
-	}
-
-	r.rep.State = Succeeded
-	for _, u := range r.rep.Units {
-		switch u.State {
-		case Cancelled:
-			r.rep.State = Cancelled
-		case StateFailed, TimedOut:
-			if r.rep.State != Cancelled {
-				r.rep.State = StateFailed
-			}
-		}
-	}
-	return r.rep
-}
-
-// ready reports whether every unit i needs finished.
-func (r *networkRun) ready(i int) bool {
-	for _, j := range r.needs[i] {
-		if !r.rep.Units[j].State.Finished() {
-			return false
-		}
-	}
-	return true
-}
-
-// condition evaluates unit i's When against its finished needs; when it
-// does not hold, it says why.
-func (r *networkRun) condition(i int) (string, bool) {
-	w := r.n.Units[i].When
-	var bad []string
-	switch {
-	case w.On == WhenAlways:
-		return "", true
-	case w.On == WhenFailure:
-		for _, j := range r.needs[i] {
-			if s := r.rep.Units[j].State; s == StateFailed || s == TimedOut {
-				return "", true
-			}
-		}
-		return "condition failure not met: no need failed or timed out", false
-	case w.On == WhenExit || len(w.Codes) > 0:
-		for _, j := range r.needs[i] {
-			u := r.rep.Units[j]
-			switch {
-			case (u.State != Succeeded && u.State != StateFailed) || r.noExit[j]:
-				if u.State == StateFailed {
-					bad = append(bad, u.Name+" failed without an exit code")
-				} else {
-					bad = append(bad, u.Name+" "+string(u.State))
-				}
-			case !slices.Contains(w.Codes, u.ExitCode):
-				bad = append(bad, fmt.Sprintf("%s exited %d", u.Name, u.ExitCode))
-			}
-		}
-		if len(bad) > 0 {
-			return fmt.Sprintf("condition exit codes %v not met: %s", w.Codes, strings.Join(bad, ", ")), false
-		}
-		return "", true
-	default:
-		for _, j := range r.needs[i] {
-			if u := r.rep.Units[j]; u.State != Succeeded {
-				bad = append(bad, u.Name+" "+string(u.State))
-			}
-		}
-		if len(bad) > 0 {
-			return "condition success not met: " + strings.Join(bad, ", "), false
-		}
-		return "", true
-	}
-}
-
-// runUnit runs unit i's wrapped action with its output capture and turns
-// the result into its report (without Name and Started).
-func (n *Network) runUnit(ctx context.Context, i int, limit int64) unitDone {
-	u := n.Units[i]
-	var ws []Wrapper
-	if u.Retry != nil {
-		ws = append(ws, Retry(*u.Retry))
-	}
-	if u.Timeout > 0 {
-		ws = append(ws, Timeout(u.Timeout))
-	}
-	c := newCapture(limit, n.SpillDir, n.Name, u.Name)
-	out, err := Chain(u.Action, ws...).Do(WithOutput(ctx, c), u.Target)
-	if err == nil && len(out.Output) > 0 {
-		_, _ = c.Write(out.Output)
-	}
-	d := unitDone{i: i, rep: UnitReport{
-		ExitCode: out.ExitCode,
-		Attempts: max(out.Attempts, 1),
-		Message:  out.Message,
-	}}
-	switch {
-	case err != nil:
-		d.rep.State, d.rep.ExitCode, d.rep.Message, d.noExit = StateFailed, -1, err.Error(), true
-	case out.TimedOut:
-		d.rep.State, d.noExit = TimedOut, true
-	case out.Skipped:
-		d.rep.State, d.noExit = Skipped, true
-	case out.Succeeded():
-		d.rep.State = Succeeded
-	default:
-		d.rep.State = StateFailed
-	}
-	if ctx.Err() != nil && (d.rep.State == StateFailed || d.rep.State == TimedOut) {
-		d.rep.State, d.noExit = Cancelled, true
-		if d.rep.Message == "" {
-			d.rep.Message = "cancelled"
-		} else {
-			d.rep.Message = "cancelled: " + d.rep.Message
-		}
-	}
-	d.rep.Output, d.rep.OutputFile = c.finish()
-	d.rep.Ended = time.Now()
-	return d
+	return e.Wait(), nil
 }

@@ -1,0 +1,994 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrState is returned (wrapped) for an operator control or a submission
+// that the current state does not allow: holding a unit that already
+// started, rerunning a run that has not finished, submitting to a network
+// whose overlap policy skips while it runs. The message says which state
+// was found and what is allowed.
+var ErrState = errors.New("job: not allowed in the current state")
+
+// Overlap is what a scheduled network does when it is due (or submitted)
+// while an earlier run of it has not finished.
+type Overlap string
+
+// The overlap policies (Kubernetes CronJob's concurrencyPolicy, with
+// dagu's queueing).
+const (
+	// OverlapSkip does not start the new run; the due time is recorded in
+	// the history as a skipped run. The default.
+	OverlapSkip Overlap = "skip"
+	// OverlapQueue starts the new run once the earlier ones finished, in
+	// due order.
+	OverlapQueue Overlap = "queue"
+	// OverlapReplace force-stops the running run (its running units are
+	// stopped, the rest cancelled) and starts the new one.
+	OverlapReplace Overlap = "replace"
+	// OverlapAllow starts the new run at once, alongside the earlier ones.
+	OverlapAllow Overlap = "allow"
+)
+
+// DefaultQueue is the queue of networks that name none. It exists in
+// every Scheduler, with no concurrency limit unless configured.
+const DefaultQueue = "default"
+
+// DefaultRetention is how long finished runs stay in the history when
+// SchedulerConfig.Retention is 0: 30 days, as dagu's.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// QueueConfig is one named queue.
+type QueueConfig struct {
+	// Name names the queue.
+	Name string `json:"name"`
+	// Concurrency is how many units of the queue's networks run at once;
+	// 0 means no limit.
+	Concurrency int `json:"concurrency"`
+}
+
+// SchedulerConfig configures a [Scheduler].
+type SchedulerConfig struct {
+	// Queues are the named queues; DefaultQueue exists even when not
+	// listed (listing it sets its concurrency).
+	Queues []QueueConfig `json:"queues,omitempty"`
+	// Retention is how long finished runs are kept in the Store; 0 means
+	// DefaultRetention, negative means forever. Pruning happens at start
+	// and hourly.
+	Retention time.Duration `json:"retention,omitempty"`
+}
+
+// Entry is one network the [Scheduler] runs: on its Schedule, when
+// submitted, or both.
+type Entry struct {
+	// Name is the network's name; unique in the Scheduler. Run IDs start
+	// with it.
+	Name string
+	// Schedule says when the network is due; nil means it runs only when
+	// submitted.
+	Schedule Schedule
+	// Overlap is the policy for a run that is due while an earlier one
+	// has not finished; "" means OverlapSkip.
+	Overlap Overlap
+	// CatchUp is how far back due times missed while no scheduler ran
+	// (the agent was down) are still run at start: the latest such due
+	// time within CatchUp before the start is run, once; older ones are
+	// recorded as missed. 0 means missed due times are not run.
+	CatchUp time.Duration
+	// Queue is the queue the network's units wait in; "" means
+	// DefaultQueue.
+	Queue string
+	// Definition is the network's definition (the job file's bytes); it
+	// is recorded with every run and passed back to Build.
+	Definition []byte
+	// Build returns the network for one run: built from def (Definition
+	// when the run was created; a run resumed after a restart gets the
+	// definition it was created with), with runID in the labels of the
+	// containers its units create. Units whose work may outlive the
+	// process should use Adopter actions, so that a restart resumes them.
+	Build func(def []byte, runID string) (*Network, error)
+}
+
+// SchedulerOption configures optional collaborators of a [Scheduler].
+type SchedulerOption func(*Scheduler)
+
+// WithSchedulerLogger logs the Scheduler's decisions (runs created,
+// started, skipped, adopted, ended) to l; the default is silent.
+func WithSchedulerLogger(l *slog.Logger) SchedulerOption {
+	return func(s *Scheduler) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// SubmitOptions tunes [Scheduler.Submit].
+type SubmitOptions struct {
+	// Hold lists units held from the start: they wait until released.
+	Hold []string
+	// ID, when set, is the run's ID, which makes the submission
+	// idempotent: submitting an ID that exists returns that run (and
+	// created false) instead of starting another.
+	ID string
+	// Definition, when set, is the definition this run is built from
+	// instead of the Entry's (a job file submitted by an operator).
+	Definition []byte
+}
+
+// QueueStatus is one queue's state.
+type QueueStatus struct {
+	Name        string `json:"name"`
+	Concurrency int    `json:"concurrency"`
+	// Running is how many units hold a slot of the queue.
+	Running int `json:"running"`
+	// Stopped says the queue starts no units until started again.
+	Stopped bool `json:"stopped"`
+}
+
+// EntryStatus is one network's schedule state.
+type EntryStatus struct {
+	Name     string  `json:"name"`
+	Queue    string  `json:"queue"`
+	Overlap  Overlap `json:"overlap"`
+	Schedule string  `json:"schedule,omitempty"`
+	// Next is the next due time; zero when the network is not scheduled.
+	Next time.Time `json:"next,omitzero"`
+	// Running lists the IDs of its runs that have not finished.
+	Running []string `json:"running,omitempty"`
+}
+
+// Scheduler runs networks on their schedules and on submission, through
+// named queues, with operator controls on running networks, and records
+// everything in a [Store] so that a restarted Scheduler resumes without
+// running anything twice.
+//
+// Run IDs: a scheduled run is "<network>@<due time>" (UTC,
+// "20060102T150405Z"), created atomically in the Store, so that one due
+// time makes one run whatever restarts happen; a submitted run is
+// "<network>@<now>.<n>"; a rerun is "<run>.rerun<n>".
+//
+// Crash recovery: the Store holds each unit's state, written before a
+// unit starts and after it ends. [Scheduler.Run] resumes the runs that
+// had not finished: finished units keep their results, units that were
+// running are adopted (their container waited for and its output read
+// again from the start) or, when their work could not outlive the process,
+// failed as interrupted; the others run as planned. When Run's ctx ends,
+// running units are detached, not stopped: containers go on and are
+// adopted by the next Run.
+//
+// All methods are safe for concurrent use.
+type Scheduler struct {
+	cfg   SchedulerConfig
+	store Store
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	order   []string
+	queues  map[string]*Queue
+	active  map[string]*activeRun
+	running bool
+	ready   bool            // recovery done: new runs are admitted at once
+	baseCtx context.Context // the runs' ctx while Run runs
+	wake    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type entry struct {
+	Entry
+	last time.Time // the last due time handled
+	next time.Time
+}
+
+// activeRun is a run this process is responsible for: waiting to start
+// (exec nil) or executing.
+type activeRun struct {
+	mu     sync.Mutex // serialises the run's Store writes
+	rec    RunRecord
+	exec   *Execution
+	cancel context.CancelCauseFunc
+}
+
+// NewScheduler returns a Scheduler that keeps its runs in store. It does
+// nothing until [Scheduler.Run].
+func NewScheduler(cfg SchedulerConfig, store Store, opts ...SchedulerOption) (*Scheduler, error) {
+	if store == nil {
+		return nil, errors.New("job: scheduler: nil store")
+	}
+	s := &Scheduler{cfg: cfg, store: store, log: slog.New(slog.DiscardHandler), entries: map[string]*entry{},
+		queues: map[string]*Queue{}, active: map[string]*activeRun{}, wake: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(s)
+	}
+	var errs []error
+	for i, q := range cfg.Queues {
+		switch {
+		case !validName(q.Name):
+			errs = append(errs, fmt.Errorf("queues[%d].name: %q: want letters, digits, '.', '_' or '-'", i, q.Name))
+		case s.queues[q.Name] != nil:
+			errs = append(errs, fmt.Errorf("queues[%d].name: %q is defined twice", i, q.Name))
+		case q.Concurrency < 0:
+			errs = append(errs, fmt.Errorf("queues[%d].concurrency: must not be negative, got %d", i, q.Concurrency))
+		default:
+			s.queues[q.Name] = NewQueue(q.Name, q.Concurrency)
+		}
+	}
+	if s.queues[DefaultQueue] == nil {
+		s.queues[DefaultQueue] = NewQueue(DefaultQueue, 0)
+	}
+	return s, errors.Join(errs...)
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Add registers a network. Networks added before Run get their catch-up
+// at start; a network added while Run runs is due from then on. Errors: an
+// invalid or duplicate name ('@' and spaces are not allowed: the name
+// starts run IDs), a nil Build, an unknown queue or overlap policy, a
+// negative CatchUp.
+func (s *Scheduler) Add(e Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	if !validName(e.Name) {
+		errs = append(errs, fmt.Errorf("job: network %q: name: want letters, digits, '.', '_' or '-'", e.Name))
+	} else if s.entries[e.Name] != nil {
+		errs = append(errs, fmt.Errorf("job: network %q: added twice", e.Name))
+	}
+	if e.Build == nil {
+		errs = append(errs, fmt.Errorf("job: network %q: build: nil", e.Name))
+	}
+	if e.Queue == "" {
+		e.Queue = DefaultQueue
+	}
+	if s.queues[e.Queue] == nil {
+		errs = append(errs, fmt.Errorf("job: network %q: queue: %w (have %s)", e.Name, notFound("queue", e.Queue), strings.Join(s.queueNames(), ", ")))
+	}
+	switch e.Overlap {
+	case "":
+		e.Overlap = OverlapSkip
+	case OverlapSkip, OverlapQueue, OverlapReplace, OverlapAllow:
+	default:
+		errs = append(errs, fmt.Errorf("job: network %q: overlap: %q: want skip, queue, replace or allow", e.Name, e.Overlap))
+	}
+	if e.CatchUp < 0 {
+		errs = append(errs, fmt.Errorf("job: network %q: catch_up: must not be negative, got %s", e.Name, e.CatchUp))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	en := &entry{Entry: e}
+	s.entries[e.Name] = en
+	s.order = append(s.order, e.Name)
+	if s.ready && e.Schedule != nil {
+		// Added while running: due from now on, nothing to catch up.
+		en.last = time.Now()
+		en.next = e.Schedule.Next(en.last)
+		s.notifyLoop()
+	}
+	return nil
+}
+
+func (s *Scheduler) queueNames() []string {
+	return slices.Sorted(maps.Keys(s.queues))
+}
+
+const (
+	dueFormat    = "20060102T150405Z"
+	submitFormat = "20060102T150405.000Z"
+)
+
+// ScheduledRunID is the ID of network's run for the due time.
+func ScheduledRunID(network string, due time.Time) string {
+	return network + "@" + due.UTC().Format(dueFormat)
+}
+
+func lastKey(network string) string  { return "schedule/" + network + "/last" }
+func queueKey(queue string) string    { return "queue/" + queue + "/stopped" }
+func (s *Scheduler) notifyLoop()      { select { case s.wake <- struct{}{}: default: } }
+func (s *Scheduler) retention() time.Duration {
+	if s.cfg.Retention == 0 {
+		return DefaultRetention
+	}
+	return s.cfg.Retention
+}
+
+// Run runs the scheduler until ctx ends: it restores the queues' stopped
+// state, prunes the history, resumes the runs that had not finished, runs
+// the catch-up of due times missed while no scheduler ran, then starts
+// runs as they fall due and as they are submitted. When ctx ends it
+// detaches from the running units (see [ErrDetached]) and returns nil once
+// every run's coordinator returned. An error means the Store failed at
+// start; Run may not be called twice.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return errors.New("job: scheduler: Run called twice")
+	}
+	s.running = true
+	s.mu.Unlock()
+
+	for name, q := range s.queues {
+		v, err := s.store.GetValue(ctx, queueKey(name))
+		if err != nil {
+			return fmt.Errorf("job: scheduler: reading queue %s: %w", name, err)
+		}
+		if v != nil {
+			q.Stop()
+		}
+	}
+	s.prune(ctx)
+	// The runs' work goes on when ctx ends: their ctx is detached from it.
+	base, detach := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer detach(nil)
+	s.mu.Lock()
+	s.baseCtx = base
+	s.mu.Unlock()
+	if err := s.recover(ctx, base); err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, name := range s.order {
+		if err := s.catchUp(ctx, base, s.entries[name], now); err != nil {
+			return err
+		}
+	}
+
+	nextPrune := now.Add(time.Hour)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	type firing struct {
+		e   *entry
+		due time.Time
+	}
+	for {
+		now = time.Now()
+		next := nextPrune
+		var due []firing
+		s.mu.Lock()
+		for _, name := range s.order {
+			e := s.entries[name]
+			for !e.next.IsZero() && !e.next.After(now) {
+				d := e.next
+				e.next = e.Schedule.Next(d)
+				if !e.next.IsZero() && !e.next.After(now) {
+					s.log.Warn("due time missed: the scheduler was late", "network", name, "due", d)
+					continue
+				}
+				due = append(due, firing{e, d})
+			}
+			if !e.next.IsZero() && e.next.Before(next) {
+				next = e.next
+			}
+		}
+		s.mu.Unlock()
+		for _, f := range due {
+			s.fire(ctx, base, f.e, f.due, TriggerSchedule)
+		}
+		if !now.Before(nextPrune) {
+			s.prune(ctx)
+			nextPrune = now.Add(time.Hour)
+		}
+		timer.Reset(time.Until(next))
+		select {
+		case <-ctx.Done():
+			detach(ErrDetached)
+			s.wg.Wait()
+			s.mu.Lock()
+			s.running, s.ready = false, false
+			s.mu.Unlock()
+			return nil
+		case <-timer.C:
+		case <-s.wake:
+		}
+	}
+}
+
+func (s *Scheduler) prune(ctx context.Context) {
+	if s.retention() < 0 {
+		return
+	}
+	n, err := s.store.DeleteRuns(ctx, time.Now().Add(-s.retention()))
+	if err != nil {
+		s.log.Warn("pruning the history", "err", err)
+	} else if n > 0 {
+		s.log.Info("history pruned", "runs", n, "retention", s.retention())
+	}
+}
+
+// recover resumes the runs that had not finished. It holds s.mu
+// throughout, so that a run submitted meanwhile is either in the list or
+// admitted after it (see Submit).
+func (s *Scheduler) recover(ctx, base context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs, err := s.store.ListRuns(ctx, RunFilter{Unfinished: true})
+	if err != nil {
+		return fmt.Errorf("job: scheduler: reading unfinished runs: %w", err)
+	}
+	slices.Reverse(recs) // oldest first
+	for _, rec := range recs {
+		e := s.entries[rec.Network]
+		if e == nil {
+			s.log.Warn("unfinished run of a network that is no longer configured: left as it is", "run", rec.ID, "network", rec.Network)
+			continue
+		}
+		s.log.Info("resuming run", "run", rec.ID, "state", rec.Report.State)
+		ar := &activeRun{rec: rec}
+		s.active[rec.ID] = ar
+		if rec.Report.State == Running {
+			s.executeLocked(base, e, ar)
+		}
+	}
+	for _, name := range s.order {
+		s.startWaiting(base, s.entries[name])
+	}
+	s.ready = true
+	return nil
+}
+
+// catchUp handles the due times that passed since the last one handled.
+func (s *Scheduler) catchUp(ctx, base context.Context, e *entry, now time.Time) error {
+	if e.Schedule == nil {
+		return nil
+	}
+	v, err := s.store.GetValue(ctx, lastKey(e.Name))
+	if err != nil {
+		return fmt.Errorf("job: scheduler: reading %s: %w", lastKey(e.Name), err)
+	}
+	if v == nil {
+		e.last = now // first start: nothing was missed
+		s.saveLast(ctx, e)
+	} else if err := e.last.UnmarshalText(v); err != nil {
+		s.log.Warn("unreadable last due time: starting from now", "network", e.Name, "err", err)
+		e.last = now
+	}
+	var latest time.Time
+	missed := 0
+	for d := e.Schedule.Next(e.last); !d.IsZero() && !d.After(now); d = e.Schedule.Next(d) {
+		if !latest.IsZero() {
+			missed++
+		}
+		latest = d
+		if missed > 100000 {
+			break
+		}
+	}
+	if !latest.IsZero() {
+		if e.CatchUp > 0 && !latest.Before(now.Add(-e.CatchUp)) {
+			if missed > 0 {
+				s.log.Warn("due times missed while the scheduler was down", "network", e.Name, "missed", missed)
+			}
+			s.fire(ctx, base, e, latest, TriggerCatchUp)
+		} else {
+			s.log.Warn("due times missed while the scheduler was down", "network", e.Name, "missed", missed+1, "catch_up", e.CatchUp)
+			e.last = latest
+			s.saveLast(ctx, e)
+		}
+	}
+	from := now
+	if e.last.After(now) {
+		from = e.last
+	}
+	e.next = e.Schedule.Next(from)
+	return nil
+}
+
+func (s *Scheduler) saveLast(ctx context.Context, e *entry) {
+	b, _ := e.last.UTC().MarshalText()
+	if err := s.store.PutValue(ctx, lastKey(e.Name), b); err != nil {
+		s.log.Warn("recording the last due time", "network", e.Name, "err", err)
+	}
+}
+
+// fire creates the run for a due time (once: the ID is the due time's)
+// and starts it as the overlap policy says.
+func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, trig Trigger) {
+	rec := RunRecord{ID: ScheduledRunID(e.Name, due), Network: e.Name, Trigger: trig, Due: due, Created: time.Now(),
+		Queue: e.Queue, Definition: e.Definition, Report: NetworkReport{Name: e.Name, State: Pending}}
+	created, err := s.store.CreateRun(ctx, rec)
+	if err != nil {
+		s.log.Error("recording a due run: it does not run", "run", rec.ID, "err", err)
+		return
+	}
+	e.last = due
+	s.saveLast(ctx, e)
+	if !created {
+		s.log.Info("due run exists already: not run again", "run", rec.ID)
+		return
+	}
+	s.log.Info("run due", "run", rec.ID, "trigger", trig)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.admit(ctx, base, e, &activeRun{rec: rec}, false)
+}
+
+// admit applies the overlap policy to a new run; s.mu is held. With
+// operator set, a skip is an error (for Submit and Rerun) rather than a
+// skipped run in the history.
+func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, operator bool) error {
+	var others []*activeRun
+	for _, o := range s.active {
+		if o.rec.Network == e.Name {
+			others = append(others, o)
+		}
+	}
+	if len(others) > 0 {
+		ids := make([]string, 0, len(others))
+		for _, o := range others {
+			ids = append(ids, o.rec.ID)
+		}
+		slices.Sort(ids)
+		switch e.Overlap {
+		case OverlapSkip:
+			if operator {
+				return fmt.Errorf("network %s: run %s has not finished and the overlap policy is skip: %w", e.Name, strings.Join(ids, ", "), ErrState)
+			}
+			ar.rec.Report = skippedReport(e, ar.rec.Report, "skipped: run "+strings.Join(ids, ", ")+" had not finished (overlap: skip)")
+			ar.rec.Ended = time.Now()
+			s.put(ctx, ar)
+			s.log.Info("run skipped: an earlier run has not finished", "run", ar.rec.ID, "running", ids)
+			return nil
+		case OverlapQueue, OverlapReplace:
+			s.active[ar.rec.ID] = ar
+			if operator {
+				s.put(ctx, ar)
+			}
+			if e.Overlap == OverlapReplace {
+				for _, o := range others {
+					if o.exec != nil {
+						o.cancel(fmt.Errorf("replaced by run %s (overlap: replace)", ar.rec.ID))
+					} else {
+						s.cancelWaiting(ctx, o, "replaced by run "+ar.rec.ID+" (overlap: replace)")
+					}
+				}
+			}
+			s.log.Info("run waits for the earlier runs", "run", ar.rec.ID, "running", ids, "overlap", e.Overlap)
+			return nil
+		}
+	}
+	s.active[ar.rec.ID] = ar
+	if operator {
+		s.put(ctx, ar)
+	}
+	s.executeLocked(base, e, ar)
+	return nil
+}
+
+// skippedReport is a run that did not run: every unit skipped.
+func skippedReport(e *entry, rep NetworkReport, why string) NetworkReport {
+	rep.State = Skipped
+	for i := range rep.Units {
+		if !rep.Units[i].State.Finished() {
+			rep.Units[i].State, rep.Units[i].Message = Skipped, why
+		}
+	}
+	if len(rep.Units) == 0 {
+		rep.Units = []UnitReport{}
+	}
+	return rep
+}
+
+// cancelWaiting ends a run that never started; s.mu is held.
+func (s *Scheduler) cancelWaiting(ctx context.Context, ar *activeRun, why string) {
+	delete(s.active, ar.rec.ID)
+	ar.rec.Report.State = Cancelled
+	for i := range ar.rec.Report.Units {
+		if !ar.rec.Report.Units[i].State.Finished() {
+			ar.rec.Report.Units[i].State, ar.rec.Report.Units[i].Message = Cancelled, why
+		}
+	}
+	ar.rec.Ended = time.Now()
+	s.put(ctx, ar)
+}
+
+// startWaiting starts the oldest waiting run of the network when none of
+// its runs executes; s.mu is held.
+func (s *Scheduler) startWaiting(base context.Context, e *entry) {
+	var waiting []*activeRun
+	for _, o := range s.active {
+		if o.rec.Network != e.Name {
+			continue
+		}
+		if o.exec != nil {
+			return
+		}
+		waiting = append(waiting, o)
+	}
+	if len(waiting) == 0 {
+		return
+	}
+	slices.SortFunc(waiting, func(a, b *activeRun) int {
+		if c := a.rec.Created.Compare(b.rec.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.rec.ID, b.rec.ID)
+	})
+	s.executeLocked(base, e, waiting[0])
+	if e.Overlap == OverlapAllow {
+		for _, w := range waiting[1:] {
+			s.executeLocked(base, e, w)
+		}
+	}
+}
+
+// put writes the run's record; failures are logged (the run goes on).
+func (s *Scheduler) put(ctx context.Context, ar *activeRun) {
+	if err := s.store.PutRun(context.WithoutCancel(ctx), ar.rec); err != nil {
+		s.log.Error("recording run state", "run", ar.rec.ID, "err", err)
+	}
+}
+
+// executeLocked builds the run's network and starts it; s.mu is held.
+func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun) {
+	rec := ar.rec
+	fail := func(err error) {
+		delete(s.active, rec.ID)
+		ar.rec.Report.State = StateFailed
+		if len(ar.rec.Report.Units) == 0 {
+			ar.rec.Report.Units = []UnitReport{}
+		}
+		ar.rec.Ended = time.Now()
+		s.put(base, ar)
+		s.log.Error("run could not start", "run", rec.ID, "err", err)
+	}
+	n, err := e.Build(rec.Definition, rec.ID)
+	if err != nil {
+		fail(fmt.Errorf("building the network: %w", err))
+		return
+	}
+	var resume *NetworkReport
+	if len(rec.Report.Units) > 0 {
+		r := rec.Report
+		resume = &r
+	}
+	ctx, cancel := context.WithCancelCause(base)
+	obs := func(u UnitReport) {
+		ar.mu.Lock()
+		defer ar.mu.Unlock()
+		ar.rec.Report.State = Running
+		if i := slices.IndexFunc(ar.rec.Report.Units, func(x UnitReport) bool { return x.Name == u.Name }); i >= 0 {
+			ar.rec.Report.Units[i] = u
+		} else {
+			ar.rec.Report.Units = append(ar.rec.Report.Units, u)
+		}
+		if err := s.store.PutRun(context.WithoutCancel(base), ar.rec); err != nil {
+			s.log.Error("recording unit state", "run", rec.ID, "unit", u.Name, "err", err)
+		}
+	}
+	exec, err := n.Start(ctx, StartOptions{Observer: obs, Resume: resume, Gate: s.queues[e.Queue]})
+	if err != nil {
+		cancel(nil)
+		fail(err)
+		return
+	}
+	ar.exec, ar.cancel = exec, cancel
+	// Record the run as running with every unit, before anything else.
+	ar.mu.Lock()
+	ar.rec.Report = exec.Report()
+	ar.rec.Report.State = Running
+	s.put(base, ar)
+	ar.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		rep := exec.Wait()
+		cancel(nil)
+		if rep.State == Running { // detached: the next scheduler resumes it
+			return
+		}
+		ar.mu.Lock()
+		ar.rec.Report = rep
+		ar.rec.Ended = time.Now()
+		s.put(base, ar)
+		ar.mu.Unlock()
+		s.log.Info("run ended", "run", rec.ID, "state", rep.State)
+		s.mu.Lock()
+		delete(s.active, rec.ID)
+		if base.Err() == nil {
+			s.startWaiting(base, e)
+		}
+		s.mu.Unlock()
+	}()
+}
+
+// Submit creates a run of the network now and starts it as its overlap
+// policy says (a skip is an error wrapping [ErrState], not a skipped run).
+// It returns the run as recorded, and created false when o.ID named an
+// existing run (which is returned instead). Submissions made before Run
+// are recorded and start when Run starts.
+func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions) (rec RunRecord, created bool, err error) {
+	s.mu.Lock()
+	e := s.entries[network]
+	s.mu.Unlock()
+	if e == nil {
+		return RunRecord{}, false, fmt.Errorf("submit: %w", notFound("network", network))
+	}
+	def := e.Definition
+	if o.Definition != nil {
+		def = o.Definition
+	}
+	n, err := e.Build(def, "check")
+	if err != nil {
+		return RunRecord{}, false, fmt.Errorf("submit %s: %w", network, err)
+	}
+	rep := NetworkReport{Name: network, State: Pending}
+	for _, u := range n.Units {
+		rep.Units = append(rep.Units, UnitReport{Name: u.Name, State: Pending})
+	}
+	for _, h := range o.Hold {
+		i := slices.IndexFunc(rep.Units, func(u UnitReport) bool { return u.Name == h })
+		if i < 0 {
+			return RunRecord{}, false, fmt.Errorf("submit %s: hold: %w", network, notFound("unit", h))
+		}
+		rep.Units[i].State = Held
+	}
+	rec = RunRecord{ID: o.ID, Network: network, Trigger: TriggerSubmit, Created: time.Now(), Queue: e.Queue, Definition: def, Report: rep}
+	if rec.ID == "" {
+		rec.ID = network + "@" + rec.Created.UTC().Format(submitFormat)
+	}
+	for k := 2; ; k++ {
+		created, err = s.store.CreateRun(ctx, rec)
+		if err != nil {
+			return RunRecord{}, false, fmt.Errorf("submit %s: %w", network, err)
+		}
+		if created {
+			break
+		}
+		if o.ID != "" {
+			old, err := s.store.GetRun(ctx, o.ID)
+			return old, false, err
+		}
+		rec.ID = network + "@" + rec.Created.UTC().Format(submitFormat) + "." + fmt.Sprint(k)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ready || s.active[rec.ID] != nil {
+		return rec, true, nil // Run starts it with the other unfinished runs
+	}
+	if err := s.admit(ctx, s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
+		rec.Report = skippedReport(e, rec.Report, err.Error())
+		rec.Ended = time.Now()
+		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)
+		return rec, true, err
+	}
+	return rec, true, nil
+}
+
+// Get returns a run's record, live for the runs that have not finished.
+func (s *Scheduler) Get(ctx context.Context, id string) (RunRecord, error) {
+	s.mu.Lock()
+	ar := s.active[id]
+	s.mu.Unlock()
+	if ar != nil {
+		return ar.snapshot(), nil
+	}
+	return s.store.GetRun(ctx, id)
+}
+
+func (ar *activeRun) snapshot() RunRecord {
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	rec := ar.rec
+	rec.Report = rec.Report.clone()
+	return rec
+}
+
+// History returns the recorded runs f selects, newest first.
+func (s *Scheduler) History(ctx context.Context, f RunFilter) ([]RunRecord, error) {
+	return s.store.ListRuns(ctx, f)
+}
+
+// Hold holds a unit of a run that has not finished (see
+// [Execution.Hold]); for a run waiting to start, the unit is held when it
+// starts.
+func (s *Scheduler) Hold(ctx context.Context, id, unit string) error {
+	return s.control(ctx, id, unit, ctrlHold)
+}
+
+// Release releases a held unit (see [Execution.Release]).
+func (s *Scheduler) Release(ctx context.Context, id, unit string) error {
+	return s.control(ctx, id, unit, ctrlRelease)
+}
+
+// Skip skips a pending or held unit as if it succeeded (see
+// [Execution.Skip]).
+func (s *Scheduler) Skip(ctx context.Context, id, unit string) error {
+	return s.control(ctx, id, unit, ctrlSkip)
+}
+
+// Stop force-stops a running unit (see [Execution.Stop]).
+func (s *Scheduler) Stop(ctx context.Context, id, unit string) error {
+	return s.control(ctx, id, unit, ctrlStop)
+}
+
+func (s *Scheduler) control(ctx context.Context, id, unit string, k controlKind) error {
+	s.mu.Lock()
+	ar := s.active[id]
+	if ar == nil {
+		s.mu.Unlock()
+		rec, err := s.store.GetRun(ctx, id)
+		if err != nil {
+			return fmt.Errorf("%s: %w", controlNames[k], err)
+		}
+		if rec.Finished() {
+			return fmt.Errorf("%s %s: run %s has ended (%s): %w", controlNames[k], unit, id, rec.Report.State, ErrState)
+		}
+		return fmt.Errorf("%s %s: run %s is not run by this scheduler (its network is not configured): %w", controlNames[k], unit, id, ErrState)
+	}
+	if exec := ar.exec; exec != nil {
+		s.mu.Unlock()
+		return exec.send(k, unit)
+	}
+	defer s.mu.Unlock()
+	// The run waits to start: change its record.
+	i := slices.IndexFunc(ar.rec.Report.Units, func(u UnitReport) bool { return u.Name == unit })
+	if i < 0 {
+		return fmt.Errorf("%s: %w", controlNames[k], notFound("unit", unit))
+	}
+	u := &ar.rec.Report.Units[i]
+	bad := func(allowed string) error {
+		return fmt.Errorf("%s %s: the unit is %s; only a %s unit can be: %w", controlNames[k], unit, u.State, allowed, ErrState)
+	}
+	switch k {
+	case ctrlHold:
+		if u.State != Pending && u.State != Held {
+			return bad("pending")
+		}
+		u.State = Held
+	case ctrlRelease:
+		if u.State != Held {
+			return bad("held")
+		}
+		u.State = Pending
+	case ctrlSkip:
+		if u.State != Pending && u.State != Held {
+			return bad("pending or held")
+		}
+		u.State, u.Message, u.Ended = Succeeded, "skipped by an operator", time.Now()
+	case ctrlStop:
+		return fmt.Errorf("stop %s: run %s has not started: %w", unit, id, ErrState)
+	}
+	return s.store.PutRun(ctx, ar.rec)
+}
+
+// Rerun runs the units of a finished run that did not succeed again, as a
+// new run ("<id>.rerun<n>", trigger rerun): units that succeeded (or were
+// skipped by an operator) keep their result; every other unit is pending
+// again and runs as its needs and conditions say. The network's overlap
+// policy applies. A run that has not finished, or that succeeded, is an
+// error wrapping [ErrState].
+func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
+	old, err := s.Get(ctx, id)
+	if err != nil {
+		return RunRecord{}, fmt.Errorf("rerun: %w", err)
+	}
+	if !old.Finished() {
+		return RunRecord{}, fmt.Errorf("rerun %s: the run is %s; only a finished run can be rerun: %w", id, old.Report.State, ErrState)
+	}
+	if old.Report.State == Succeeded {
+		return RunRecord{}, fmt.Errorf("rerun %s: every unit succeeded; there is nothing to rerun: %w", id, ErrState)
+	}
+	s.mu.Lock()
+	e := s.entries[old.Network]
+	s.mu.Unlock()
+	if e == nil {
+		return RunRecord{}, fmt.Errorf("rerun %s: %w", id, notFound("network", old.Network))
+	}
+	rep := NetworkReport{Name: old.Network, State: Pending}
+	for _, u := range old.Report.Units {
+		if u.State != Succeeded {
+			u = UnitReport{Name: u.Name, State: Pending}
+		}
+		rep.Units = append(rep.Units, u)
+	}
+	rec := RunRecord{Network: old.Network, Trigger: TriggerRerun, Created: time.Now(), Queue: e.Queue, RerunOf: id, Definition: old.Definition, Report: rep}
+	for k := 1; ; k++ {
+		rec.ID = fmt.Sprintf("%s.rerun%d", strings.SplitN(id, ".rerun", 2)[0], k)
+		created, err := s.store.CreateRun(ctx, rec)
+		if err != nil {
+			return RunRecord{}, fmt.Errorf("rerun %s: %w", id, err)
+		}
+		if created {
+			break
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ready || s.active[rec.ID] != nil {
+		return rec, nil
+	}
+	if err := s.admit(ctx, s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
+		rec.Report = skippedReport(e, rec.Report, err.Error())
+		rec.Ended = time.Now()
+		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)
+		return rec, err
+	}
+	return rec, nil
+}
+
+// StopQueue stops a queue: its units wait until StartQueue; running units
+// go on. The stop is recorded and survives a restart.
+func (s *Scheduler) StopQueue(ctx context.Context, name string) error {
+	q := s.queue(name)
+	if q == nil {
+		return fmt.Errorf("queue stop: %w (have %s)", notFound("queue", name), strings.Join(s.queueNames(), ", "))
+	}
+	if err := s.store.PutValue(ctx, queueKey(name), []byte("stopped")); err != nil {
+		return fmt.Errorf("queue stop %s: %w", name, err)
+	}
+	q.Stop()
+	return nil
+}
+
+// StartQueue starts a stopped queue.
+func (s *Scheduler) StartQueue(ctx context.Context, name string) error {
+	q := s.queue(name)
+	if q == nil {
+		return fmt.Errorf("queue start: %w (have %s)", notFound("queue", name), strings.Join(s.queueNames(), ", "))
+	}
+	if err := s.store.PutValue(ctx, queueKey(name), nil); err != nil {
+		return fmt.Errorf("queue start %s: %w", name, err)
+	}
+	q.Start()
+	return nil
+}
+
+func (s *Scheduler) queue(name string) *Queue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queues[name]
+}
+
+// Queues returns the queues' states, by name.
+func (s *Scheduler) Queues() []QueueStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []QueueStatus
+	for _, name := range s.queueNames() {
+		out = append(out, s.queues[name].Status())
+	}
+	return out
+}
+
+// Networks returns the networks' schedule states, in the order added.
+func (s *Scheduler) Networks() []EntryStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []EntryStatus
+	for _, name := range s.order {
+		e := s.entries[name]
+		st := EntryStatus{Name: name, Queue: e.Queue, Overlap: e.Overlap, Next: e.next}
+		if str, ok := e.Schedule.(fmt.Stringer); ok && e.Schedule != nil {
+			st.Schedule = str.String()
+		}
+		for id := range s.active {
+			if s.active[id].rec.Network == name {
+				st.Running = append(st.Running, id)
+			}
+		}
+		slices.Sort(st.Running)
+		out = append(out, st)
+	}
+	return out
+}
