@@ -8,6 +8,7 @@ require (
 	github.com/gosnmp/gosnmp v1.47.0
 	github.com/opencontainers/image-spec v1.1.1
 	github.com/stretchr/testify v1.12.1
+	go.etcd.io/bbolt v1.4.3
 	go.yaml.in/yaml/v3 v3.0.5
 )
 

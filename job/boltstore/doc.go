@@ -1,0 +1,54 @@
+// Package boltstore is the persistent [job.Store]: runs and scheduler
+// values in one bbolt (go.etcd.io/bbolt) file, by default
+// $XDG_STATE_HOME/minato/jobs.db ([DefaultPath]).
+//
+// # Why bbolt
+//
+// bbolt is a pure Go B+tree key/value store: no cgo, one file, ACID
+// transactions whose commit fsyncs the file before it returns, and an
+// exclusive file lock (flock) taken when the file is opened, so two agents
+// can never share, and corrupt, one store. It is maintained by the etcd
+// project and is etcd's storage engine; containerd and diun keep their
+// state in it. SQLite would need cgo (mattn/go-sqlite3) or a large pure-Go
+// port (modernc.org/sqlite) for what is a few keyed records; BadgerDB is an
+// LSM tree with background compaction goroutines and a directory of files,
+// tuned for write volumes a job scheduler does not have.
+//
+// # Layout and durability
+//
+// The file has two buckets: "runs", keyed by run ID, each value the JSON
+// encoding of a [job.RunRecord]; and "values", the scheduler's values by
+// key. Every write (PutRun, CreateRun, DeleteRuns, PutValue) is one bbolt
+// read-write transaction, committed with an fsync: when it returns nil the
+// data is on disk, as job.Store requires, and a crash (or a power loss)
+// leaves either the old state or the new one. CreateRun's check and put
+// happen in one transaction, so it is atomic across goroutines. bbolt
+// serialises writers: each write waits for the previous one's fsync, a few
+// milliseconds on an SSD, which suits a scheduler that writes on every
+// unit state change but not a bulk loader. Options.NoSync skips the fsync;
+// it is for benchmarks only.
+//
+// Reads (GetRun, ListRuns, GetValue) are read-only transactions that run
+// concurrently with each other and with a writer. There is no index but
+// the run ID: ListRuns and DeleteRuns read and decode every run, whatever
+// the filter, so their cost is linear in the runs kept (about 40 ms for
+// 1,000 runs of five units with 1 KiB of output each, nearly all of it
+// JSON decoding); retention (DeleteRuns) bounds it. Deleted runs' pages are
+// reused, but the file does not shrink. bbolt transactions cannot be
+// interrupted, so the store checks ctx before each call starts one.
+//
+// # Locking
+//
+// [Open] takes bbolt's exclusive lock on the file. A second Open of the
+// same file, from this process or another, waits up to
+// Options.LockTimeout and then fails with an error that names the path and
+// says another minato agent holds the store. The lock is released by
+// [Store.Close], or by the kernel when the process exits.
+//
+// # Usage
+//
+//	path, err := boltstore.DefaultPath()
+//	st, err := boltstore.Open(path, boltstore.Options{})
+//	defer st.Close()
+//	// hand st to the job scheduler as its job.Store
+package boltstore

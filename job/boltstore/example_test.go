@@ -1,0 +1,48 @@
+package boltstore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/boltstore"
+)
+
+// A run written before the store is closed is there when it is opened
+// again, as after an agent restart; meanwhile nobody else can open it.
+func ExampleOpen() {
+	dir, _ := os.MkdirTemp("", "boltstore")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "minato", "jobs.db") // boltstore.DefaultPath() in an agent
+	ctx := context.Background()
+
+	st, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	created, _ := st.CreateRun(ctx, job.RunRecord{
+		ID: "backup@2025-03-14T01:00:00Z", Network: "backup", Trigger: job.TriggerSchedule,
+		Created: time.Date(2025, 3, 14, 1, 0, 0, 0, time.UTC),
+		Report:  job.NetworkReport{Name: "backup", State: job.Running},
+	})
+	fmt.Println("created:", created)
+	if _, err := boltstore.Open(path, boltstore.Options{LockTimeout: 100 * time.Millisecond}); err != nil {
+		fmt.Println("second open fails")
+	}
+	_ = st.Close()
+
+	st, _ = boltstore.Open(path, boltstore.Options{})
+	defer st.Close()
+	runs, _ := st.ListRuns(ctx, job.RunFilter{Unfinished: true})
+	for _, r := range runs {
+		fmt.Println("resume", r.ID, r.Report.State)
+	}
+	// Output:
+	// created: true
+	// second open fails
+	// resume backup@2025-03-14T01:00:00Z running
+}

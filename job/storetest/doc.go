@@ -1,0 +1,33 @@
+// Package storetest is the conformance suite for [job.Store]
+// implementations: [TestStore] checks, on fresh stores, everything the
+// interface promises that a test can observe.
+//
+// It covers the round trip of every [job.RunRecord] field (times compared
+// with time.Equal, since a persistent store drops the monotonic clock and
+// may change the location), [job.ErrNotFound] for missing runs, CreateRun's
+// create-once semantics and its atomicity under concurrent callers,
+// ListRuns' order (newest Created first, then ID descending) and its
+// Network, Unfinished and Limit filters, DeleteRuns' cutoff (finished runs
+// only), the values (missing key, round trip, nil deletes), that stores
+// return and keep copies, that methods fail after Close, and concurrent use
+// (run the suite with -race).
+//
+// What it cannot observe it does not check: that a persistent store's
+// writes reach stable storage before they return needs a crash test of the
+// implementation's own (see job/boltstore).
+//
+// # Usage
+//
+// In the store package's tests, give TestStore a function that opens a
+// fresh, empty store; the suite closes every store it opens:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.TestStore(t, func(t *testing.T) job.Store {
+//			st, err := mystore.Open(filepath.Join(t.TempDir(), "jobs.db"))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			return st
+//		})
+//	}
+package storetest
