@@ -8,6 +8,15 @@
 // unless forced. Anything else is a skip (or, for a non-forced remove of a
 // running container, a failure), reported per container.
 //
+// [RunContainer] runs a new container to completion (docker run --rm).
+// When its ctx ends because the run was detached ([job.ErrDetached]: the
+// scheduler is stopping but the work should go on), it leaves the
+// container running, neither stopped nor removed, for the next process to
+// adopt. [AdoptableRun] is the same action as a [job.Adopter]: it keeps
+// its containers until Release, and Adopt finds one again by its labels,
+// relays all of its output from the start and reports its exit as Do
+// would (starting it first if it was only created).
+//
 // # Usage
 //
 //	eng, _ := container.New(container.ConfigFromEnv(nil))

@@ -123,6 +123,13 @@ func (o RunOptions) stopSignal() string {
 // on every path (success, error, cancellation); a failure to remove it is
 // joined to the returned error.
 //
+// When ctx ends because the run was detached ([job.Detached]), Do
+// neither stops nor removes the container, whatever o.Keep says: it
+// closes the attachment and returns at once with an error wrapping
+// context.Cause(ctx), so that errors.Is(err, job.ErrDetached) holds. The
+// container runs on (or stays created, when the detach came before it was
+// started), for [AdoptableRun]'s Adopt to find.
+//
 // An image that is not on the engine is an error saying so
 // ([container.IsNotFound] is true for it); nothing is left behind.
 func RunContainer(c *container.Client, o RunOptions) job.Action {
@@ -137,20 +144,12 @@ func runContainer(ctx context.Context, c *container.Client, o RunOptions, t inve
 	if o.Image == "" {
 		return out, errors.New("run container: no image given")
 	}
-	labels := maps.Clone(o.Labels)
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels[LabelJob] = "true"
-	if t.Name != "" {
-		labels[LabelTarget] = t.Name
-	}
+	labels := containerLabels(o, t)
 	var env []string
 	for _, k := range slices.Sorted(maps.Keys(o.Env)) {
 		env = append(env, k+"="+o.Env[k])
 	}
-	grace := o.stopGrace()
-	stopTimeout := int(math.Ceil(grace.Seconds()))
+	stopTimeout := int(math.Ceil(o.stopGrace().Seconds()))
 
 	created, err := c.Create(ctx, container.CreateOptions{
 		Name: o.Name, Image: o.Image, Cmd: o.Command, Entrypoint: o.Entrypoint,
@@ -159,30 +158,64 @@ func runContainer(ctx context.Context, c *container.Client, o RunOptions, t inve
 		StopSignal: o.StopSignal, StopTimeout: &stopTimeout,
 	})
 	if err != nil {
-		if ctx.Err() != nil && o.Name != "" {
+		if ctx.Err() != nil && o.Name != "" && !job.Detached(ctx) {
 			// The engine may have created it before the request was
-			// abandoned; only then is the name ours to remove.
+			// abandoned; only then is the name ours to remove. (A detached
+			// run leaves it for the next process to adopt.)
 			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 			if ins, ierr := c.Inspect(bg, o.Name, container.InspectOptions{}); ierr == nil && ins.Labels[LabelJob] == "true" && ins.State == container.Created {
 				_, _ = c.Remove(bg, ins.ID, container.RemoveOptions{Force: true, Volumes: true})
 			}
 			cancel()
+		}
+		if job.Detached(ctx) {
+			return out, fmt.Errorf("run container: %w", errors.Join(err, context.Cause(ctx)))
+		}
+		if ctx.Err() != nil {
 			return out, fmt.Errorf("run container: %w", errors.Join(err, ctx.Err()))
 		}
 		return out, fmt.Errorf("run container: %w", err)
 	}
 	id := created.ID
-	bg := context.WithoutCancel(ctx)
+	detached := false
 	if !o.Keep {
 		defer func() {
-			rctx, cancel := context.WithTimeout(bg, cleanupTimeout)
+			if detached {
+				return // the container goes on without us
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 			defer cancel()
 			if _, rerr := c.Remove(rctx, id, container.RemoveOptions{Force: true, Volumes: true}); rerr != nil && !container.IsNotFound(rerr) {
 				err = errors.Join(err, fmt.Errorf("run container: removing %.12s: %w", id, rerr))
 			}
 		}()
 	}
+	detached, err = startAndWait(ctx, c, o, id, &out)
+	return out, err
+}
 
+// containerLabels returns the labels of the container o runs for t:
+// o.Labels plus minato's own, which win.
+func containerLabels(o RunOptions, t inventory.Target) map[string]string {
+	labels := maps.Clone(o.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[LabelJob] = "true"
+	if t.Name != "" {
+		labels[LabelTarget] = t.Name
+	}
+	return labels
+}
+
+// startAndWait attaches to the created container id, starts it, relays its
+// output and waits for it to exit, stopping it when ctx ends; it sets
+// out.ExitCode and out.Message. When ctx ends with [job.Detached], it
+// closes the attachment and returns at once with detached set and an error
+// wrapping context.Cause(ctx), leaving the container as it is (running, or
+// created when the start did not happen).
+func startAndWait(ctx context.Context, c *container.Client, o RunOptions, id string, out *job.Outcome) (detached bool, err error) {
+	bg := context.WithoutCancel(ctx)
 	// Attach before starting so that no output is missed, on a context of
 	// our own so that output written while the container is being stopped
 	// still arrives.
@@ -191,48 +224,69 @@ func runContainer(ctx context.Context, c *container.Client, o RunOptions, t inve
 	stderr := &progressWriter{w: writers(job.Output(ctx), o.Stderr), total: &written}
 	att, err := c.Attach(bg, id, container.AttachOptions{Stdout: stdout, Stderr: stderr})
 	if err != nil {
-		return out, fmt.Errorf("run container %.12s: %w", id, err)
+		return false, fmt.Errorf("run container %.12s: %w", id, err)
 	}
 	defer att.Close()
 	if _, err := c.Start(ctx, id, container.StartOptions{}); err != nil {
 		if ctx.Err() != nil {
+			if job.Detached(ctx) {
+				return true, detachedError(ctx, id, att)
+			}
 			err = errors.Join(err, ctx.Err())
 		}
-		return out, fmt.Errorf("run container %.12s: %w", id, err)
+		return false, fmt.Errorf("run container %.12s: %w", id, err)
 	}
 
 	res, werr := c.Wait(ctx, id, container.WaitOptions{Condition: container.WaitNotRunning})
 	ctxErr := ctx.Err()
 	switch {
 	case werr == nil:
+	case ctxErr != nil && job.Detached(ctx):
+		return true, detachedError(ctx, id, att)
 	case ctxErr != nil:
-		res, werr = stopContainer(bg, c, id, o.stopSignal(), grace)
+		res, werr = stopContainer(bg, c, id, o.stopSignal(), o.stopGrace())
 	}
 	if werr != nil {
 		att.Close() // the container may still run: do not wait for its end
 	}
-	logErr := drainOutput(att, &written)
+	drainOutput(att.Done(), att.Close, &written)
+	logErr := att.Wait()
 	if werr != nil {
 		err := fmt.Errorf("run container %.12s: %w", id, werr)
 		if ctxErr != nil {
 			err = fmt.Errorf("run container %.12s: %w", id, errors.Join(ctxErr, werr))
 		}
-		return out, err
+		return false, err
 	}
+	return false, exited(ctx, c, o, id, res, ctxErr, logErr, out)
+}
+
+// exited completes out for the container id that exited with res, and
+// returns the error for a ctx that ended it (ctxErr) or for the relaying
+// of its output (logErr).
+func exited(ctx context.Context, c *container.Client, o RunOptions, id string, res container.WaitResult, ctxErr, logErr error, out *job.Outcome) error {
 	out.ExitCode = res.ExitCode
-	ictx, cancel := context.WithTimeout(bg, cleanupTimeout)
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	ins, ierr := c.Inspect(ictx, id, container.InspectOptions{})
 	cancel()
 	if ierr == nil && ins.OOMKilled {
 		out.Message = "OOM-killed"
 	}
 	if ctxErr != nil {
-		return out, fmt.Errorf("run container %.12s: stopped with %s: %w", id, o.stopSignal(), ctxErr)
+		return fmt.Errorf("run container %.12s: stopped with %s: %w", id, o.stopSignal(), ctxErr)
 	}
 	if logErr != nil {
-		return out, fmt.Errorf("run container %.12s: relaying output: %w", id, logErr)
+		return fmt.Errorf("run container %.12s: relaying output: %w", id, logErr)
 	}
-	return out, nil
+	return nil
+}
+
+// detachedError closes the attachment (the copying ends at once, whatever
+// the container does) and returns the error of a detached run.
+func detachedError(ctx context.Context, id string, att *container.Attachment) error {
+	att.Close()
+	_ = att.Wait() // nothing is written to the output once Do returned
+	return fmt.Errorf("run container %.12s: left to run on: %w", id, context.Cause(ctx))
 }
 
 // stopContainer sends signal, waits up to grace for the container to
@@ -260,23 +314,25 @@ func stopContainer(ctx context.Context, c *container.Client, id, signal string, 
 	return c.Wait(ctx, id, container.WaitOptions{Condition: container.WaitNotRunning})
 }
 
-// drainOutput waits for the attached output to end after the container
-// exited; the engine ends it once everything has been delivered. Should it
-// stay open with nothing more to say for outputIdleTimeout, it is cut.
-func drainOutput(att *container.Attachment, written *atomic.Int64) error {
+// drainOutput waits for the relayed output to end (done) after the
+// container exited; the engine ends it once everything has been delivered.
+// Should it stay open with nothing more to say for outputIdleTimeout, it is
+// cut (cut is called, and then done waited for).
+func drainOutput(done <-chan struct{}, cut func(), written *atomic.Int64) {
 	tick := time.NewTicker(outputIdleTimeout / 10)
 	defer tick.Stop()
 	last, idleSince := written.Load(), time.Now()
 	for {
 		select {
-		case <-att.Done():
-			return att.Wait()
+		case <-done:
+			return
 		case <-tick.C:
 			if n := written.Load(); n != last {
 				last, idleSince = n, time.Now()
 			} else if time.Since(idleSince) >= outputIdleTimeout {
-				att.Close()
-				return att.Wait()
+				cut()
+				<-done
+				return
 			}
 		}
 	}

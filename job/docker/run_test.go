@@ -304,3 +304,35 @@ func TestExecWritesToJobOutput(t *testing.T) {
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 	assert.Less(t, time.Since(start), 10*time.Second)
 }
+
+func TestRunContainerDetachedLeavesItRunning(t *testing.T) {
+	t.Parallel()
+	h, c, o := runFixture(t)
+	o.Command = []string{"print", "started", "--", "sleep", "30s"}
+	var out syncBuffer
+	ctx, cancel := context.WithCancelCause(job.WithOutput(context.Background(), &out))
+	defer cancel(nil)
+	detachedAt := make(chan time.Time, 1)
+	go func() {
+		for out.String() != "started\n" && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		detachedAt <- time.Now()
+		cancel(job.ErrDetached)
+	}()
+	res, err := jobdocker.RunContainer(c, o).Do(ctx, inventory.Target{})
+	returned := time.Now()
+	require.Error(t, err)
+	assert.ErrorIs(t, err, job.ErrDetached)
+	assert.Contains(t, err.Error(), "left to run on")
+	assert.False(t, res.Ended.IsZero())
+	assert.Less(t, returned.Sub(<-detachedAt), time.Second, "Do returns promptly")
+	assert.Equal(t, "started\n", out.String())
+
+	// The container runs on: neither stopped nor removed (Keep is false).
+	left := leftovers(t, h, c)
+	require.Len(t, left, 1, "not removed")
+	ins, err := c.Inspect(context.Background(), left[0].ID, container.InspectOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, container.Running, ins.State, "not stopped")
+}

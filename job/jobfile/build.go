@@ -29,12 +29,21 @@ type BuildOptions struct {
 	// SpillDir is where large unit output is written ("" = the system's
 	// temporary directory).
 	SpillDir string
+	// Adoptable makes run units [jobdocker.AdoptableRun]s rather than
+	// [jobdocker.RunContainer]s, for the scheduler: their containers
+	// outlive a crash or a detach, a restarted scheduler adopts them, and
+	// they are kept until released. It needs a RunID, which with the
+	// network's and the unit's names identifies each unit's containers.
+	Adoptable bool
 }
 
 // Build turns the definition into a runnable network whose units act on the
 // engine c talks to. Containers named by exec and container units are
 // looked up when the unit runs, not now.
 func Build(def *Definition, c *container.Client, o BuildOptions) (*job.Network, error) {
+	if o.Adoptable && o.RunID == "" {
+		return nil, errors.New("build: adoptable units need a run ID: the containers of every run would look alike")
+	}
 	n := &job.Network{Name: def.Name, Concurrency: def.Concurrency, OutputLimit: def.OutputLimit, SpillDir: o.SpillDir}
 	for _, u := range def.Units {
 		a, err := action(u, def.Name, c, o)
@@ -68,11 +77,15 @@ func action(u UnitDef, network string, c *container.Client, o BuildOptions) (job
 				labels[k] = v
 			}
 		}
-		return jobdocker.RunContainer(c, jobdocker.RunOptions{
+		ro := jobdocker.RunOptions{
 			Image: r.Image, Command: r.Command, Entrypoint: r.Entrypoint, Env: r.Env, WorkingDir: r.WorkDir, User: r.User,
 			Mounts: r.Mounts, Network: r.Network, Memory: r.Memory, NanoCPUs: int64(r.CPUs * 1e9), Labels: labels,
 			StopSignal: r.StopSignal, StopGrace: r.StopGrace, Keep: r.Keep,
-		}), nil
+		}
+		if o.Adoptable {
+			return jobdocker.AdoptableRun(c, ro), nil
+		}
+		return jobdocker.RunContainer(c, ro), nil
 	case u.Exec != nil:
 		e := u.Exec
 		exec := jobdocker.Exec(c, jobdocker.ExecOptions{Cmd: e.Command, Env: envList(e.Env), User: e.User, WorkingDir: e.WorkDir})

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/jobfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,4 +30,26 @@ func TestBuild(t *testing.T) {
 	assert.Equal(t, 2, n.Units[1].Retry.Limit)
 	assert.Equal(t, "failure", n.Units[2].When.On)
 	assert.NoError(t, n.Validate())
+}
+
+func TestBuildAdoptable(t *testing.T) {
+	def, err := jobfile.Parse([]byte(issueExample))
+	require.NoError(t, err)
+	c, err := container.New(container.DefaultConfig())
+	require.NoError(t, err)
+	defer c.Close()
+	n, err := jobfile.Build(def, c, jobfile.BuildOptions{RunID: "nightly-1", Adoptable: true})
+	require.NoError(t, err)
+	_, ok := n.Units[0].Action.(job.Adopter)
+	assert.True(t, ok, "a run unit is adoptable")
+	_, ok = n.Units[1].Action.(job.Adopter)
+	assert.False(t, ok, "an exec unit is not")
+
+	n, err = jobfile.Build(def, c, jobfile.BuildOptions{RunID: "nightly-1"})
+	require.NoError(t, err)
+	_, ok = n.Units[0].Action.(job.Adopter)
+	assert.False(t, ok, "not without Adoptable")
+
+	_, err = jobfile.Build(def, c, jobfile.BuildOptions{Adoptable: true})
+	assert.ErrorContains(t, err, "adoptable units need a run ID")
 }

@@ -7,6 +7,22 @@
 //	name: nightly              # required
 //	concurrency: 2             # units at once; 0 or absent = unlimited
 //	output_limit: 1048576      # bytes of output kept in memory per unit (default 1 MiB)
+//	queue: batch               # the scheduler queue its units wait in (default "default");
+//	                           # letters, digits, '.', '_' and '-'
+//	schedule:                  # when `minato agent` runs it (absent: only when submitted)
+//	  cron: "0 2 * * *"        # required: 5 fields (6 with seconds first), @daily, "@every 10m",
+//	                           # optionally after "TZ=Asia/Tokyo "
+//	  timezone: Asia/Tokyo     # IANA zone (default: the agent's local zone); must not
+//	                           # differ from a TZ= prefix
+//	  calendar: business       # the name of a calendar of the agent's configuration, or inline:
+//	  # calendar: {weekdays: [mon, tue, wed, thu, fri],   # default Monday to Friday
+//	  #            holidays: [2026-01-01], workdays: [2026-01-10]}
+//	  shift: next              # skip (default) | next | previous: what happens to a due time
+//	                           # on a non-business day; only with a calendar
+//	  overlap: skip            # skip (default) | queue | replace | allow: a run due while an
+//	                           # earlier one has not finished
+//	  catch_up: 2h             # how far back a due time missed while the agent was down is
+//	                           # still run (default 0: none)
 //	units:
 //	  - name: extract          # required, unique
 //	    run:                   # run in a new container (removed afterwards)
@@ -53,4 +69,15 @@
 // wrong types and bad values are errors that name the key path
 // ("units[1].retry.delay") and say what is allowed; [Parse] reports every
 // problem at once.
+//
+// In a schedule's inline calendar, weekdays are English names or their
+// 3-letter abbreviations in any case, or 0-7 as in cron (0 and 7 are
+// Sunday), and dates are YYYY-MM-DD; the calendar is named "inline" in
+// messages. [ScheduleDef.Schedule] builds the [job.Schedule], looking named
+// calendars up in the agent's.
+//
+// Built with BuildOptions.Adoptable (as the scheduler builds them), run
+// units keep their containers until the scheduler recorded their result,
+// and a restarted scheduler adopts the ones still running (see
+// [jobdocker.AdoptableRun]).
 package jobfile

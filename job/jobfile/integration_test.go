@@ -3,6 +3,7 @@ package jobfile_test
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/internal/clienttest"
 	"github.com/minato-ops/minato/internal/dockertest"
+	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/jobfile"
 	"github.com/stretchr/testify/assert"
@@ -152,4 +154,60 @@ units:
 	assert.Equal(t, int64(50<<20), fi.Size())
 	assert.Less(t, len(u.Output), 2<<20, "the report keeps only the first part in memory")
 	assert.Contains(t, u.Output, "output truncated")
+}
+
+// TestAdoptableRunUnitKeepsItsContainer: built Adoptable, a run unit's
+// container carries the network, run and unit labels and is kept after it
+// exited; an Adopter of a later Build of the same run finds it, reports its
+// exit and output, and its Release removes it. A network run releases the
+// unit's container once the unit's final state is reported.
+func TestAdoptableRunUnitKeepsItsContainer(t *testing.T) {
+	h := dockertest.New(t)
+	c := clienttest.New(t, h)
+	img := h.Image(t)
+	text := `name: adopt-` + h.RunID()[:6] + `
+units:
+  - {name: u, run: {image: "` + img + `", command: [print, done, --, exit, "3"]}}
+`
+	def, err := jobfile.Parse([]byte(text))
+	require.NoError(t, err)
+	runID := "r-" + h.RunID()
+	build := func() *job.Network {
+		n, err := jobfile.Build(def, c, jobfile.BuildOptions{RunID: runID, SpillDir: t.TempDir(), Adoptable: true})
+		require.NoError(t, err)
+		return n
+	}
+	labels := map[string]string{jobfile.LabelNetwork: def.Name, jobfile.LabelRun: runID, jobfile.LabelUnit: "u"}
+	kept := func() []container.Summary {
+		res, err := c.List(context.Background(), container.ListOptions{All: true, Labels: labels})
+		require.NoError(t, err)
+		return res.Containers
+	}
+	t.Cleanup(func() {
+		for _, s := range kept() {
+			_, _ = c.Remove(context.Background(), s.ID, container.RemoveOptions{Force: true, Volumes: true})
+		}
+	})
+
+	res, err := build().Units[0].Action.Do(context.Background(), inventory.Target{})
+	require.NoError(t, err)
+	assert.Equal(t, 3, res.ExitCode)
+	require.Len(t, kept(), 1, "kept for adoption until released")
+
+	a, ok := build().Units[0].Action.(job.Adopter)
+	require.True(t, ok)
+	var out strings.Builder
+	res, found, err := a.Adopt(job.WithOutput(context.Background(), &out), inventory.Target{})
+	require.NoError(t, err)
+	assert.True(t, found)
+	assert.Equal(t, 3, res.ExitCode)
+	assert.Equal(t, "done\n", out.String())
+	require.NoError(t, a.Release(context.Background(), inventory.Target{}))
+	assert.Empty(t, kept())
+
+	rep, err := build().Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 3, unit(t, rep, "u").ExitCode)
+	assert.Contains(t, unit(t, rep, "u").Output, "done\n")
+	require.Eventually(t, func() bool { return len(kept()) == 0 }, 10*time.Second, 50*time.Millisecond, "released after the run")
 }

@@ -3,6 +3,7 @@ package jobfile
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -21,6 +22,114 @@ type Definition struct {
 	Concurrency int       `json:"concurrency,omitempty"`
 	OutputLimit int64     `json:"output_limit,omitempty"`
 	Units       []UnitDef `json:"units"`
+	// Queue is the scheduler queue the network's units wait in; "" means
+	// job.DefaultQueue. Names are letters, digits, '.', '_' and '-'.
+	Queue string `json:"queue,omitempty"`
+	// Schedule says when `minato agent` runs the network; nil means only
+	// when submitted.
+	Schedule *ScheduleDef `json:"schedule,omitempty"`
+}
+
+// ScheduleDef is a Definition's schedule: a cron in a zone, optionally on
+// a business-day calendar, with the scheduler's overlap and catch-up
+// policies. [ScheduleDef.Schedule] turns it into a [job.Schedule].
+type ScheduleDef struct {
+	// Cron is the cron spec, as [job.ParseCron] reads it: 5 fields (6
+	// with seconds first), a descriptor such as @daily or "@every 10m",
+	// optionally after "TZ=Area/City ". Required.
+	Cron string `json:"cron"`
+	// Timezone is the IANA zone of the cron's wall times; "" means the
+	// agent's local zone (or the cron's TZ= prefix, which must not say
+	// otherwise).
+	Timezone string `json:"timezone,omitempty"`
+	// Calendar names a calendar defined in the agent's configuration;
+	// InlineCalendar is one given in the definition itself (named
+	// "inline"). At most one of them is set.
+	Calendar       string        `json:"calendar,omitempty"`
+	InlineCalendar *job.Calendar `json:"-"`
+	// Shift moves due times that fall on non-business days ("" means
+	// job.ShiftSkip); only with a calendar.
+	Shift job.Shift `json:"shift,omitempty"`
+	// Overlap is the policy for a run due while an earlier one has not
+	// finished; "" means job.OverlapSkip.
+	Overlap job.Overlap `json:"overlap,omitempty"`
+	// CatchUp is how far back a due time missed while the agent was down
+	// is still run; 0 means none is.
+	CatchUp time.Duration `json:"catch_up,omitempty"`
+}
+
+// InlineCalendarName is the Name of a calendar given inline in a
+// definition's schedule.
+const InlineCalendarName = "inline"
+
+// Schedule builds the job.Schedule: the cron in its zone (Timezone, else
+// the agent's local zone), on its calendar when it has one. A named
+// calendar is looked up in calendars; an unknown name is an error naming
+// it and listing the known ones.
+func (s *ScheduleDef) Schedule(calendars map[string]*job.Calendar) (job.Schedule, error) {
+	c, err := s.cron()
+	if err != nil {
+		return nil, err
+	}
+	cal := s.InlineCalendar
+	if s.Calendar != "" {
+		if cal != nil {
+			return nil, fmt.Errorf("schedule: calendar: give a name or an inline calendar, not both")
+		}
+		if cal = calendars[s.Calendar]; cal == nil {
+			known := slices.Sorted(maps.Keys(calendars))
+			if len(known) == 0 {
+				return nil, fmt.Errorf("schedule: calendar %q: no such calendar (none is defined)", s.Calendar)
+			}
+			return nil, fmt.Errorf("schedule: calendar %q: no such calendar (known: %s)", s.Calendar, strings.Join(known, ", "))
+		}
+	}
+	if cal == nil {
+		if s.Shift != "" && s.Shift != job.ShiftSkip {
+			return nil, fmt.Errorf("schedule: shift %s: only with a calendar", s.Shift)
+		}
+		return c, nil
+	}
+	sched, err := job.OnCalendar(c, cal, s.Shift)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	return sched, nil
+}
+
+// cron parses Cron in its zone: Timezone, else the TZ= prefix, else the
+// local zone. A Timezone and a TZ= prefix that name different zones are an
+// error.
+func (s *ScheduleDef) cron() (*job.Cron, error) {
+	loc := time.Local
+	if s.Timezone != "" {
+		l, err := time.LoadLocation(s.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("schedule: timezone %q: unknown time zone (want an IANA name such as Asia/Tokyo or UTC)", s.Timezone)
+		}
+		loc = l
+	}
+	c, err := job.ParseCron(s.Cron, loc)
+	if err != nil {
+		return nil, err
+	}
+	if prefix, ok := tzPrefix(s.Cron); ok && s.Timezone != "" && prefix != s.Timezone {
+		return nil, fmt.Errorf("schedule: timezone %q differs from the cron's TZ=%s: give the zone once", s.Timezone, prefix)
+	}
+	return c, nil
+}
+
+// tzPrefix returns the zone of a cron's "TZ=" or "CRON_TZ=" prefix.
+func tzPrefix(spec string) (string, bool) {
+	fields := strings.Fields(spec)
+	if len(fields) == 0 {
+		return "", false
+	}
+	key, name, ok := strings.Cut(fields[0], "=")
+	if !ok || !strings.EqualFold(key, "TZ") && !strings.EqualFold(key, "CRON_TZ") {
+		return "", false
+	}
+	return name, true
 }
 
 // UnitDef is one unit of a Definition. Exactly one of Run, Exec, Host and
@@ -246,12 +355,47 @@ func (w *walker) duration(n *yaml.Node, p string) time.Duration {
 	return d
 }
 
+// nonNegativeDuration is duration allowing 0 ("0", "0s").
+func (w *walker) nonNegativeDuration(n *yaml.Node, p string) time.Duration {
+	if n.Kind != yaml.ScalarNode {
+		w.errorf(p, "want a duration such as 30s or 1m30s, got %s", kindName(n))
+		return 0
+	}
+	d, err := time.ParseDuration(n.Value)
+	switch {
+	case err != nil:
+		w.errorf(p, "%q: want a duration such as 30s or 1m30s (units ns, us, ms, s, m, h)", n.Value)
+	case d < 0:
+		w.errorf(p, "%q: want a duration of 0 or more", n.Value)
+	}
+	return d
+}
+
+// validQueue reports whether s is a queue name: [A-Za-z0-9._-]+.
+func validQueue(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *walker) definition(n *yaml.Node) *Definition {
 	def := &Definition{}
-	w.fields(n, "", []string{"name", "concurrency", "output_limit", "units"}, func(k string, v *yaml.Node, p string) {
+	w.fields(n, "", []string{"name", "concurrency", "output_limit", "queue", "schedule", "units"}, func(k string, v *yaml.Node, p string) {
 		switch k {
 		case "name":
 			def.Name = w.str(v, p)
+		case "queue":
+			if def.Queue = w.str(v, p); !validQueue(def.Queue) && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+				w.errorf(p, "%q: want a queue name of letters, digits, '.', '_' and '-'", def.Queue)
+			}
+		case "schedule":
+			def.Schedule = w.schedule(v, p)
 		case "concurrency":
 			def.Concurrency = int(w.integer(v, p, 0))
 		case "output_limit":
@@ -267,6 +411,145 @@ func (w *walker) definition(n *yaml.Node) *Definition {
 		}
 	})
 	return def
+}
+
+func (w *walker) schedule(n *yaml.Node, path string) *ScheduleDef {
+	s := &ScheduleDef{}
+	calendarGiven := false
+	w.fields(n, path, []string{"cron", "timezone", "calendar", "shift", "overlap", "catch_up"}, func(k string, v *yaml.Node, p string) {
+		switch k {
+		case "cron":
+			s.Cron = w.str(v, p)
+		case "timezone":
+			if s.Timezone = w.str(v, p); s.Timezone != "" {
+				if _, err := time.LoadLocation(s.Timezone); err != nil {
+					w.errorf(p, "%q: unknown time zone (want an IANA name such as Asia/Tokyo or UTC)", s.Timezone)
+				}
+			} else if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+				w.errorf(p, "empty: leave it out for the agent's local zone")
+			}
+		case "calendar":
+			calendarGiven = true
+			if v.Kind == yaml.MappingNode || v.Kind == yaml.AliasNode && v.Alias != nil && v.Alias.Kind == yaml.MappingNode {
+				s.InlineCalendar = w.calendar(v, p)
+				return
+			}
+			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+				w.errorf(p, "want the name of a calendar of the agent's configuration, or a mapping with keys weekdays, holidays, workdays; got %s", kindName(v))
+				return
+			}
+			if s.Calendar = v.Value; s.Calendar == "" {
+				w.errorf(p, "empty: give the name of a calendar of the agent's configuration")
+			}
+		case "shift":
+			switch s.Shift = job.Shift(w.str(v, p)); s.Shift {
+			case job.ShiftSkip, job.ShiftNext, job.ShiftPrevious:
+			default:
+				if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+					w.errorf(p, "%q: want skip, next or previous", string(s.Shift))
+				}
+			}
+		case "overlap":
+			switch s.Overlap = job.Overlap(w.str(v, p)); s.Overlap {
+			case job.OverlapSkip, job.OverlapQueue, job.OverlapReplace, job.OverlapAllow:
+			default:
+				if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+					w.errorf(p, "%q: want skip, queue, replace or allow", string(s.Overlap))
+				}
+			}
+		case "catch_up":
+			s.CatchUp = w.nonNegativeDuration(v, p)
+		}
+	})
+	if n.Kind != yaml.MappingNode && !(n.Kind == yaml.AliasNode && n.Alias != nil && n.Alias.Kind == yaml.MappingNode) {
+		return s // fields reported it
+	}
+	if s.Cron == "" {
+		w.errorf(join(path, "cron"), `required: when the network is due, such as "0 2 * * *", @daily or "@every 10m"`)
+		return s
+	}
+	c, err := job.ParseCron(s.Cron, time.UTC)
+	if err != nil {
+		w.errorf(join(path, "cron"), "%v", err)
+		return s
+	}
+	if prefix, ok := tzPrefix(s.Cron); ok && s.Timezone != "" && prefix != s.Timezone {
+		w.errorf(join(path, "timezone"), "%q differs from the cron's TZ=%s: give the zone once", s.Timezone, prefix)
+	}
+	if s.Shift != "" && s.Shift != job.ShiftSkip {
+		switch {
+		case !calendarGiven:
+			w.errorf(join(path, "shift"), "%s: only with a calendar (it moves due times off non-business days)", s.Shift)
+		case c.Every() > 0:
+			w.errorf(join(path, "shift"), "%s: needs a field schedule: a shift moves a wall time, and %s has none", s.Shift, s.Cron)
+		}
+	}
+	return s
+}
+
+// calendar reads an inline calendar: weekdays, holidays, workdays.
+func (w *walker) calendar(n *yaml.Node, path string) *job.Calendar {
+	cal := &job.Calendar{Name: InlineCalendarName}
+	// each calls parse on every string of the list v, reporting what is
+	// not a string and what parse rejects.
+	each := func(v *yaml.Node, p, what string, parse func(s string) error) {
+		if v.Kind != yaml.SequenceNode {
+			w.errorf(p, "want a list of %s, got %s", what, kindName(v))
+			return
+		}
+		for i, c := range v.Content {
+			ip := fmt.Sprintf("%s[%d]", p, i)
+			if c.Kind != yaml.ScalarNode || c.Tag == "!!null" {
+				w.errorf(ip, "want a string, got %s", kindName(c))
+			} else if err := parse(c.Value); err != nil {
+				w.errorf(ip, "%v", err)
+			}
+		}
+	}
+	dates := func(v *yaml.Node, p string) []job.Date {
+		var out []job.Date
+		each(v, p, "dates (YYYY-MM-DD)", func(s string) error {
+			d, err := job.ParseDate(s)
+			if err == nil {
+				out = append(out, d)
+			}
+			return err
+		})
+		return out
+	}
+	w.fields(n, path, []string{"weekdays", "holidays", "workdays"}, func(k string, v *yaml.Node, p string) {
+		switch k {
+		case "weekdays":
+			if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+				w.errorf(p, "empty: leave it out for Monday to Friday")
+			}
+			each(v, p, "weekdays (mon, tue, ...)", func(s string) error {
+				wd, err := job.ParseWeekday(s)
+				if err == nil {
+					cal.Weekdays = append(cal.Weekdays, wd)
+				}
+				return err
+			})
+		case "holidays":
+			cal.Holidays = dates(v, p)
+		case "workdays":
+			cal.Workdays = dates(v, p)
+		}
+	})
+	if err := cal.Validate(); err != nil {
+		for _, e := range unjoin(err) {
+			w.errorf(path, "%s", strings.TrimPrefix(e.Error(), fmt.Sprintf("calendar %q: ", cal.Name)))
+		}
+	}
+	return cal
+}
+
+// unjoin returns the errors joined in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func (w *walker) unit(n *yaml.Node, path string) UnitDef {

@@ -1,6 +1,7 @@
 package jobfile_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func TestParseErrorsNameEveryProblem(t *testing.T) {
 		{`units: []`, []string{"name: required", "units: required: at least one unit"}},
 		{`name: x
 colour: red
-units: [{name: a, host: {command: [x]}}]`, []string{"colour: unknown key (allowed: name, concurrency, output_limit, units)"}},
+units: [{name: a, host: {command: [x]}}]`, []string{"colour: unknown key (allowed: name, concurrency, output_limit, queue, schedule, units)"}},
 		{`name: x
 concurrency: -1
 units: [{name: a, host: {command: [x]}, timeout: 1x, retry: {delay: soon, limit: two, backoff: 0.5, on_exit: {"300": retry, "2": maybe}}}]`, []string{
@@ -135,6 +136,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(`{"name":"n","units":[{"name":"a","host":{"command":["x"]}}]}`)
 	f.Add("name: &a x\nunits: *a")
 	f.Add("units:\n  - needs: [a, a]\n    name: a\n")
+	f.Add(scheduled("queue: q\nschedule: {cron: \"TZ=Asia/Tokyo 0 2 * * *\", calendar: {weekdays: [mon], holidays: [2026-01-01]}, shift: next, overlap: queue, catch_up: 1h}"))
+	f.Add(scheduled("schedule: {cron: \"@every 10m\", calendar: jp}"))
 	f.Fuzz(func(t *testing.T, s string) {
 		def, err := jobfile.Parse([]byte(s))
 		if err == nil && (def.Name == "" || len(def.Units) == 0) {
@@ -143,5 +146,208 @@ func FuzzParse(f *testing.F) {
 		if err != nil && strings.TrimSpace(err.Error()) == "" {
 			t.Fatalf("empty error for %q", s)
 		}
+		if err == nil && def.Schedule != nil {
+			// Parse checked everything Schedule needs but the named
+			// calendar, which the agent has.
+			cals := map[string]*job.Calendar{def.Schedule.Calendar: {Name: def.Schedule.Calendar}}
+			if _, err := def.Schedule.Schedule(cals); err != nil {
+				t.Fatalf("accepted a schedule that does not build: %q: %v", s, err)
+			}
+		}
 	})
+}
+
+// scheduled is a definition with the given top-level lines before units.
+func scheduled(lines string) string {
+	return "name: n\n" + lines + "\nunits: [{name: a, host: {command: [x]}}]\n"
+}
+
+func TestParseQueueAndSchedule(t *testing.T) {
+	def, err := jobfile.Parse([]byte(scheduled(`queue: batch.night_1-a
+schedule:
+  cron: "0 2 * * *"
+  timezone: Asia/Tokyo
+  calendar: business
+  shift: next
+  overlap: queue
+  catch_up: 2h`)))
+	require.NoError(t, err)
+	assert.Equal(t, "batch.night_1-a", def.Queue)
+	assert.Equal(t, &jobfile.ScheduleDef{
+		Cron: "0 2 * * *", Timezone: "Asia/Tokyo", Calendar: "business",
+		Shift: job.ShiftNext, Overlap: job.OverlapQueue, CatchUp: 2 * time.Hour,
+	}, def.Schedule)
+
+	def, err = jobfile.Parse([]byte(scheduled(`schedule:
+  cron: "TZ=Asia/Tokyo 30 1 * * *"
+  timezone: Asia/Tokyo
+  calendar: {weekdays: [Mon, tuesday, "3", 4, FRI, 6], holidays: [2026-01-01, "2026-01-02"], workdays: [2026-01-10]}
+  shift: previous
+  catch_up: "0"`)))
+	require.NoError(t, err)
+	assert.Empty(t, def.Queue)
+	s := def.Schedule
+	assert.Empty(t, s.Calendar)
+	assert.Equal(t, &job.Calendar{
+		Name:     jobfile.InlineCalendarName,
+		Weekdays: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday},
+		Holidays: []job.Date{{Year: 2026, Month: 1, Day: 1}, {Year: 2026, Month: 1, Day: 2}},
+		Workdays: []job.Date{{Year: 2026, Month: 1, Day: 10}},
+	}, s.InlineCalendar)
+	assert.Equal(t, job.ShiftPrevious, s.Shift)
+	assert.Empty(t, s.Overlap, "absent: the scheduler's default (skip)")
+	assert.Zero(t, s.CatchUp)
+
+	for _, spec := range []string{"@daily", "@every 10m", "*/5 * * * * *", "CRON_TZ=UTC @hourly"} {
+		def, err := jobfile.Parse([]byte(scheduled(`schedule: {cron: "` + spec + `"}`)))
+		require.NoError(t, err, spec)
+		assert.Equal(t, spec, def.Schedule.Cron)
+	}
+	def, err = jobfile.Parse([]byte(`{"name": "n", "queue": "q", "schedule": {"cron": "@daily", "overlap": "allow", "calendar": {"holidays": ["2026-05-05"]}},
+		"units": [{"name": "a", "host": {"command": ["x"]}}]}`))
+	require.NoError(t, err, "JSON")
+	assert.Equal(t, job.OverlapAllow, def.Schedule.Overlap)
+	assert.Equal(t, []job.Date{{Year: 2026, Month: 5, Day: 5}}, def.Schedule.InlineCalendar.Holidays)
+}
+
+func TestParseScheduleErrors(t *testing.T) {
+	cases := []struct {
+		lines string
+		want  []string // the whole error, one line per problem
+	}{
+		{`queue: "night batch"`, []string{`queue: "night batch": want a queue name of letters, digits, '.', '_' and '-'`}},
+		{`queue: ""`, []string{`queue: "": want a queue name of letters, digits, '.', '_' and '-'`}},
+		{`queue: [a]`, []string{`queue: want a string, got a list`}},
+		{`schedule: "0 2 * * *"`, []string{`schedule: want a mapping with keys cron, timezone, calendar, shift, overlap, catch_up, got "0 2 * * *"`}},
+		{`schedule: {}`, []string{`schedule.cron: required: when the network is due, such as "0 2 * * *", @daily or "@every 10m"`}},
+		{`schedule: {cron: "0 25 * * *", every: 2}`, []string{
+			"schedule.every: unknown key (allowed: cron, timezone, calendar, shift, overlap, catch_up)",
+			`schedule.cron: cron "0 25 * * *": hour: 25 out of range 0-23`,
+		}},
+		{`schedule: {cron: "0 2 * *"}`, []string{
+			`schedule.cron: cron "0 2 * *": 4 fields, want 5 (minute hour day-of-month month day-of-week), 6 (second first) or a descriptor such as @daily`,
+		}},
+		{`schedule: {cron: "@daily", timezone: Mars/Olympus}`, []string{
+			`schedule.timezone: "Mars/Olympus": unknown time zone (want an IANA name such as Asia/Tokyo or UTC)`,
+		}},
+		{`schedule: {cron: "@daily", timezone: ""}`, []string{`schedule.timezone: empty: leave it out for the agent's local zone`}},
+		{`schedule: {cron: "TZ=Asia/Tokyo @daily", timezone: UTC}`, []string{
+			`schedule.timezone: "UTC" differs from the cron's TZ=Asia/Tokyo: give the zone once`,
+		}},
+		{`schedule: {cron: "@daily", shift: next}`, []string{
+			"schedule.shift: next: only with a calendar (it moves due times off non-business days)",
+		}},
+		{`schedule: {cron: "@every 1h", calendar: jp, shift: previous}`, []string{
+			"schedule.shift: previous: needs a field schedule: a shift moves a wall time, and @every 1h has none",
+		}},
+		{`schedule: {cron: "@daily", calendar: jp, shift: later, overlap: sometimes, catch_up: -1m}`, []string{
+			`schedule.shift: "later": want skip, next or previous`,
+			`schedule.overlap: "sometimes": want skip, queue, replace or allow`,
+			`schedule.catch_up: "-1m": want a duration of 0 or more`,
+		}},
+		{`schedule: {cron: "@daily", catch_up: soon}`, []string{
+			`schedule.catch_up: "soon": want a duration such as 30s or 1m30s (units ns, us, ms, s, m, h)`,
+		}},
+		{`schedule: {cron: "@daily", calendar: [jp]}`, []string{
+			"schedule.calendar: want the name of a calendar of the agent's configuration, or a mapping with keys weekdays, holidays, workdays; got a list",
+		}},
+		{`schedule: {cron: "@daily", calendar: ""}`, []string{
+			"schedule.calendar: empty: give the name of a calendar of the agent's configuration",
+		}},
+		{`schedule:
+  cron: "@daily"
+  calendar:
+    weekdays: [mon, Monday, funday, 8, null]
+    holidays: [2026-01-01, 2026-02-30, 2026/03/01, 2026-01-10]
+    workdays: [2026-01-10]
+    months: [jan]`, []string{
+			`schedule.calendar.weekdays[2]: weekday "funday": want a name (Monday or Mon, any case) or 0-7 (0 and 7 are Sunday)`,
+			`schedule.calendar.weekdays[3]: weekday "8": want a name (Monday or Mon, any case) or 0-7 (0 and 7 are Sunday)`,
+			`schedule.calendar.weekdays[4]: want a string, got null`,
+			`schedule.calendar.holidays[1]: date "2026-02-30": day 30 out of range 01-28 for February 2026`,
+			`schedule.calendar.holidays[2]: date "2026/03/01": want YYYY-MM-DD, such as 2026-01-01`,
+			"schedule.calendar.months: unknown key (allowed: weekdays, holidays, workdays)",
+			"schedule.calendar: weekdays: Monday listed twice",
+			"schedule.calendar: 2026-01-10 is both a holiday and a workday",
+		}},
+		{`schedule: {cron: "@daily", calendar: {weekdays: [], holidays: 2026-01-01}}`, []string{
+			"schedule.calendar.weekdays: empty: leave it out for Monday to Friday",
+			`schedule.calendar.holidays: want a list of dates (YYYY-MM-DD), got "2026-01-01"`,
+		}},
+	}
+	for _, c := range cases {
+		_, err := jobfile.Parse([]byte(scheduled(c.lines)))
+		require.Error(t, err, c.lines)
+		assert.Equal(t, strings.Join(c.want, "\n"), err.Error(), c.lines)
+	}
+}
+
+func TestScheduleDefSchedule(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	require.NoError(t, err)
+	// Friday 2026-01-09 03:00 in Tokyo: the next 02:00 is Saturday's.
+	from := time.Date(2026, 1, 9, 3, 0, 0, 0, tokyo)
+	parse := func(lines string) *jobfile.ScheduleDef {
+		t.Helper()
+		def, err := jobfile.Parse([]byte(scheduled(lines)))
+		require.NoError(t, err)
+		return def.Schedule
+	}
+	calendars := map[string]*job.Calendar{
+		"business": {Name: "business"},
+		"weekend":  {Name: "weekend", Weekdays: []time.Weekday{time.Saturday, time.Sunday}},
+	}
+
+	// No calendar: the cron in its zone, from either spelling of the zone.
+	for _, lines := range []string{
+		"schedule: {cron: \"0 2 * * *\", timezone: Asia/Tokyo}",
+		"schedule: {cron: \"TZ=Asia/Tokyo 0 2 * * *\"}",
+		"schedule: {cron: \"TZ=Asia/Tokyo 0 2 * * *\", timezone: Asia/Tokyo}",
+	} {
+		s, err := parse(lines).Schedule(nil)
+		require.NoError(t, err, lines)
+		assert.Equal(t, time.Date(2026, 1, 10, 2, 0, 0, 0, tokyo), s.Next(from).In(tokyo), lines)
+	}
+
+	// A named calendar: Monday to Friday; Saturday's and Sunday's 02:00
+	// shifted to Monday are one due time.
+	s, err := parse("schedule: {cron: \"0 2 * * *\", timezone: Asia/Tokyo, calendar: business, shift: next}").Schedule(calendars)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 1, 12, 2, 0, 0, 0, tokyo), s.Next(from).In(tokyo))
+	s, err = parse("schedule: {cron: \"0 2 * * *\", timezone: Asia/Tokyo, calendar: weekend}").Schedule(calendars)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 1, 10, 2, 0, 0, 0, tokyo), s.Next(from).In(tokyo))
+
+	// An inline one: Saturday 2026-01-10 is a workday, Monday 12th a holiday.
+	inline := parse("schedule: {cron: \"0 2 * * *\", timezone: Asia/Tokyo, calendar: {holidays: [2026-01-12], workdays: [2026-01-10]}}")
+	s, err = inline.Schedule(nil)
+	require.NoError(t, err)
+	next := s.Next(from)
+	assert.Equal(t, time.Date(2026, 1, 10, 2, 0, 0, 0, tokyo), next.In(tokyo))
+	assert.Equal(t, time.Date(2026, 1, 13, 2, 0, 0, 0, tokyo), s.Next(next).In(tokyo))
+	assert.Contains(t, s.(fmt.Stringer).String(), `on calendar "inline"`)
+
+	// An unknown calendar names itself and the known ones.
+	unknown := parse("schedule: {cron: \"@daily\", calendar: jp}")
+	_, err = unknown.Schedule(calendars)
+	assert.EqualError(t, err, `schedule: calendar "jp": no such calendar (known: business, weekend)`)
+	_, err = unknown.Schedule(nil)
+	assert.EqualError(t, err, `schedule: calendar "jp": no such calendar (none is defined)`)
+
+	// The default zone is the agent's.
+	s, err = parse("schedule: {cron: \"0 2 * * *\"}").Schedule(nil)
+	require.NoError(t, err)
+	assert.Equal(t, time.Local, s.(*job.Cron).Location())
+
+	// A hand-made ScheduleDef is checked as Parse checks it.
+	_, err = (&jobfile.ScheduleDef{Cron: "TZ=UTC @daily", Timezone: "Asia/Tokyo"}).Schedule(nil)
+	assert.EqualError(t, err, `schedule: timezone "Asia/Tokyo" differs from the cron's TZ=UTC: give the zone once`)
+	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Shift: job.ShiftNext}).Schedule(nil)
+	assert.EqualError(t, err, "schedule: shift next: only with a calendar")
+	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Timezone: "Nowhere"}).Schedule(nil)
+	assert.ErrorContains(t, err, `schedule: timezone "Nowhere": unknown time zone`)
+	_, err = (&jobfile.ScheduleDef{Cron: "61 * * * *"}).Schedule(nil)
+	assert.ErrorContains(t, err, `cron "61 * * * *": minute: 61 out of range 0-59`)
+	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Calendar: "business", InlineCalendar: &job.Calendar{}}).Schedule(calendars)
+	assert.ErrorContains(t, err, "give a name or an inline calendar, not both")
 }
