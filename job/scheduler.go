@@ -302,9 +302,14 @@ func ScheduledRunID(network string, due time.Time) string {
 	return network + "@" + due.UTC().Format(dueFormat)
 }
 
-func lastKey(network string) string  { return "schedule/" + network + "/last" }
-func queueKey(queue string) string    { return "queue/" + queue + "/stopped" }
-func (s *Scheduler) notifyLoop()      { select { case s.wake <- struct{}{}: default: } }
+func lastKey(network string) string { return "schedule/" + network + "/last" }
+func queueKey(queue string) string  { return "queue/" + queue + "/stopped" }
+func (s *Scheduler) notifyLoop() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
 func (s *Scheduler) retention() time.Duration {
 	if s.cfg.Retention == 0 {
 		return DefaultRetention
@@ -544,7 +549,8 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 			if operator {
 				return fmt.Errorf("network %s: run %s has not finished and the overlap policy is skip: %w", e.Name, strings.Join(ids, ", "), ErrState)
 			}
-			ar.rec.Report = skippedReport(e, ar.rec.Report, "skipped: run "+strings.Join(ids, ", ")+" had not finished (overlap: skip)")
+			ar.rec.Message = "skipped: run " + strings.Join(ids, ", ") + " had not finished (overlap: skip)"
+			ar.rec.Report = skippedReport(e, ar.rec.Report, ar.rec.Message)
 			ar.rec.Ended = time.Now()
 			s.put(ctx, ar)
 			s.log.Info("run skipped: an earlier run has not finished", "run", ar.rec.ID, "running", ids)
@@ -645,6 +651,7 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 	fail := func(err error) {
 		delete(s.active, rec.ID)
 		ar.rec.Report.State = StateFailed
+		ar.rec.Message = err.Error()
 		if len(ar.rec.Report.Units) == 0 {
 			ar.rec.Report.Units = []UnitReport{}
 		}
@@ -767,6 +774,7 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 		return rec, true, nil // Run starts it with the other unfinished runs
 	}
 	if err := s.admit(ctx, s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
+		rec.Message = err.Error()
 		rec.Report = skippedReport(e, rec.Report, err.Error())
 		rec.Ended = time.Now()
 		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)
@@ -919,6 +927,7 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 		return rec, nil
 	}
 	if err := s.admit(ctx, s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
+		rec.Message = err.Error()
 		rec.Report = skippedReport(e, rec.Report, err.Error())
 		rec.Ended = time.Now()
 		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)

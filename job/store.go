@@ -57,6 +57,9 @@ type RunRecord struct {
 	// (the job file's bytes), so that a restarted scheduler resumes the run
 	// with what it started with even if the file changed since.
 	Definition []byte `json:"definition,omitempty"`
+	// Message says why a run ended without running its units: skipped by
+	// the overlap policy, its network could not be built.
+	Message string `json:"message,omitempty"`
 	// Report is the run's state: State is Pending while the run waits to
 	// start, Running while it runs, then final; Units has one report per
 	// unit, updated on every change.

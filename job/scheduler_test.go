@@ -1,0 +1,438 @@
+package job_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/minato-ops/minato/inventory"
+	"github.com/minato-ops/minato/job"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// schedHarness runs Schedulers over one Store, as agents restarting over
+// one database, with actions that record what ran.
+type schedHarness struct {
+	t     *testing.T
+	store job.Store
+	work  *fakeWork
+
+	mu      sync.Mutex
+	starts  map[string][]time.Time // unit key "run/unit" -> start times of Do
+	adopted map[string]int
+	d       map[string]time.Duration // unit -> duration
+	code    map[string]int           // unit -> exit code
+}
+
+func newSchedHarness(t *testing.T) *schedHarness {
+	return &schedHarness{t: t, store: job.NewMemStore(), work: &fakeWork{ends: map[string]time.Time{}},
+		starts: map[string][]time.Time{}, adopted: map[string]int{}, d: map[string]time.Duration{}, code: map[string]int{}}
+}
+
+// harnessAction is an Adopter keyed by run and unit.
+type harnessAction struct {
+	h   *schedHarness
+	key string
+	d   time.Duration
+	rc  int
+}
+
+func (a *harnessAction) wait(ctx context.Context, end time.Time) (job.Outcome, error) {
+	select {
+	case <-time.After(time.Until(end)):
+		return job.Outcome{ExitCode: a.rc}, nil
+	case <-ctx.Done():
+		if !job.Detached(ctx) {
+			a.h.work.mu.Lock()
+			delete(a.h.work.ends, a.key)
+			a.h.work.mu.Unlock()
+		}
+		return job.Outcome{ExitCode: 143}, context.Cause(ctx)
+	}
+}
+
+func (a *harnessAction) Do(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
+	a.h.mu.Lock()
+	a.h.starts[a.key] = append(a.h.starts[a.key], time.Now().UTC().Round(0))
+	a.h.mu.Unlock()
+	end := time.Now().Add(a.d)
+	a.h.work.mu.Lock()
+	a.h.work.ends[a.key] = end
+	a.h.work.mu.Unlock()
+	return a.wait(ctx, end)
+}
+
+func (a *harnessAction) Adopt(ctx context.Context, _ inventory.Target) (job.Outcome, bool, error) {
+	a.h.work.mu.Lock()
+	end, ok := a.h.work.ends[a.key]
+	a.h.work.mu.Unlock()
+	if !ok {
+		return job.Outcome{}, false, nil
+	}
+	a.h.mu.Lock()
+	a.h.adopted[a.key]++
+	a.h.mu.Unlock()
+	out, err := a.wait(ctx, end)
+	return out, true, err
+}
+
+func (a *harnessAction) Release(context.Context, inventory.Target) error {
+	a.h.work.mu.Lock()
+	delete(a.h.work.ends, a.key)
+	a.h.work.mu.Unlock()
+	return nil
+}
+
+// entry returns an Entry whose network has the units, each needing the
+// one before.
+func (h *schedHarness) entry(name string, sched job.Schedule, units ...string) job.Entry {
+	return job.Entry{Name: name, Schedule: sched, Definition: []byte("def of " + name),
+		Build: func(def []byte, runID string) (*job.Network, error) {
+			n := &job.Network{Name: name}
+			for i, u := range units {
+				h.mu.Lock()
+				a := &harnessAction{h: h, key: runID + "/" + u, d: h.d[u], rc: h.code[u]}
+				h.mu.Unlock()
+				unit := job.Unit{Name: u, Action: a}
+				if i > 0 {
+					unit.Needs = []string{units[i-1]}
+				}
+				n.Units = append(n.Units, unit)
+			}
+			return n, nil
+		}}
+}
+
+func (h *schedHarness) startsOf(key string) []time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]time.Time(nil), h.starts[key]...)
+}
+
+// start runs a Scheduler with the entries until the returned stop is
+// called (which detaches it, as an agent's SIGTERM does).
+func (h *schedHarness) start(cfg job.SchedulerConfig, entries ...job.Entry) (*job.Scheduler, func()) {
+	h.t.Helper()
+	s, err := job.NewScheduler(cfg, h.store)
+	require.NoError(h.t, err)
+	for _, e := range entries {
+		require.NoError(h.t, s.Add(e))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	synctest.Wait()
+	return s, func() {
+		cancel()
+		require.NoError(h.t, <-done)
+	}
+}
+
+func cron(t *testing.T, spec string) *job.Cron {
+	t.Helper()
+	c, err := job.ParseCron(spec, time.UTC)
+	require.NoError(t, err)
+	return c
+}
+
+func (h *schedHarness) history(network string) map[string]job.RunRecord {
+	h.t.Helper()
+	recs, err := h.store.ListRuns(context.Background(), job.RunFilter{Network: network})
+	require.NoError(h.t, err)
+	out := map[string]job.RunRecord{}
+	for _, r := range recs {
+		out[r.ID] = r
+	}
+	return out
+}
+
+func at(hhmm string) time.Time {
+	t, err := time.Parse("2006-01-02 15:04", "2000-01-01 "+hhmm)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func TestSchedulerRunsOnSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		require.Equal(t, at("00:00"), time.Now().UTC(), "the bubble starts at midnight UTC")
+		h := newSchedHarness(t)
+		h.d["u"] = time.Minute
+		s, stop := h.start(job.SchedulerConfig{}, h.entry("five", cron(t, "*/5 * * * *"), "u"))
+		assert.Equal(t, at("00:05"), s.Networks()[0].Next.UTC())
+		time.Sleep(17 * time.Minute)
+		stop()
+		runs := h.history("five")
+		require.Len(t, runs, 3)
+		for _, due := range []string{"00:05", "00:10", "00:15"} {
+			id := job.ScheduledRunID("five", at(due))
+			r, ok := runs[id]
+			require.True(t, ok, "run %s", id)
+			assert.Equal(t, job.TriggerSchedule, r.Trigger)
+			assert.Equal(t, job.Succeeded, r.Report.State)
+			assert.True(t, at(due).Equal(r.Due))
+			assert.Equal(t, []time.Time{at(due)}, h.startsOf(id+"/u"), "started exactly at the due time")
+			assert.Equal(t, []byte("def of five"), r.Definition)
+		}
+		assert.Equal(t, "five@20000101T000500Z", job.ScheduledRunID("five", at("00:05")))
+	})
+}
+
+func TestSchedulerOverlap(t *testing.T) {
+	for _, tc := range []struct {
+		policy job.Overlap
+		// the second run (due 00:10): its state and when its unit started
+		state job.UnitState
+		start string
+		first job.UnitState
+	}{
+		{job.OverlapSkip, job.Skipped, "", job.Succeeded},
+		{job.OverlapQueue, job.Succeeded, "00:12", job.Succeeded},
+		{job.OverlapReplace, job.Succeeded, "00:10", job.Cancelled},
+		{job.OverlapAllow, job.Succeeded, "00:10", job.Succeeded},
+	} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newSchedHarness(t)
+				h.d["u"] = 7 * time.Minute
+				e := h.entry("n", cron(t, "5,10 0 * * *"), "u")
+				e.Overlap = tc.policy
+				_, stop := h.start(job.SchedulerConfig{}, e)
+				time.Sleep(20 * time.Minute)
+				synctest.Wait()
+				stop()
+				runs := h.history("n")
+				first, second := runs[job.ScheduledRunID("n", at("00:05"))], runs[job.ScheduledRunID("n", at("00:10"))]
+				assert.Equal(t, tc.first, first.Report.State, "the first run")
+				assert.Equal(t, tc.state, second.Report.State, "the second run")
+				starts := h.startsOf(second.ID + "/u")
+				if tc.start == "" {
+					assert.Empty(t, starts)
+					assert.Equal(t, "skipped: run n@20000101T000500Z had not finished (overlap: skip)", second.Message)
+				} else {
+					assert.Equal(t, []time.Time{at(tc.start)}, starts)
+				}
+			})
+		})
+	}
+}
+
+func TestSchedulerCatchUpOnceAfterDowntime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newSchedHarness(t)
+		h.d["u"] = time.Minute
+		mk := func(catchUp time.Duration) job.Entry {
+			e := h.entry("hourly", cron(t, "0 * * * *"), "u")
+			e.CatchUp = catchUp
+			return e
+		}
+		_, stop := h.start(job.SchedulerConfig{}, mk(time.Hour))
+		time.Sleep(time.Minute)
+		stop()
+		time.Sleep(2 * time.Hour) // down over 01:00 and 02:00
+		_, stop = h.start(job.SchedulerConfig{}, mk(time.Hour))
+		synctest.Wait()
+		stop()
+		runs := h.history("hourly")
+		require.Len(t, runs, 1, "only the latest missed due time runs")
+		r := runs[job.ScheduledRunID("hourly", at("02:00"))]
+		assert.Equal(t, job.TriggerCatchUp, r.Trigger)
+		assert.Equal(t, []time.Time{at("02:01")}, h.startsOf(r.ID+"/u"), "run at the restart")
+		// Restarting again does not run it twice.
+		_, stop = h.start(job.SchedulerConfig{}, mk(time.Hour))
+		time.Sleep(2 * time.Minute)
+		stop()
+		assert.Len(t, h.history("hourly"), 1)
+		assert.Len(t, h.startsOf(r.ID+"/u"), 1)
+
+		// Beyond the window nothing is caught up.
+		time.Sleep(3*time.Hour + 30*time.Minute)
+		_, stop = h.start(job.SchedulerConfig{}, mk(30*time.Minute))
+		synctest.Wait()
+		stop()
+		assert.Len(t, h.history("hourly"), 1, "at 05:33, 05:00 is beyond a 30 min window")
+	})
+}
+
+func TestSchedulerResumesAfterStopWithoutRunningTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newSchedHarness(t)
+		h.d["a"], h.d["b"], h.d["c"] = time.Minute, 10*time.Minute, time.Minute
+		e := h.entry("n", nil, "a", "b", "c")
+		s, stop := h.start(job.SchedulerConfig{}, e)
+		rec, created, err := s.Submit(context.Background(), "n", job.SubmitOptions{})
+		require.NoError(t, err)
+		require.True(t, created)
+		time.Sleep(3 * time.Minute) // a done, b running
+		stop()
+		mid, err := h.store.GetRun(context.Background(), rec.ID)
+		require.NoError(t, err)
+		assert.Equal(t, job.Running, mid.Report.State)
+		assert.Equal(t, job.Succeeded, mid.Report.Units[0].State)
+		assert.Equal(t, job.Running, mid.Report.Units[1].State)
+		assert.Equal(t, job.Pending, mid.Report.Units[2].State)
+
+		time.Sleep(time.Minute) // down while b runs
+		s2, stop := h.start(job.SchedulerConfig{}, e)
+		time.Sleep(15 * time.Minute)
+		got, err := s2.Get(context.Background(), rec.ID)
+		require.NoError(t, err)
+		stop()
+		assert.Equal(t, job.Succeeded, got.Report.State)
+		assert.Len(t, h.startsOf(rec.ID+"/a"), 1)
+		assert.Len(t, h.startsOf(rec.ID+"/b"), 1, "b was adopted, not started again")
+		assert.Equal(t, 1, h.adopted[rec.ID+"/b"])
+		assert.Len(t, h.startsOf(rec.ID+"/c"), 1)
+		b, _ := got.Report.Unit("b")
+		assert.Equal(t, 10*time.Minute, b.Duration(), "b ended when its work ended")
+		assert.False(t, got.Ended.IsZero())
+	})
+}
+
+func TestSchedulerRerunRunsOnlyFailedUnits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newSchedHarness(t)
+		h.d["a"], h.d["b"] = time.Minute, time.Minute
+		h.code["b"] = 3
+		s, stop := h.start(job.SchedulerConfig{}, h.entry("n", nil, "a", "b"))
+		defer stop()
+		ctx := context.Background()
+		rec, _, err := s.Submit(ctx, "n", job.SubmitOptions{})
+		require.NoError(t, err)
+		_, err = s.Rerun(ctx, rec.ID)
+		require.ErrorIs(t, err, job.ErrState, "a running run cannot be rerun")
+		time.Sleep(3 * time.Minute)
+		done, err := s.Get(ctx, rec.ID)
+		require.NoError(t, err)
+		require.Equal(t, job.StateFailed, done.Report.State)
+
+		h.mu.Lock()
+		h.code["b"] = 0
+		h.mu.Unlock()
+		re, err := s.Rerun(ctx, rec.ID)
+		require.NoError(t, err)
+		assert.Equal(t, rec.ID+".rerun1", re.ID)
+		assert.Equal(t, job.TriggerRerun, re.Trigger)
+		assert.Equal(t, rec.ID, re.RerunOf)
+		time.Sleep(3 * time.Minute)
+		got, err := s.Get(ctx, re.ID)
+		require.NoError(t, err)
+		assert.Equal(t, job.Succeeded, got.Report.State)
+		assert.Empty(t, h.startsOf(re.ID+"/a"), "a succeeded: not rerun")
+		assert.Len(t, h.startsOf(re.ID+"/b"), 1)
+		a, _ := got.Report.Unit("a")
+		oldA, _ := done.Report.Unit("a")
+		assert.Equal(t, oldA, a, "a keeps its result")
+		_, err = s.Rerun(ctx, re.ID)
+		assert.ErrorIs(t, err, job.ErrState, "nothing to rerun in a run that succeeded")
+	})
+}
+
+func TestSchedulerQueueStopSurvivesRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newSchedHarness(t)
+		h.d["u"] = time.Minute
+		cfg := job.SchedulerConfig{Queues: []job.QueueConfig{{Name: "batch", Concurrency: 1}}}
+		e := h.entry("n", nil, "u")
+		e.Queue, e.Overlap = "batch", job.OverlapAllow
+		s, stop := h.start(cfg, e)
+		ctx := context.Background()
+		require.NoError(t, s.StopQueue(ctx, "batch"))
+		require.ErrorIs(t, s.StopQueue(ctx, "nope"), job.ErrNotFound)
+		stop()
+
+		s, stop = h.start(cfg, e)
+		defer stop()
+		assert.Equal(t, []job.QueueStatus{{Name: "batch", Concurrency: 1, Stopped: true}, {Name: "default"}}, s.Queues())
+		r1, _, err := s.Submit(ctx, "n", job.SubmitOptions{})
+		require.NoError(t, err)
+		r2, _, err := s.Submit(ctx, "n", job.SubmitOptions{})
+		require.NoError(t, err)
+		time.Sleep(10 * time.Minute)
+		assert.Empty(t, h.startsOf(r1.ID+"/u"), "a stopped queue holds the work")
+		startedAt := time.Now().UTC().Round(0)
+		require.NoError(t, s.StartQueue(ctx, "batch"))
+		time.Sleep(5 * time.Minute)
+		s1, s2 := h.startsOf(r1.ID+"/u"), h.startsOf(r2.ID+"/u")
+		require.Len(t, s1, 1)
+		require.Len(t, s2, 1)
+		first, second := s1[0], s2[0]
+		if second.Before(first) {
+			first, second = second, first
+		}
+		assert.Equal(t, []time.Time{startedAt, startedAt.Add(time.Minute)}, []time.Time{first, second}, "one at a time")
+	})
+}
+
+func TestSchedulerSubmitAndControls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newSchedHarness(t)
+		h.d["a"], h.d["b"] = time.Minute, time.Minute
+		e := h.entry("n", nil, "a", "b")
+		e.Overlap = job.OverlapQueue
+		s, stop := h.start(job.SchedulerConfig{}, e)
+		defer stop()
+		ctx := context.Background()
+		_, _, err := s.Submit(ctx, "nope", job.SubmitOptions{})
+		require.ErrorIs(t, err, job.ErrNotFound)
+		_, _, err = s.Submit(ctx, "n", job.SubmitOptions{Hold: []string{"zz"}})
+		require.ErrorIs(t, err, job.ErrNotFound)
+
+		r1, created, err := s.Submit(ctx, "n", job.SubmitOptions{ID: "n@mine", Hold: []string{"b"}})
+		require.NoError(t, err)
+		require.True(t, created)
+		again, created, err := s.Submit(ctx, "n", job.SubmitOptions{ID: "n@mine"})
+		require.NoError(t, err)
+		assert.False(t, created, "an existing ID is not submitted twice")
+		assert.Equal(t, r1.ID, again.ID)
+
+		r2, _, err := s.Submit(ctx, "n", job.SubmitOptions{}) // waits: overlap queue
+		require.NoError(t, err)
+		require.NoError(t, s.Hold(ctx, r2.ID, "a"), "a unit of a waiting run can be held")
+		require.ErrorIs(t, s.Stop(ctx, r2.ID, "a"), job.ErrState)
+		time.Sleep(5 * time.Minute)
+		got, _ := s.Get(ctx, r1.ID)
+		b, _ := got.Report.Unit("b")
+		assert.Equal(t, job.Held, b.State, "held from the submission")
+		require.NoError(t, s.Skip(ctx, r1.ID, "b"))
+		time.Sleep(time.Minute)
+		got, _ = s.Get(ctx, r1.ID)
+		assert.Equal(t, job.Succeeded, got.Report.State)
+		assert.ErrorIs(t, s.Skip(ctx, r1.ID, "b"), job.ErrState, "the run ended")
+
+		time.Sleep(5 * time.Minute)
+		got2, _ := s.Get(ctx, r2.ID)
+		a, _ := got2.Report.Unit("a")
+		assert.Equal(t, job.Held, a.State, "the hold made while it waited holds")
+		require.NoError(t, s.Release(ctx, r2.ID, "a"))
+		time.Sleep(3 * time.Minute)
+		got2, _ = s.Get(ctx, r2.ID)
+		assert.Equal(t, job.Succeeded, got2.Report.State)
+		hist, err := s.History(ctx, job.RunFilter{Network: "n"})
+		require.NoError(t, err)
+		assert.Len(t, hist, 2)
+	})
+}
+
+func TestSchedulerConfigErrors(t *testing.T) {
+	_, err := job.NewScheduler(job.SchedulerConfig{Queues: []job.QueueConfig{{Name: "a b"}, {Name: "q", Concurrency: -1}}}, job.NewMemStore())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `queues[0].name: "a b"`)
+	assert.Contains(t, err.Error(), "queues[1].concurrency: must not be negative")
+	s, err := job.NewScheduler(job.SchedulerConfig{}, job.NewMemStore())
+	require.NoError(t, err)
+	err = s.Add(job.Entry{Name: "x@y", Queue: "nope", Overlap: "sometimes", CatchUp: -1})
+	require.Error(t, err)
+	for _, want := range []string{`network "x@y": name`, "build: nil", `queue: job: no queue "nope" (have default)`, `overlap: "sometimes"`, "catch_up: must not be negative"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	var calls atomic.Int32
+	ok := job.Entry{Name: "ok", Build: func([]byte, string) (*job.Network, error) { calls.Add(1); return nil, nil }}
+	require.NoError(t, s.Add(ok))
+	assert.ErrorContains(t, s.Add(ok), "added twice")
+}
