@@ -43,6 +43,10 @@ type Agent struct {
 	counters []notifierStats
 	ready    chan string // the address the HTTP server listens on
 	started  time.Time
+	// jobs is the job scheduler; token, when set, is the bearer token
+	// of the job controls (never logged).
+	jobs  *jobs
+	token string
 }
 
 // New builds the agent: the engine client, the checks and the notifiers.
@@ -72,6 +76,10 @@ func New(cfg Config, getenv func(string) string, log *slog.Logger) (*Agent, erro
 	}
 	a := &Agent{cfg: cfg, log: log, client: c, ready: make(chan string, 1)}
 	a.closers = append(a.closers, c)
+	if err := a.setupJobs(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	ccfg := mdocker.DefaultCollectorConfig()
 	if cfg.Collect != "" {
 		ccfg.Mode = cfg.Collect
@@ -285,7 +293,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent started", "listen", ln.Addr().String(), "engine", a.client.Host(), "checks", len(a.cfg.Checks))
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -295,6 +303,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	a.jobs.start(runCtx, errc)
 	go func() {
 		defer wg.Done()
 		if err := a.runner.Run(runCtx); err != nil {
@@ -325,6 +334,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	case <-done:
 	case <-sctx.Done():
 		a.log.Warn("agent: checks still running at shutdown")
+	}
+	// The scheduler detaches from the running units: their containers
+	// run on, and the next agent with this store adopts them.
+	select {
+	case <-a.jobs.stop():
+	case <-sctx.Done():
+		a.log.Warn("agent: job scheduler still detaching at shutdown")
 	}
 	a.Close()
 	a.log.Info("agent stopped")
@@ -381,6 +397,7 @@ func (a *Agent) handler() http.Handler {
 			return
 		}
 		a.writeNotifierMetrics(w)
+		a.jobs.writeMetrics(w)
 	})
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -396,5 +413,6 @@ func (a *Agent) handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "ok: up %s, engine %s\n", time.Since(a.started).Round(time.Second), a.client.Host())
 	})
+	a.jobsAPI(mux)
 	return mux
 }

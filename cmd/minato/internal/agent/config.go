@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/internal/strictyaml"
+	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/monitor"
 	"github.com/minato-ops/minato/monitor/output/snmptrap"
 	"github.com/minato-ops/minato/monitor/output/syslog"
@@ -44,6 +46,46 @@ type Config struct {
 	Events EventsConfig `json:"events"`
 	// Notify lists where status transitions go.
 	Notify []NotifyConfig `json:"notify,omitempty"`
+	// Jobnets are the job network files the scheduler runs; Load makes
+	// relative paths relative to the config file's directory.
+	Jobnets []string `json:"jobnets,omitempty"`
+	// Queues are the named queues; job.DefaultQueue always exists (with
+	// no concurrency limit unless listed).
+	Queues []job.QueueConfig `json:"queues,omitempty"`
+	// Calendars are the business calendars jobnet schedules name.
+	Calendars []CalendarConfig `json:"calendars,omitempty"`
+	// Jobs configures the scheduler's store.
+	Jobs JobsConfig `json:"jobs"`
+	// API secures the job control API.
+	API APIConfig `json:"api"`
+}
+
+// CalendarConfig is one named business calendar, as written in the file:
+// weekdays are names ("mon", "Monday") or cron numbers 0-7, dates are
+// YYYY-MM-DD.
+type CalendarConfig struct {
+	Name     string   `json:"name"`
+	Weekdays []string `json:"weekdays,omitempty"`
+	Holidays []string `json:"holidays,omitempty"`
+	Workdays []string `json:"workdays,omitempty"`
+}
+
+// JobsConfig says where the scheduler keeps its runs.
+type JobsConfig struct {
+	// Store is the run store file (default boltstore.DefaultPath()).
+	Store string `json:"store,omitempty"`
+	// Retention is how long finished runs are kept (default
+	// job.DefaultRetention, 30 days).
+	Retention time.Duration `json:"retention,omitempty"`
+	// SpillDir holds unit output beyond 1 MiB (default: the store's
+	// directory's "output").
+	SpillDir string `json:"spill_dir,omitempty"`
+}
+
+// APIConfig secures the HTTP job controls.
+type APIConfig struct {
+	// TokenFile holds the bearer token every POST to /api/v1 must carry.
+	TokenFile string `json:"token_file,omitempty"`
 }
 
 // CheckConfig is one check.
@@ -120,6 +162,12 @@ func Load(path string) (Config, error) {
 	if err := strictyaml.Unmarshal(b, &cfg); err != nil {
 		return Config{}, err
 	}
+	dir := filepath.Dir(path)
+	for i, p := range cfg.Jobnets {
+		if p != "" && !filepath.IsAbs(p) {
+			cfg.Jobnets[i] = filepath.Join(dir, p)
+		}
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -148,8 +196,8 @@ func (c Config) Validate() error {
 	if c.MaxConcurrent < 0 {
 		add("max_concurrent", "%d: want 0 (default 10) or more", c.MaxConcurrent)
 	}
-	if len(c.Checks) == 0 && !c.Events.Enabled {
-		add("checks", "nothing to do: give checks or enable events")
+	if len(c.Checks) == 0 && !c.Events.Enabled && len(c.Jobnets) == 0 {
+		add("checks", "nothing to do: give checks, enable events or list jobnets")
 	}
 	names := map[string]int{}
 	for i, ch := range c.Checks {
@@ -222,5 +270,7 @@ func (c Config) Validate() error {
 			add(p, "give exactly one of syslog, snmp_trap, webhook, jsonl or stdout")
 		}
 	}
+	_, jobErrs := c.compileJobs()
+	errs = append(errs, jobErrs...)
 	return errors.Join(errs...)
 }

@@ -33,11 +33,14 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 const topUsage = `minato: agentless operation of Docker containers
 
 Usage:
-  minato agent [--config FILE]       long-running checks, notifications, /metrics
+  minato agent [--config FILE]       long-running checks, notifications, /metrics, job scheduler
   minato job start|stop|restart|rm   (-c ID[*] | -n NAME[*]) [options]
   minato job exec     (-c ID[*] | -n NAME[*]) [options] "COMMAND"
   minato job download (-c ID[*] | -n NAME[*]) [options] SOURCE DESTINATION
   minato jobnet validate|run FILE [--json]
+  minato jobnet submit|status|history|rerun|list ...   job networks on a running agent
+  minato jobnet hold|release|skip|stop RUNID UNIT
+  minato jobnet queue list|stop NAME|start NAME
   minato monitor host-status|cpu|memory|disk|network|process|container-status [options]
   minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
   minato version

@@ -16,18 +16,35 @@ import (
 	"github.com/minato-ops/minato/job/jobfile"
 )
 
-const jobnetUsage = `Usage: minato jobnet COMMAND FILE [options]
+const jobnetUsage = `Usage: minato jobnet COMMAND [ARGS] [options]
 
 Job networks: units that run in containers, joined by needs and conditions.
-FILE is YAML or JSON (see "go doc ./job/jobfile" for the schema).
+FILE is YAML or JSON (see docs/jobs.md, or "go doc ./job/jobfile").
 
-Commands:
+In the foreground, on the engine:
   validate FILE        check the definition; list every problem (exit 0 or 1)
   run FILE [--json]    run the network once in the foreground; one line per unit
                        "<unit> <state> exit=<code> attempts=<n> <duration>";
                        exit 0 when every unit that ran succeeded, 9 when a unit
                        failed or timed out (or Ctrl-C cancelled the run), 1 for a
                        bad definition or an unreachable engine
+
+On a running "minato agent" (--agent URL, default $MINATO_AGENT or
+http://127.0.0.1:9464; token from $MINATO_AGENT_TOKEN or --token-file FILE):
+  submit FILE|NAME     run a job file, or a configured network, now; prints the
+                       run ID [--hold UNIT]... [--id ID] [--wait] [--json]
+  status RUNID         the run's state and one line per unit [--json]
+  history [NAME]       the runs, newest first [--limit N] [--json]
+  hold RUNID UNIT      keep a pending unit from starting
+  release RUNID UNIT   let a held unit start
+  skip RUNID UNIT      end a pending or held unit as if it succeeded
+  stop RUNID UNIT      force-stop a running unit (it fails)
+  rerun RUNID          run the units of a finished run that did not succeed
+  queue list|stop NAME|start NAME
+                       the queues; a stopped queue starts no unit
+  list                 the networks the agent runs: schedule, next due, queue
+
+Run "minato jobnet COMMAND -h" for the options of a command.
 `
 
 func runJobnet(ctx context.Context, args []string, env Env) int {
@@ -43,8 +60,22 @@ func runJobnet(ctx context.Context, args []string, env Env) int {
 		return jobnetValidate(args[1:], env)
 	case "run":
 		return jobnetRun(ctx, args[1:], env)
+	case "submit":
+		return jobnetSubmit(ctx, args[1:], env)
+	case "status":
+		return jobnetStatus(ctx, args[1:], env)
+	case "history":
+		return jobnetHistory(ctx, args[1:], env)
+	case "hold", "release", "skip", "stop":
+		return jobnetControl(ctx, args[0], args[1:], env)
+	case "rerun":
+		return jobnetRerun(ctx, args[1:], env)
+	case "queue":
+		return jobnetQueue(ctx, args[1:], env)
+	case "list":
+		return jobnetList(ctx, args[1:], env)
 	}
-	return report(env, usagef("unknown jobnet command %q: want validate or run", args[0]))
+	return report(env, usagef("unknown jobnet command %q: want validate, run, submit, status, history, hold, release, skip, stop, rerun, queue or list", args[0]))
 }
 
 func jobnetValidate(args []string, env Env) int {
@@ -127,7 +158,7 @@ func jobnetRun(ctx context.Context, args []string, env Env) int {
 			return
 		}
 		printed[u.Name] = true
-		fmt.Fprintf(env.Stdout, "%s %s exit=%d attempts=%d %s\n", u.Name, u.State, u.ExitCode, u.Attempts, u.Duration().Round(time.Millisecond))
+		fmt.Fprintln(env.Stdout, unitText(u))
 	}
 	obs := func(u job.UnitReport) {
 		if asJSON || u.State == job.Pending || u.State == job.Running {
@@ -150,12 +181,28 @@ func jobnetRun(ctx context.Context, args []string, env Env) int {
 	for _, u := range rep.Units {
 		line(u) // anything the observer did not see finish
 	}
+	printFailures(env, rep)
+	return rep.ExitCode()
+}
+
+// unitText is a unit's line: "<unit> <state> exit=<code> attempts=<n>
+// <duration>"; a running unit's duration is how long it has run so far.
+func unitText(u job.UnitReport) string {
+	d := u.Duration()
+	if u.State == job.Running && !u.Started.IsZero() {
+		d = time.Since(u.Started)
+	}
+	return fmt.Sprintf("%s %s exit=%d attempts=%d %s", u.Name, u.State, u.ExitCode, u.Attempts, d.Round(time.Millisecond))
+}
+
+// printFailures prints the message of each failed or timed-out unit on
+// stderr.
+func printFailures(env Env, rep job.NetworkReport) {
 	for _, u := range rep.Units {
 		if u.Message != "" && (u.State == job.StateFailed || u.State == job.TimedOut) {
 			fmt.Fprintf(env.Stderr, "minato: %s: %s\n", u.Name, oneLine(u.Message))
 		}
 	}
-	return rep.ExitCode()
 }
 
 // runID names one run: the network's name, the start time and a random

@@ -1,0 +1,390 @@
+package agent
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/boltstore"
+	"github.com/minato-ops/minato/job/jobfile"
+)
+
+// jobs is the agent's job scheduler. The store is opened, and the
+// scheduler built and started, at start when jobnets are configured, and
+// otherwise on the first request to the job API (a monitoring-only agent
+// never touches the store, so several of them can run as one user).
+type jobs struct {
+	cfg    Config
+	nets   []jobnetFile
+	client *container.Client
+	log    *slog.Logger
+	errc   chan<- error // fatal scheduler errors stop the agent
+
+	mu       sync.Mutex
+	store    job.Store
+	sched    *job.Scheduler
+	spill    string
+	names    map[string]bool // the networks added to the scheduler
+	ctx      context.Context // the agent's run context, once Run started
+	done     chan struct{}   // closed when the scheduler's Run returned
+	stopping bool
+
+	cmu   sync.Mutex
+	ended map[[2]string]uint64 // runs ended since start, by network and state
+}
+
+func newJobs(cfg Config, nets []jobnetFile, client *container.Client, log *slog.Logger) *jobs {
+	return &jobs{cfg: cfg, nets: nets, client: client, log: log, ended: map[[2]string]uint64{}}
+}
+
+// errStopping refuses job requests that arrive while the agent stops.
+var errStopping = errors.New("the agent is stopping")
+
+// scheduler returns the scheduler, opening the store and building it on
+// first use, and starting it when the agent runs.
+func (j *jobs) scheduler() (*job.Scheduler, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.sched != nil {
+		return j.sched, nil
+	}
+	if j.stopping {
+		return nil, errStopping
+	}
+	if err := j.openLocked(); err != nil {
+		return nil, err
+	}
+	if j.ctx != nil {
+		j.launchLocked()
+	}
+	return j.sched, nil
+}
+
+func (j *jobs) openLocked() error {
+	path := j.cfg.Jobs.Store
+	if path == "" {
+		p, err := boltstore.DefaultPath()
+		if err != nil {
+			return fmt.Errorf("jobs.store: %w", err)
+		}
+		path = p
+	}
+	j.spill = j.cfg.Jobs.SpillDir
+	if j.spill == "" {
+		j.spill = filepath.Join(filepath.Dir(path), "output")
+	}
+	if err := os.MkdirAll(j.spill, 0o700); err != nil {
+		return fmt.Errorf("jobs.spill_dir: %w", err)
+	}
+	bs, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		return err
+	}
+	store := &countingStore{Store: bs, ended: j.runEnded}
+	j.names = map[string]bool{}
+	sched, err := job.NewScheduler(job.SchedulerConfig{Queues: j.cfg.Queues, Retention: j.cfg.Jobs.Retention}, store,
+		job.WithSchedulerLogger(j.log.With("component", "scheduler")))
+	if err == nil {
+		for _, f := range j.nets {
+			e := job.Entry{Name: f.def.Name, Schedule: f.schedule, Queue: f.def.Queue, Definition: f.data, Build: j.build}
+			if s := f.def.Schedule; s != nil {
+				e.Overlap, e.CatchUp = s.Overlap, s.CatchUp
+			}
+			if err = sched.Add(e); err != nil {
+				err = fmt.Errorf("%s: %w", f.path, err)
+				break
+			}
+			j.names[e.Name] = true
+		}
+	}
+	if err == nil {
+		err = j.readoptLocked(sched, bs)
+	}
+	if err != nil {
+		bs.Close()
+		return err
+	}
+	j.store, j.sched = bs, sched
+	j.log.Info("job scheduler ready", "store", path, "jobnets", len(j.nets), "spill_dir", j.spill)
+	return nil
+}
+
+// readoptLocked adds back the submitted networks that are not configured
+// but have runs that did not finish (an earlier agent ran them), so that
+// the scheduler resumes those runs rather than leaving them as they are.
+func (j *jobs) readoptLocked(sched *job.Scheduler, store job.Store) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recs, err := store.ListRuns(ctx, job.RunFilter{Unfinished: true})
+	if err != nil {
+		return fmt.Errorf("jobs: reading unfinished runs: %w", err)
+	}
+	known := map[string]bool{}
+	for _, f := range j.nets {
+		known[f.def.Name] = true
+	}
+	for _, rec := range recs {
+		if known[rec.Network] {
+			continue
+		}
+		known[rec.Network] = true
+		if err := j.addAdhocLocked(sched, rec.Network, rec.Queue, rec.Definition); err != nil {
+			j.log.Warn("unfinished run of a submitted network that cannot be resumed", "run", rec.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// addAdhocLocked adds a submitted network that is not configured: no
+// schedule, overlap allow, the queue its file names.
+func (j *jobs) addAdhocLocked(sched *job.Scheduler, name, queue string, def []byte) error {
+	err := sched.Add(job.Entry{Name: name, Overlap: job.OverlapAllow, Queue: queue, Definition: def, Build: j.build})
+	if err == nil {
+		j.names[name] = true
+	}
+	return err
+}
+
+// build is every Entry's Build: the definition parsed again (a run
+// resumed after a restart gets the one it was created with) and built
+// with adoptable run units.
+func (j *jobs) build(def []byte, runID string) (*job.Network, error) {
+	d, err := jobfile.Parse(def)
+	if err != nil {
+		return nil, err
+	}
+	return jobfile.Build(d, j.client, jobfile.BuildOptions{RunID: runID, SpillDir: j.spill, Adoptable: true})
+}
+
+// start starts the scheduler with the agent (now, when it is open;
+// otherwise when it opens).
+func (j *jobs) start(ctx context.Context, errc chan<- error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.ctx, j.errc = ctx, errc
+	if j.sched != nil {
+		j.launchLocked()
+	}
+}
+
+func (j *jobs) launchLocked() {
+	sched, ctx, errc := j.sched, j.ctx, j.errc
+	done := make(chan struct{})
+	j.done = done
+	go func() {
+		defer close(done)
+		if err := sched.Run(ctx); err != nil {
+			errc <- fmt.Errorf("jobs: %w", err)
+		}
+	}()
+}
+
+// stop refuses new work and returns a channel closed once the scheduler
+// returned (it detaches from running units when the agent's ctx ends).
+func (j *jobs) stop() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.stopping = true
+	if j.done == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return j.done
+}
+
+// Close closes the store.
+func (j *jobs) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.stopping = true
+	if j.store == nil {
+		return nil
+	}
+	err := j.store.Close()
+	j.store = nil
+	return err
+}
+
+// submit submits a job file's text, or (def nil) the configured network
+// name, as the API's POST /api/v1/runs does.
+func (j *jobs) submit(ctx context.Context, name string, def []byte, o job.SubmitOptions) (job.RunRecord, bool, error) {
+	sched, err := j.scheduler()
+	if err != nil {
+		return job.RunRecord{}, false, err
+	}
+	if def != nil {
+		d, err := jobfile.Parse(def)
+		if err != nil {
+			return job.RunRecord{}, false, badRequest{fmt.Errorf("definition: %w", err)}
+		}
+		if _, err := jobfile.Build(d, j.client, jobfile.BuildOptions{RunID: "check", Adoptable: true}); err != nil {
+			return job.RunRecord{}, false, badRequest{fmt.Errorf("definition: %w", err)}
+		}
+		name = d.Name
+		j.mu.Lock()
+		if !j.names[name] {
+			if err := j.addAdhocLocked(sched, name, d.Queue, def); err != nil {
+				j.mu.Unlock()
+				return job.RunRecord{}, false, badRequest{err}
+			}
+			j.log.Info("submitted network added", "network", name, "queue", d.Queue)
+		}
+		j.mu.Unlock()
+		o.Definition = def
+	}
+	return sched.Submit(ctx, name, o)
+}
+
+// rerun reruns a run; a run of a submitted network that this agent does
+// not know (an earlier agent ran it) gets its network added back first,
+// from the definition the run recorded.
+func (j *jobs) rerun(ctx context.Context, id string) (job.RunRecord, error) {
+	sched, err := j.scheduler()
+	if err != nil {
+		return job.RunRecord{}, err
+	}
+	old, err := sched.Get(ctx, id)
+	if err != nil {
+		return job.RunRecord{}, fmt.Errorf("rerun: %w", err)
+	}
+	j.mu.Lock()
+	if !j.names[old.Network] && old.Definition != nil {
+		if err := j.addAdhocLocked(sched, old.Network, old.Queue, old.Definition); err != nil {
+			j.log.Warn("rerun: the run's network cannot be added back", "run", id, "err", err)
+		}
+	}
+	j.mu.Unlock()
+	return sched.Rerun(ctx, id)
+}
+
+// runEnded counts a run that reached its final state.
+func (j *jobs) runEnded(rec job.RunRecord) {
+	j.cmu.Lock()
+	j.ended[[2]string{rec.Network, string(rec.Report.State)}]++
+	j.cmu.Unlock()
+}
+
+// writeMetrics appends the scheduler's series to the exposition: runs
+// ended since start, queue slots and stops, next due times.
+func (j *jobs) writeMetrics(w io.Writer) {
+	j.mu.Lock()
+	sched := j.sched
+	j.mu.Unlock()
+	if sched == nil {
+		return
+	}
+	nets := sched.Networks()
+	j.cmu.Lock()
+	counts := maps.Clone(j.ended)
+	j.cmu.Unlock()
+	for _, n := range nets {
+		for _, st := range []job.UnitState{job.Succeeded, job.StateFailed, job.Cancelled, job.Skipped} {
+			k := [2]string{n.Name, string(st)}
+			counts[k] += 0
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(counts), func(a, b [2]string) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+	})
+	fmt.Fprintln(w, "# HELP minato_jobnet_runs_total Runs of a job network that reached their final state since the agent started, by state.")
+	fmt.Fprintln(w, "# TYPE minato_jobnet_runs_total counter")
+	for _, k := range keys {
+		fmt.Fprintf(w, "minato_jobnet_runs_total{network=%q,state=%q} %d\n", k[0], k[1], counts[k])
+	}
+	queues := sched.Queues()
+	fmt.Fprintln(w, "# HELP minato_queue_running Units holding a slot of the queue.")
+	fmt.Fprintln(w, "# TYPE minato_queue_running gauge")
+	for _, q := range queues {
+		fmt.Fprintf(w, "minato_queue_running{queue=%q} %d\n", q.Name, q.Running)
+	}
+	fmt.Fprintln(w, "# HELP minato_queue_stopped 1 when the queue is stopped: its units do not start.")
+	fmt.Fprintln(w, "# TYPE minato_queue_stopped gauge")
+	for _, q := range queues {
+		v := 0
+		if q.Stopped {
+			v = 1
+		}
+		fmt.Fprintf(w, "minato_queue_stopped{queue=%q} %d\n", q.Name, v)
+	}
+	fmt.Fprintln(w, "# HELP minato_jobnet_next_due_timestamp_seconds When the network's schedule is next due (Unix time); scheduled networks only.")
+	fmt.Fprintln(w, "# TYPE minato_jobnet_next_due_timestamp_seconds gauge")
+	for _, n := range nets {
+		if !n.Next.IsZero() {
+			fmt.Fprintf(w, "minato_jobnet_next_due_timestamp_seconds{network=%q} %d\n", n.Name, n.Next.Unix())
+		}
+	}
+}
+
+// countingStore tells ended about every run whose record becomes final,
+// once: the Scheduler writes a run's record on every change, and this is
+// where a run's end can be seen whatever ended it (its units, a skip, a
+// cancel, a failure to start).
+type countingStore struct {
+	job.Store
+	ended func(job.RunRecord)
+}
+
+// PutRun implements job.Store.
+func (s *countingStore) PutRun(ctx context.Context, rec job.RunRecord) error {
+	if !rec.Finished() {
+		return s.Store.PutRun(ctx, rec)
+	}
+	prev, err := s.Store.GetRun(ctx, rec.ID)
+	was := err == nil && prev.Finished()
+	if err := s.Store.PutRun(ctx, rec); err != nil {
+		return err
+	}
+	if !was {
+		s.ended(rec)
+	}
+	return nil
+}
+
+// setupJobs prepares the scheduler: the configured files must build, the
+// token is read, and the store is opened now when jobnets are configured
+// (so that a store held by another agent stops this one at start).
+func (a *Agent) setupJobs() error {
+	cj, errs := a.cfg.compileJobs()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for i, f := range cj.nets {
+		if _, err := jobfile.Build(f.def, a.client, jobfile.BuildOptions{RunID: "check", Adoptable: true}); err != nil {
+			for _, e := range flatten(err) {
+				errs = append(errs, fmt.Errorf("jobnets[%d] (%s): %w", i, f.path, e))
+			}
+		}
+	}
+	if p := a.cfg.API.TokenFile; p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("api.token_file: %w", err))
+		} else if a.token = strings.TrimSpace(string(b)); a.token == "" || strings.ContainsAny(a.token, " \t\r\n") {
+			errs = append(errs, fmt.Errorf("api.token_file: %s: want one line holding the token, with no spaces", p))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	a.jobs = newJobs(a.cfg, cj.nets, a.client, a.log)
+	a.closers = append(a.closers, a.jobs)
+	if len(cj.nets) > 0 {
+		if _, err := a.jobs.scheduler(); err != nil {
+			return fmt.Errorf("jobs: %w", err)
+		}
+	}
+	return nil
+}

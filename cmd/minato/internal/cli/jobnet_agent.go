@@ -1,0 +1,539 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/minato-ops/minato/cmd/minato/internal/agent"
+	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/jobfile"
+)
+
+// DefaultAgentURL is the agent the jobnet commands talk to when neither
+// --agent nor MINATO_AGENT says otherwise: the agent's default listen
+// address.
+const DefaultAgentURL = "http://" + agent.DefaultListen
+
+// agentPollInterval is how often --wait asks for the run's state.
+var agentPollInterval = 500 * time.Millisecond
+
+// agentFlags say which agent to talk to and with which token.
+type agentFlags struct {
+	url       string
+	tokenFile string
+}
+
+func (f *agentFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.url, "agent", "", "`URL` of the agent (default $MINATO_AGENT, else "+DefaultAgentURL+")")
+	fs.StringVar(&f.tokenFile, "token-file", "", "`FILE` holding the agent's API token, for the controls (default: $MINATO_AGENT_TOKEN)")
+}
+
+// client returns the agent client the flags and environment describe.
+func (f *agentFlags) client(env Env) (*agentClient, error) {
+	raw := f.url
+	if raw == "" {
+		raw = env.Getenv("MINATO_AGENT")
+	}
+	if raw == "" {
+		raw = DefaultAgentURL
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--agent %q: want the agent's URL, such as %s", raw, DefaultAgentURL)
+	}
+	c := &agentClient{base: strings.TrimRight(u.String(), "/"), token: env.Getenv("MINATO_AGENT_TOKEN"), hc: &http.Client{Timeout: 30 * time.Second}}
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--token-file: %w", err)
+		}
+		c.token = strings.TrimSpace(string(b))
+	}
+	return c, nil
+}
+
+// agentClient calls the agent's job API.
+type agentClient struct {
+	base  string
+	token string
+	hc    *http.Client
+}
+
+// agentUnreachableError is a request that never got an answer.
+type agentUnreachableError struct {
+	url string
+	err error
+}
+
+func (e agentUnreachableError) Error() string {
+	return fmt.Sprintf("agent at %s unreachable: %v (is `minato agent` running? set --agent or MINATO_AGENT)", e.url, e.err)
+}
+
+// agentError is the agent's answer to a request it refused.
+type agentError struct {
+	status int
+	msg    string
+}
+
+func (e agentError) Error() string {
+	if e.status == http.StatusUnauthorized {
+		return e.msg + "\n  give the agent's token with MINATO_AGENT_TOKEN or --token-file"
+	}
+	return e.msg
+}
+
+// call sends a request with body (JSON, when not nil) and decodes the
+// answer into out; it returns the HTTP status.
+func (c *agentClient) call(ctx context.Context, method, path string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, agentUnreachableError{c.base, err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return resp.StatusCode, agentUnreachableError{c.base, err}
+	}
+	if resp.StatusCode >= 400 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = fmt.Sprintf("agent answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+		}
+		return resp.StatusCode, agentError{resp.StatusCode, e.Error}
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("agent answered %s with a body minato cannot read: %w", resp.Status, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func runPath(id string) string { return "/api/v1/runs/" + url.PathEscape(id) }
+
+// agentCommand parses a command's flags and positional arguments and
+// returns the agent client.
+func agentCommand(fs *flag.FlagSet, args []string, env Env, npos func(int) bool, want string) ([]string, *agentClient, error) {
+	var af agentFlags
+	af.register(fs)
+	pos, err := parse(fs, args, env.Stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !npos(len(pos)) {
+		return nil, nil, usagef("%s takes %s, got %d arguments", fs.Name(), want, len(pos))
+	}
+	c, err := af.client(env)
+	return pos, c, err
+}
+
+func exactly(n int) func(int) bool { return func(k int) bool { return k == n } }
+
+func printJSON(env Env, v any) error {
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+const agentAbout = "\n\nThe agent is --agent URL, else $MINATO_AGENT, else " + DefaultAgentURL + ". Controls\n" +
+	"send the token of --token-file FILE, else $MINATO_AGENT_TOKEN, when the agent\n" +
+	"has api.token_file."
+
+func jobnetSubmit(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet submit", "minato jobnet submit FILE|NAME [options]",
+		"Run a job network on the agent now, and print the run's ID. FILE is a job file,\n"+
+			"checked here first and sent whole: the run uses it as submitted (a network of\n"+
+			"that name that the agent does not have is added, with no schedule). NAME (not an\n"+
+			"existing file) runs a network of the agent's configuration. With --wait, follow\n"+
+			"the run and print one line per unit as it ends, then exit as \"jobnet run\"\n"+
+			"does: 0 when every unit that ran succeeded, 9 when one failed."+agentAbout)
+	var hold listFlag
+	var id string
+	var wait, asJSON bool
+	fs.Var(&hold, "hold", "hold `UNIT` from the start, until \"jobnet release\" (repeatable)")
+	fs.StringVar(&id, "id", "", "the run's `ID`: submitting an ID that exists returns that run rather than starting another")
+	fs.BoolVar(&wait, "wait", false, "wait for the run to end; exit 0 or 9 as \"jobnet run\" does")
+	fs.BoolVar(&asJSON, "json", false, "print the run record as JSON (with --wait: the final report, as \"jobnet run --json\")")
+	pos, c, err := agentCommand(fs, args, env, exactly(1), "one FILE or NAME")
+	if err != nil {
+		return report(env, err)
+	}
+	req := agent.SubmitRequest{Hold: hold, ID: id}
+	arg := pos[0]
+	switch st, err := os.Stat(arg); {
+	case err == nil && !st.IsDir():
+		b, err := os.ReadFile(arg)
+		if err != nil {
+			return report(env, err)
+		}
+		if _, err := jobfile.Parse(b); err != nil {
+			printDefErrors(env, arg, err)
+			return 1
+		}
+		req.Definition = string(b)
+	case err == nil:
+		return report(env, usagef("%s is a directory: give a job file or a network name", arg))
+	case strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || strings.HasSuffix(arg, ".json"):
+		return report(env, err) // meant as a file
+	default:
+		req.Network = arg
+	}
+	var rec job.RunRecord
+	code, err := c.call(ctx, http.MethodPost, "/api/v1/runs", req, &rec)
+	if err != nil {
+		return report(env, err)
+	}
+	if code == http.StatusOK {
+		fmt.Fprintf(env.Stderr, "minato: run %s exists already: returned as it is, not submitted again\n", rec.ID)
+	}
+	switch {
+	case !wait && asJSON:
+		if err := printJSON(env, rec); err != nil {
+			return report(env, err)
+		}
+		return 0
+	case !asJSON:
+		fmt.Fprintln(env.Stdout, rec.ID)
+	}
+	if !wait {
+		return 0
+	}
+	return waitRun(ctx, c, rec.ID, asJSON, env)
+}
+
+// waitRun follows a run until it ends, printing each unit's line as it
+// ends (or the final report as JSON), and returns the report's exit code.
+// An agent that does not answer for a while (restarting) is waited for.
+func waitRun(ctx context.Context, c *agentClient, id string, asJSON bool, env Env) int {
+	printed := map[string]bool{}
+	line := func(u job.UnitReport) {
+		if asJSON || printed[u.Name] {
+			return
+		}
+		printed[u.Name] = true
+		fmt.Fprintln(env.Stdout, unitText(u))
+	}
+	var unreachableSince time.Time
+	for {
+		var rec job.RunRecord
+		_, err := c.call(ctx, http.MethodGet, runPath(id), nil, &rec)
+		var ue agentUnreachableError
+		switch {
+		case errors.As(err, &ue):
+			if unreachableSince.IsZero() {
+				unreachableSince = time.Now()
+			}
+			if time.Since(unreachableSince) > 30*time.Second {
+				return report(env, err)
+			}
+		case ctx.Err() != nil:
+			return report(env, fmt.Errorf("stopped waiting: run %s goes on in the agent (see \"minato jobnet status %s\")", id, id))
+		case err != nil:
+			return report(env, err)
+		default:
+			unreachableSince = time.Time{}
+			for _, u := range rec.Report.Units {
+				if u.State.Finished() {
+					line(u)
+				}
+			}
+			if rec.Finished() {
+				if asJSON {
+					if err := printJSON(env, rec.Report); err != nil {
+						return report(env, err)
+					}
+				} else {
+					for _, u := range rec.Report.Units {
+						line(u)
+					}
+					if rec.Message != "" {
+						fmt.Fprintf(env.Stderr, "minato: run %s: %s\n", rec.ID, oneLine(rec.Message))
+					}
+					printFailures(env, rec.Report)
+				}
+				return rec.Report.ExitCode()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return report(env, fmt.Errorf("stopped waiting: run %s goes on in the agent (see \"minato jobnet status %s\")", id, id))
+		case <-time.After(agentPollInterval):
+		}
+	}
+}
+
+func jobnetStatus(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet status", "minato jobnet status RUNID [options]",
+		"Print a run's state: a line \"run <id> <state>\", then one line per unit\n"+
+			"\"<unit> <state> exit=<code> attempts=<n> <duration>\" as \"jobnet run\" prints\n"+
+			"them (a running unit's duration is how long it has run). Unit messages (the\n"+
+			"failure, why it was skipped) go to stderr."+agentAbout)
+	var asJSON bool
+	fs.BoolVar(&asJSON, "json", false, "print the run's report as JSON, exactly as \"jobnet run --json\" does")
+	pos, c, err := agentCommand(fs, args, env, exactly(1), "one RUNID")
+	if err != nil {
+		return report(env, err)
+	}
+	var rec job.RunRecord
+	if _, err := c.call(ctx, http.MethodGet, runPath(pos[0]), nil, &rec); err != nil {
+		return report(env, err)
+	}
+	if asJSON {
+		if err := printJSON(env, rec.Report); err != nil {
+			return report(env, err)
+		}
+		return 0
+	}
+	fmt.Fprintf(env.Stdout, "run %s %s\n", rec.ID, rec.Report.State)
+	for _, u := range rec.Report.Units {
+		fmt.Fprintln(env.Stdout, unitText(u))
+	}
+	if rec.Message != "" {
+		fmt.Fprintf(env.Stderr, "minato: run %s: %s\n", rec.ID, oneLine(rec.Message))
+	}
+	for _, u := range rec.Report.Units {
+		if u.Message != "" {
+			fmt.Fprintf(env.Stderr, "minato: %s: %s\n", u.Name, oneLine(u.Message))
+		}
+	}
+	return 0
+}
+
+func jobnetHistory(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet history", "minato jobnet history [NAME] [options]",
+		"List the agent's runs, newest first, one line per run:\n"+
+			"\"<id> <state> <trigger> <created> <duration>\" (created in RFC 3339; the\n"+
+			"duration from creation to the end, \"-\" while the run has not ended). NAME\n"+
+			"keeps one network's runs."+agentAbout)
+	var limit int
+	var asJSON bool
+	fs.IntVar(&limit, "limit", 20, "show the newest `N` runs; 0 shows every run")
+	fs.BoolVar(&asJSON, "json", false, "print the run records as a JSON list (without unit output)")
+	pos, c, err := agentCommand(fs, args, env, func(n int) bool { return n <= 1 }, "at most one NAME")
+	if err != nil {
+		return report(env, err)
+	}
+	if limit < 0 {
+		return report(env, usagef("--limit %d: want 0 (every run) or more", limit))
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if len(pos) == 1 {
+		q.Set("network", pos[0])
+	}
+	var recs []job.RunRecord
+	if _, err := c.call(ctx, http.MethodGet, "/api/v1/runs?"+q.Encode(), nil, &recs); err != nil {
+		return report(env, err)
+	}
+	if asJSON {
+		if recs == nil {
+			recs = []job.RunRecord{}
+		}
+		if err := printJSON(env, recs); err != nil {
+			return report(env, err)
+		}
+		return 0
+	}
+	for _, r := range recs {
+		d := "-"
+		if !r.Ended.IsZero() {
+			d = r.Ended.Sub(r.Created).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(env.Stdout, "%s %s %s %s %s\n", r.ID, r.Report.State, r.Trigger, r.Created.Format(time.RFC3339), d)
+	}
+	return 0
+}
+
+var controlAbout = map[string]string{
+	"hold":    "Hold a pending unit of a run: it does not start, nor do the units that need\nit, until released. A run waiting to start gets the unit held when it starts.",
+	"release": "Release a held unit: it starts once its needs finished.",
+	"skip":    "Skip a pending or held unit: it ends as succeeded, with the message\n\"skipped by an operator\", and the units that need it proceed.",
+	"stop":    "Force-stop a running unit: its container is stopped (stop signal, then the\ngrace) and the unit fails with \"force-stopped by an operator\"; its failure\nbranches run, and a rerun runs it again. Prints \"stopping\" while the stop is\nunder way.",
+}
+
+func jobnetControl(ctx context.Context, action string, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet "+action, "minato jobnet "+action+" RUNID UNIT [options]",
+		controlAbout[action]+" Prints \"<run> <unit> <new state>\"."+agentAbout)
+	pos, c, err := agentCommand(fs, args, env, exactly(2), "RUNID and UNIT")
+	if err != nil {
+		return report(env, err)
+	}
+	id, unit := pos[0], pos[1]
+	var rec job.RunRecord
+	if _, err := c.call(ctx, http.MethodPost, runPath(id)+"/units/"+url.PathEscape(unit)+"/"+action, struct{}{}, &rec); err != nil {
+		return report(env, err)
+	}
+	state := "unknown"
+	if u, ok := rec.Report.Unit(unit); ok {
+		state = string(u.State)
+		if action == "stop" && u.State == job.Running {
+			state = "stopping"
+		}
+	}
+	fmt.Fprintf(env.Stdout, "%s %s %s\n", rec.ID, unit, state)
+	return 0
+}
+
+func jobnetRerun(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet rerun", "minato jobnet rerun RUNID [options]",
+		"Rerun a finished run that did not succeed, as a new run (\"<run>.rerun<n>\"),\n"+
+			"and print its ID: the units that succeeded keep their result, the others run\n"+
+			"again as their needs and conditions say."+agentAbout)
+	var asJSON bool
+	fs.BoolVar(&asJSON, "json", false, "print the new run's record as JSON")
+	pos, c, err := agentCommand(fs, args, env, exactly(1), "one RUNID")
+	if err != nil {
+		return report(env, err)
+	}
+	var rec job.RunRecord
+	if _, err := c.call(ctx, http.MethodPost, runPath(pos[0])+"/rerun", struct{}{}, &rec); err != nil {
+		return report(env, err)
+	}
+	if asJSON {
+		if err := printJSON(env, rec); err != nil {
+			return report(env, err)
+		}
+		return 0
+	}
+	fmt.Fprintln(env.Stdout, rec.ID)
+	return 0
+}
+
+func jobnetQueue(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet queue", "minato jobnet queue list | stop NAME | start NAME [options]",
+		"List the agent's queues (name, concurrency limit, units running, stopped), or\n"+
+			"stop or start one. A stopped queue starts no unit until started; running units\n"+
+			"go on. The stop is recorded and survives a restart of the agent."+agentAbout)
+	var asJSON bool
+	fs.BoolVar(&asJSON, "json", false, "print the queues (or the changed queue) as JSON")
+	pos, c, err := agentCommand(fs, args, env, func(n int) bool { return n == 1 || n == 2 }, "list, stop NAME or start NAME")
+	if err != nil {
+		return report(env, err)
+	}
+	switch {
+	case pos[0] == "list" && len(pos) == 1:
+		var qs []job.QueueStatus
+		if _, err := c.call(ctx, http.MethodGet, "/api/v1/queues", nil, &qs); err != nil {
+			return report(env, err)
+		}
+		if asJSON {
+			if err := printJSON(env, qs); err != nil {
+				return report(env, err)
+			}
+			return 0
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "QUEUE\tCONCURRENCY\tRUNNING\tSTATE")
+		for _, q := range qs {
+			limit, state := strconv.Itoa(q.Concurrency), "started"
+			if q.Concurrency == 0 {
+				limit = "unlimited"
+			}
+			if q.Stopped {
+				state = "stopped"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", q.Name, limit, q.Running, state)
+		}
+		_ = tw.Flush()
+		return 0
+	case (pos[0] == "stop" || pos[0] == "start") && len(pos) == 2:
+		var q job.QueueStatus
+		if _, err := c.call(ctx, http.MethodPost, "/api/v1/queues/"+url.PathEscape(pos[1])+"/"+pos[0], struct{}{}, &q); err != nil {
+			return report(env, err)
+		}
+		if asJSON {
+			if err := printJSON(env, q); err != nil {
+				return report(env, err)
+			}
+			return 0
+		}
+		state := "started"
+		if q.Stopped {
+			state = "stopped"
+		}
+		fmt.Fprintf(env.Stdout, "%s %s\n", q.Name, state)
+		return 0
+	}
+	return report(env, usagef("minato jobnet queue takes list, stop NAME or start NAME, got %q", strings.Join(pos, " ")))
+}
+
+func jobnetList(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet list", "minato jobnet list [options]",
+		"List the networks the agent runs: configured ones and those added by a\n"+
+			"submission, with their queue, overlap policy, schedule, next due time and\n"+
+			"the runs that have not finished."+agentAbout)
+	var asJSON bool
+	fs.BoolVar(&asJSON, "json", false, "print the networks as JSON")
+	_, c, err := agentCommand(fs, args, env, exactly(0), "no arguments")
+	if err != nil {
+		return report(env, err)
+	}
+	var nets []job.EntryStatus
+	if _, err := c.call(ctx, http.MethodGet, "/api/v1/jobnets", nil, &nets); err != nil {
+		return report(env, err)
+	}
+	if asJSON {
+		if err := printJSON(env, nets); err != nil {
+			return report(env, err)
+		}
+		return 0
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NETWORK\tQUEUE\tOVERLAP\tSCHEDULE\tNEXT\tRUNNING")
+	for _, n := range nets {
+		sched, next, running := "-", "-", "-"
+		if n.Schedule != "" {
+			sched = n.Schedule
+		}
+		if !n.Next.IsZero() {
+			next = n.Next.Format(time.RFC3339)
+		}
+		if len(n.Running) > 0 {
+			running = strings.Join(n.Running, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Queue, n.Overlap, sched, next, running)
+	}
+	_ = tw.Flush()
+	return 0
+}
