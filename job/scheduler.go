@@ -495,7 +495,10 @@ func (s *Scheduler) catchUp(ctx, base context.Context, e *entry, now time.Time) 
 	if e.last.After(now) {
 		from = e.last
 	}
-	e.next = e.Schedule.Next(from)
+	next := e.Schedule.Next(from)
+	s.mu.Lock()
+	e.next = next
+	s.mu.Unlock()
 	return nil
 }
 
