@@ -75,7 +75,10 @@ const (
 	ctrlStop
 )
 
-var controlNames = [...]string{"hold", "release", "skip", "stop"}
+var (
+	controlNames = [...]string{"hold", "release", "skip", "stop"}
+	controlDone  = [...]string{"held", "released", "skipped", "force-stopped"}
+)
 
 type control struct {
 	kind  controlKind
@@ -167,7 +170,7 @@ func (e *Execution) send(k controlKind, unit string) error {
 	case e.ctrl <- control{kind: k, unit: unit, reply: reply}:
 		return <-reply
 	case <-e.done:
-		return fmt.Errorf("%s %s: the run has ended: %w", controlNames[k], unit, ErrState)
+		return stateErrorf("%s %s: the run has ended", controlNames[k], unit)
 	}
 }
 
@@ -467,7 +470,7 @@ func (r *networkRun) control(c control) (finished bool, err error) {
 	}
 	u := &r.rep.Units[i]
 	bad := func(allowed string) error {
-		return fmt.Errorf("%s %s: the unit is %s; only a %s unit can be: %w", controlNames[c.kind], c.unit, u.State, allowed, ErrState)
+		return stateErrorf("%s %s: the unit is %s; only a %s unit can be %s", controlNames[c.kind], c.unit, u.State, allowed, controlDone[c.kind])
 	}
 	switch c.kind {
 	case ctrlHold:

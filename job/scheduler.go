@@ -19,6 +19,16 @@ import (
 // was found and what is allowed.
 var ErrState = errors.New("job: not allowed in the current state")
 
+// stateError is an ErrState with an operator-facing message of its own.
+type stateError struct{ msg string }
+
+func (e *stateError) Error() string        { return e.msg }
+func (e *stateError) Is(target error) bool { return target == ErrState }
+
+func stateErrorf(format string, a ...any) error {
+	return &stateError{msg: fmt.Sprintf(format, a...)}
+}
+
 // Overlap is what a scheduled network does when it is due (or submitted)
 // while an earlier run of it has not finished.
 type Overlap string
@@ -550,7 +560,7 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 		switch e.Overlap {
 		case OverlapSkip:
 			if operator {
-				return fmt.Errorf("network %s: run %s has not finished and the overlap policy is skip: %w", e.Name, strings.Join(ids, ", "), ErrState)
+				return stateErrorf("network %s: run %s has not finished and the overlap policy is skip", e.Name, strings.Join(ids, ", "))
 			}
 			ar.rec.Message = "skipped: run " + strings.Join(ids, ", ") + " had not finished (overlap: skip)"
 			ar.rec.Report = skippedReport(e, ar.rec.Report, ar.rec.Message)
@@ -749,7 +759,11 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 	for _, h := range o.Hold {
 		i := slices.IndexFunc(rep.Units, func(u UnitReport) bool { return u.Name == h })
 		if i < 0 {
-			return RunRecord{}, false, fmt.Errorf("submit %s: hold: %w", network, notFound("unit", h))
+			names := make([]string, 0, len(rep.Units))
+			for _, u := range rep.Units {
+				names = append(names, u.Name)
+			}
+			return RunRecord{}, false, fmt.Errorf("submit %s: hold: network %s has no unit %q (units: %s)", network, network, h, strings.Join(names, ", "))
 		}
 		rep.Units[i].State = Held
 	}
@@ -843,9 +857,9 @@ func (s *Scheduler) control(ctx context.Context, id, unit string, k controlKind)
 			return fmt.Errorf("%s: %w", controlNames[k], err)
 		}
 		if rec.Finished() {
-			return fmt.Errorf("%s %s: run %s has ended (%s): %w", controlNames[k], unit, id, rec.Report.State, ErrState)
+			return stateErrorf("%s %s: run %s has ended (%s)", controlNames[k], unit, id, rec.Report.State)
 		}
-		return fmt.Errorf("%s %s: run %s is not run by this scheduler (its network is not configured): %w", controlNames[k], unit, id, ErrState)
+		return stateErrorf("%s %s: run %s is not run by this scheduler (its network is not configured)", controlNames[k], unit, id)
 	}
 	if exec := ar.exec; exec != nil {
 		s.mu.Unlock()
@@ -859,7 +873,7 @@ func (s *Scheduler) control(ctx context.Context, id, unit string, k controlKind)
 	}
 	u := &ar.rec.Report.Units[i]
 	bad := func(allowed string) error {
-		return fmt.Errorf("%s %s: the unit is %s; only a %s unit can be: %w", controlNames[k], unit, u.State, allowed, ErrState)
+		return stateErrorf("%s %s: the unit is %s; only a %s unit can be %s", controlNames[k], unit, u.State, allowed, controlDone[k])
 	}
 	switch k {
 	case ctrlHold:
@@ -878,7 +892,7 @@ func (s *Scheduler) control(ctx context.Context, id, unit string, k controlKind)
 		}
 		u.State, u.Message, u.Ended = Succeeded, "skipped by an operator", time.Now()
 	case ctrlStop:
-		return fmt.Errorf("stop %s: run %s has not started: %w", unit, id, ErrState)
+		return stateErrorf("stop %s: run %s has not started", unit, id)
 	}
 	return s.store.PutRun(ctx, ar.rec)
 }
@@ -895,10 +909,10 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 		return RunRecord{}, fmt.Errorf("rerun: %w", err)
 	}
 	if !old.Finished() {
-		return RunRecord{}, fmt.Errorf("rerun %s: the run is %s; only a finished run can be rerun: %w", id, old.Report.State, ErrState)
+		return RunRecord{}, stateErrorf("rerun %s: the run is %s; only a finished run can be rerun", id, old.Report.State)
 	}
 	if old.Report.State == Succeeded {
-		return RunRecord{}, fmt.Errorf("rerun %s: every unit succeeded; there is nothing to rerun: %w", id, ErrState)
+		return RunRecord{}, stateErrorf("rerun %s: every unit succeeded; there is nothing to rerun", id)
 	}
 	s.mu.Lock()
 	e := s.entries[old.Network]

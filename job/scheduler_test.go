@@ -2,6 +2,7 @@ package job_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -381,7 +382,7 @@ func TestSchedulerSubmitAndControls(t *testing.T) {
 		_, _, err := s.Submit(ctx, "nope", job.SubmitOptions{})
 		require.ErrorIs(t, err, job.ErrNotFound)
 		_, _, err = s.Submit(ctx, "n", job.SubmitOptions{Hold: []string{"zz"}})
-		require.ErrorIs(t, err, job.ErrNotFound)
+		require.EqualError(t, err, `submit n: hold: network n has no unit "zz" (units: a, b)`)
 
 		r1, created, err := s.Submit(ctx, "n", job.SubmitOptions{ID: "n@mine", Hold: []string{"b"}})
 		require.NoError(t, err)
@@ -395,6 +396,7 @@ func TestSchedulerSubmitAndControls(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, s.Hold(ctx, r2.ID, "a"), "a unit of a waiting run can be held")
 		require.ErrorIs(t, s.Stop(ctx, r2.ID, "a"), job.ErrState)
+		require.EqualError(t, s.Skip(ctx, r1.ID, "a"), "skip a: the unit is running; only a pending or held unit can be skipped")
 		time.Sleep(5 * time.Minute)
 		got, _ := s.Get(ctx, r1.ID)
 		b, _ := got.Report.Unit("b")
@@ -435,4 +437,52 @@ func TestSchedulerConfigErrors(t *testing.T) {
 	ok := job.Entry{Name: "ok", Build: func([]byte, string) (*job.Network, error) { calls.Add(1); return nil, nil }}
 	require.NoError(t, s.Add(ok))
 	assert.ErrorContains(t, s.Add(ok), "added twice")
+}
+
+// TestSchedulerDSTAndCalendar runs two scheduled networks over the US
+// spring-forward night of 2000-04-02 and a long weekend: a daily 02:30 in
+// New York (a wall time that does not exist on the change night), and a
+// business-day 09:00 UTC whose Monday is a holiday, shifted to the next
+// business day.
+func TestSchedulerDSTAndCalendar(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(time.Until(time.Date(2000, 3, 30, 12, 0, 0, 0, time.UTC)))
+		h := newSchedHarness(t)
+		dst, err := job.ParseCron("30 2 * * *", ny)
+		require.NoError(t, err)
+		nine, err := job.ParseCron("0 9 * * *", time.UTC)
+		require.NoError(t, err)
+		cal := &job.Calendar{Name: "biz", Holidays: []job.Date{{Year: 2000, Month: time.April, Day: 3}}}
+		biz, err := job.OnCalendar(nine, cal, job.ShiftNext)
+		require.NoError(t, err)
+		_, stop := h.start(job.SchedulerConfig{}, h.entry("dst", dst, "u"), h.entry("biz", biz, "u"))
+		time.Sleep(time.Until(time.Date(2000, 4, 5, 0, 0, 0, 0, time.UTC)))
+		stop()
+
+		ids := func(network string) []string {
+			var out []string
+			for id, r := range h.history(network) {
+				require.Equal(t, job.Succeeded, r.Report.State, id)
+				require.Equal(t, []time.Time{r.Due.UTC()}, h.startsOf(id+"/u"), "%s started at its due time", id)
+				out = append(out, id)
+			}
+			slices.Sort(out)
+			return out
+		}
+		assert.Equal(t, []string{
+			"dst@20000331T073000Z", // 02:30 EST
+			"dst@20000401T073000Z",
+			"dst@20000402T073000Z", // 02:30 does not exist: 03:30 EDT
+			"dst@20000403T063000Z", // 02:30 EDT
+			"dst@20000404T063000Z",
+		}, ids("dst"))
+		assert.Equal(t, []string{
+			"biz@20000331T090000Z", // Friday
+			"biz@20000404T090000Z", // Saturday to the holiday Monday shift to Tuesday, merged with Tuesday's own
+		}, ids("biz"))
+	})
 }
