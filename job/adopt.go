@@ -48,3 +48,20 @@ type Adopter interface {
 	// Release of nothing is not an error. It is idempotent.
 	Release(ctx context.Context, t inventory.Target) error
 }
+
+// Preparer is an Action that can get its work ready ahead of time (create
+// a container) so that Do, at the due time, only has to start it. The
+// [Scheduler] prepares the first units of a scheduled run shortly before
+// it is due (SchedulerConfig.PrepareAhead), which takes the engine's
+// create call out of the time from the due time to the start.
+type Preparer interface {
+	Action
+	// Prepare starts the preparation for t and returns at once; it goes on
+	// in the background, bounded by ctx. A later Do of the same value uses
+	// what was prepared, waiting for the preparation to end if need be,
+	// and does all of the work itself when the preparation failed. Calls
+	// after the first, or after Do, do nothing. Work prepared but never
+	// run is removed by the Adopter's Release, which waits for the
+	// preparation to end first.
+	Prepare(ctx context.Context, t inventory.Target)
+}

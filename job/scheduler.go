@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/minato-ops/minato/inventory"
 )
 
 // ErrState is returned (wrapped) for an operator control or a submission
@@ -75,7 +77,15 @@ type SchedulerConfig struct {
 	// DefaultRetention, negative means forever. Pruning happens at start
 	// and hourly.
 	Retention time.Duration `json:"retention,omitempty"`
+	// PrepareAhead is how long before a scheduled run is due its first
+	// units (those that need no other) are prepared (see [Preparer]: their
+	// containers created), so that at the due time they only start; 0
+	// means DefaultPrepareAhead, negative means never.
+	PrepareAhead time.Duration `json:"prepare_ahead,omitempty"`
 }
+
+// DefaultPrepareAhead is SchedulerConfig.PrepareAhead when it is 0.
+const DefaultPrepareAhead = 2 * time.Second
 
 // Entry is one network the [Scheduler] runs: on its Schedule, when
 // submitted, or both.
@@ -186,11 +196,14 @@ type Scheduler struct {
 	order   []string
 	queues  map[string]*Queue
 	active  map[string]*activeRun
-	running bool
-	ready   bool            // recovery done: new runs are admitted at once
-	baseCtx context.Context // the runs' ctx while Run runs
-	wake    chan struct{}
-	wg      sync.WaitGroup
+	// prepared holds the networks built ahead of their due time, by run
+	// ID, with their first units prepared.
+	prepared map[string]*Network
+	running  bool
+	ready    bool            // recovery done: new runs are admitted at once
+	baseCtx  context.Context // the runs' ctx while Run runs
+	wake     chan struct{}
+	wg       sync.WaitGroup
 }
 
 type entry struct {
@@ -215,7 +228,7 @@ func NewScheduler(cfg SchedulerConfig, store Store, opts ...SchedulerOption) (*S
 		return nil, errors.New("job: scheduler: nil store")
 	}
 	s := &Scheduler{cfg: cfg, store: store, log: slog.New(slog.DiscardHandler), entries: map[string]*entry{},
-		queues: map[string]*Queue{}, active: map[string]*activeRun{}, wake: make(chan struct{}, 1)}
+		queues: map[string]*Queue{}, active: map[string]*activeRun{}, prepared: map[string]*Network{}, wake: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -388,12 +401,24 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				e.next = e.Schedule.Next(d)
 				if !e.next.IsZero() && !e.next.After(now) {
 					s.log.Warn("due time missed: the scheduler was late", "network", name, "due", d)
+					s.discardPrepared(ScheduledRunID(name, d))
 					continue
 				}
 				due = append(due, firing{e, d})
 			}
-			if !e.next.IsZero() && e.next.Before(next) {
+			if e.next.IsZero() {
+				continue
+			}
+			if e.next.Before(next) {
 				next = e.next
+			}
+			if lead := s.prepareAhead(); lead > 0 {
+				at := e.next.Add(-lead)
+				if !now.Before(at) {
+					s.prepare(base, e, e.next)
+				} else if at.Before(next) {
+					next = at
+				}
 			}
 		}
 		s.mu.Unlock()
@@ -410,8 +435,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			detach(ErrDetached)
 			s.wg.Wait()
 			s.mu.Lock()
+			for id := range s.prepared {
+				s.discardPrepared(id)
+			}
 			s.running, s.ready = false, false
 			s.mu.Unlock()
+			s.wg.Wait()
 			return nil
 		case <-timer.C:
 		case <-s.wake:
@@ -533,12 +562,19 @@ func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, tri
 	s.saveLast(ctx, e)
 	if !created {
 		s.log.Info("due run exists already: not run again", "run", rec.ID)
+		s.mu.Lock()
+		s.discardPrepared(rec.ID)
+		s.mu.Unlock()
 		return
 	}
 	s.log.Info("run due", "run", rec.ID, "trigger", trig)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.admit(ctx, base, e, &activeRun{rec: rec}, false)
+	ar := &activeRun{rec: rec}
+	_ = s.admit(ctx, base, e, ar, false) // a scheduled run is never refused
+	if ar.exec == nil {
+		s.discardPrepared(rec.ID) // it waits (or was skipped): prepare again when it starts
+	}
 }
 
 // admit applies the overlap policy to a new run; s.mu is held. With
@@ -566,6 +602,7 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 			ar.rec.Report = skippedReport(e, ar.rec.Report, ar.rec.Message)
 			ar.rec.Ended = time.Now()
 			s.put(ctx, ar)
+			s.discardPrepared(ar.rec.ID)
 			s.log.Info("run skipped: an earlier run has not finished", "run", ar.rec.ID, "running", ids)
 			return nil
 		case OverlapQueue, OverlapReplace:
@@ -672,10 +709,14 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 		s.put(base, ar)
 		s.log.Error("run could not start", "run", rec.ID, "err", err)
 	}
-	n, err := e.Build(rec.Definition, rec.ID)
-	if err != nil {
-		fail(fmt.Errorf("building the network: %w", err))
-		return
+	n := s.prepared[rec.ID]
+	delete(s.prepared, rec.ID)
+	if n == nil {
+		var err error
+		if n, err = e.Build(rec.Definition, rec.ID); err != nil {
+			fail(fmt.Errorf("building the network: %w", err))
+			return
+		}
 	}
 	var resume *NetworkReport
 	if len(rec.Report.Units) > 0 {
@@ -1017,4 +1058,66 @@ func (s *Scheduler) Networks() []EntryStatus {
 		out = append(out, st)
 	}
 	return out
+}
+
+func (s *Scheduler) prepareAhead() time.Duration {
+	if s.cfg.PrepareAhead == 0 {
+		return DefaultPrepareAhead
+	}
+	return s.cfg.PrepareAhead
+}
+
+// prepare builds the network of the run due at due and prepares its first
+// units, once; s.mu is held. A network whose run would not start at once
+// (an earlier run is active and the overlap policy is not allow) is not
+// prepared.
+func (s *Scheduler) prepare(base context.Context, e *entry, due time.Time) {
+	id := ScheduledRunID(e.Name, due)
+	if _, done := s.prepared[id]; done {
+		return
+	}
+	s.prepared[id] = nil // tried: do not build again
+	if e.Overlap != OverlapAllow {
+		for _, o := range s.active {
+			if o.rec.Network == e.Name {
+				return
+			}
+		}
+	}
+	n, err := e.Build(e.Definition, id)
+	if err != nil || n == nil {
+		return // the run fails with the build error when due
+	}
+	for _, u := range n.Units {
+		if p, ok := u.Action.(Preparer); ok && len(u.Needs) == 0 {
+			p.Prepare(base, u.Target)
+		}
+	}
+	s.prepared[id] = n
+	s.log.Debug("run prepared", "run", id, "due", due)
+}
+
+// discardPrepared drops the network prepared for a run that will not run
+// and releases what its units prepared; s.mu is held.
+func (s *Scheduler) discardPrepared(id string) {
+	n := s.prepared[id]
+	delete(s.prepared, id)
+	if n == nil {
+		return
+	}
+	for _, u := range n.Units {
+		a, ok := u.Action.(Adopter)
+		if _, prepared := u.Action.(Preparer); !ok || !prepared || len(u.Needs) > 0 {
+			continue
+		}
+		s.wg.Add(1)
+		go func(t inventory.Target) {
+			defer s.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := a.Release(ctx, t); err != nil {
+				s.log.Warn("removing what was prepared for a run that does not run", "run", id, "err", err)
+			}
+		}(u.Target)
+	}
 }

@@ -3,6 +3,7 @@ package job_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -484,5 +485,77 @@ func TestSchedulerDSTAndCalendar(t *testing.T) {
 			"biz@20000331T090000Z", // Friday
 			"biz@20000404T090000Z", // Saturday to the holiday Monday shift to Tuesday, merged with Tuesday's own
 		}, ids("biz"))
+	})
+}
+
+// prepAction is a Preparer and Adopter that records when it was prepared,
+// run and released.
+type prepAction struct {
+	mu                 *sync.Mutex
+	log                *[]string
+	name               string
+	prepared           bool
+	preparedAt, doneAt time.Time
+}
+
+func (p *prepAction) note(what string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	*p.log = append(*p.log, time.Now().UTC().Format("15:04:05")+" "+p.name+" "+what)
+}
+
+func (p *prepAction) Prepare(context.Context, inventory.Target) { p.prepared = true; p.note("prepare") }
+func (p *prepAction) Do(context.Context, inventory.Target) (job.Outcome, error) {
+	if p.prepared {
+		p.note("start prepared")
+	} else {
+		p.note("create and start")
+	}
+	return job.Outcome{}, nil
+}
+func (p *prepAction) Adopt(context.Context, inventory.Target) (job.Outcome, bool, error) {
+	return job.Outcome{}, false, nil
+}
+func (p *prepAction) Release(context.Context, inventory.Target) error { p.note("release"); return nil }
+
+func TestSchedulerPreparesFirstUnitsAhead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var log []string
+		store := job.NewMemStore()
+		s, err := job.NewScheduler(job.SchedulerConfig{}, store)
+		require.NoError(t, err)
+		require.NoError(t, s.Add(job.Entry{Name: "n", Schedule: cron(t, "*/5 * * * *"), Build: func(def []byte, runID string) (*job.Network, error) {
+			mk := func(u string) *prepAction {
+				return &prepAction{mu: &mu, log: &log, name: strings.TrimPrefix(runID, "n@20000101T") + "/" + u}
+			}
+			return &job.Network{Name: "n", Units: []job.Unit{
+				{Name: "first", Action: mk("first")},
+				{Name: "second", Action: mk("second"), Needs: []string{"first"}},
+			}}, nil
+		}}))
+		// The run due at 00:10 exists already (another scheduler ran it).
+		_, err = store.CreateRun(context.Background(), job.RunRecord{ID: "n@20000101T001000Z", Network: "n",
+			Report: job.NetworkReport{Name: "n", State: job.Succeeded}, Created: time.Now(), Ended: time.Now()})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		time.Sleep(12 * time.Minute)
+		cancel()
+		require.NoError(t, <-done)
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, log, 7)
+		assert.Equal(t, []string{"00:04:58 000500Z/first prepare", "00:05:00 000500Z/first start prepared"}, log[:2])
+		assert.ElementsMatch(t, []string{ // releases run concurrently
+			"00:04:58 000500Z/first prepare",
+			"00:05:00 000500Z/first start prepared",
+			"00:05:00 000500Z/second create and start", // only first units are prepared
+			"00:05:00 000500Z/first release",
+			"00:05:00 000500Z/second release",
+			"00:09:58 001000Z/first prepare",
+			"00:10:00 001000Z/first release", // the run existed: what was prepared is removed
+		}, log)
 	})
 }

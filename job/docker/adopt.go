@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,10 @@ import (
 // Release force-removes every such container with its anonymous volumes,
 // unless o.Keep is set; removing nothing, or what is already gone, is not
 // an error.
+//
+// The Adopter is also a [job.Preparer]: Prepare creates Do's container in
+// the background, and Do then attaches to it and starts it. A container
+// prepared but never started is removed by Release (even with o.Keep).
 func AdoptableRun(c *container.Client, o RunOptions) job.Adopter {
 	return &adoptableRun{c: c, o: o}
 }
@@ -52,6 +57,56 @@ func AdoptableRun(c *container.Client, o RunOptions) job.Adopter {
 type adoptableRun struct {
 	c *container.Client
 	o RunOptions
+
+	mu       sync.Mutex
+	prepared chan struct{} // closed when Prepare's create ended; nil: not prepared
+	prepID   string        // the prepared container, "" when the create failed
+	used     bool          // Do ran: a later Prepare does nothing
+}
+
+// Prepare implements [job.Preparer]: it creates the container Do would
+// create, in the background, so that Do only attaches to it and starts it.
+func (a *adoptableRun) Prepare(ctx context.Context, t inventory.Target) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.prepared != nil || a.used || len(a.o.Labels) == 0 {
+		return
+	}
+	done := make(chan struct{})
+	a.prepared = done
+	go func() {
+		defer close(done)
+		o := a.o
+		o.Keep = true
+		id, err := createContainer(ctx, a.c, o, t)
+		if err == nil {
+			a.mu.Lock()
+			a.prepID = id
+			a.mu.Unlock()
+		}
+	}()
+}
+
+// preparedContainer waits for a preparation to end and returns the
+// container it created, if any, marking the value used.
+func (a *adoptableRun) preparedContainer(ctx context.Context) string {
+	a.mu.Lock()
+	done := a.prepared
+	a.used = true
+	a.mu.Unlock()
+	if done == nil {
+		return ""
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ""
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	id := a.prepID
+	a.prepID = ""
+	return id
 }
 
 var errNoLabels = errors.New("adoptable run: no labels: RunOptions.Labels must identify the run and the unit")
@@ -64,6 +119,12 @@ func (a *adoptableRun) Do(ctx context.Context, t inventory.Target) (job.Outcome,
 	}
 	o := a.o
 	o.Keep = true
+	if id := a.preparedContainer(ctx); id != "" {
+		out := job.Outcome{Started: time.Now()}
+		_, err := startAndWait(ctx, a.c, o, id, &out)
+		out.Ended = time.Now()
+		return out, err
+	}
 	return runContainer(ctx, a.c, o, t)
 }
 
@@ -257,6 +318,28 @@ func (a *adoptableRun) logged(ctx context.Context, ins container.InspectResult, 
 func (a *adoptableRun) Release(ctx context.Context, t inventory.Target) error {
 	if len(a.o.Labels) == 0 {
 		return errNoLabels
+	}
+	// A container prepared but never started goes, whatever Keep says.
+	a.mu.Lock()
+	done := a.prepared
+	a.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("release: waiting for the preparation: %w", ctx.Err())
+		}
+		a.mu.Lock()
+		unused := ""
+		if !a.used {
+			unused, a.prepID = a.prepID, ""
+		}
+		a.mu.Unlock()
+		if unused != "" {
+			if _, err := a.c.Remove(ctx, unused, container.RemoveOptions{Force: true, Volumes: true}); err != nil && !container.IsNotFound(err) {
+				return fmt.Errorf("release: removing the prepared %.12s: %w", unused, err)
+			}
+		}
 	}
 	if a.o.Keep {
 		return nil

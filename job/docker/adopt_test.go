@@ -288,3 +288,39 @@ func TestAdoptableRunWithoutLabels(t *testing.T) {
 	assert.False(t, found)
 	assert.ErrorContains(t, a.Release(context.Background(), inventory.Target{}), "no labels")
 }
+
+func TestAdoptableRunPrepareThenDo(t *testing.T) {
+	t.Parallel()
+	h, c, o := adoptFixture(t)
+	o.Command = []string{"print", "prepared", "--", "exit", "2"}
+	a := jobdocker.AdoptableRun(c, o)
+	p, ok := a.(job.Preparer)
+	require.True(t, ok, "an adoptable run can be prepared")
+	p.Prepare(context.Background(), inventory.Target{})
+	var left []container.Summary
+	require.Eventually(t, func() bool { left = leftovers(t, h, c); return len(left) == 1 }, 10*time.Second, 20*time.Millisecond)
+	assert.Equal(t, container.Created, inspect(t, c, left[0].ID).State, "prepared, not started")
+
+	var out syncBuffer
+	res, err := a.Do(job.WithOutput(context.Background(), &out), inventory.Target{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.ExitCode)
+	assert.Equal(t, "prepared\n", out.String())
+	after := leftovers(t, h, c)
+	require.Len(t, after, 1, "Do started the prepared container instead of creating another")
+	assert.Equal(t, left[0].ID, after[0].ID)
+	p.Prepare(context.Background(), inventory.Target{}) // after Do: nothing
+	require.NoError(t, a.Release(context.Background(), inventory.Target{}))
+	assert.Empty(t, leftovers(t, h, c))
+}
+
+func TestAdoptableRunPreparedButNotRunIsReleased(t *testing.T) {
+	t.Parallel()
+	h, c, o := adoptFixture(t)
+	o.Keep = true // even so: a container that never ran is not worth keeping
+	a := jobdocker.AdoptableRun(c, o)
+	a.(job.Preparer).Prepare(context.Background(), inventory.Target{})
+	// Release waits for the preparation before removing what it made.
+	require.NoError(t, a.Release(context.Background(), inventory.Target{}))
+	assert.Empty(t, leftovers(t, h, c))
+}

@@ -144,6 +144,32 @@ func runContainer(ctx context.Context, c *container.Client, o RunOptions, t inve
 	if o.Image == "" {
 		return out, errors.New("run container: no image given")
 	}
+	id, err := createContainer(ctx, c, o, t)
+	if err != nil {
+		return out, err
+	}
+	detached := false
+	if !o.Keep {
+		defer func() {
+			if detached {
+				return // the container goes on without us
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
+			if _, rerr := c.Remove(rctx, id, container.RemoveOptions{Force: true, Volumes: true}); rerr != nil && !container.IsNotFound(rerr) {
+				err = errors.Join(err, fmt.Errorf("run container: removing %.12s: %w", id, rerr))
+			}
+		}()
+	}
+	detached, err = startAndWait(ctx, c, o, id, &out)
+	return out, err
+}
+
+// createContainer creates the container o describes for t, without
+// starting it, and returns its ID. When ctx ended during the call, a
+// container the engine created anyway under o.Name is removed, unless the
+// run is detached.
+func createContainer(ctx context.Context, c *container.Client, o RunOptions, t inventory.Target) (string, error) {
 	labels := containerLabels(o, t)
 	var env []string
 	for _, k := range slices.Sorted(maps.Keys(o.Env)) {
@@ -169,29 +195,14 @@ func runContainer(ctx context.Context, c *container.Client, o RunOptions, t inve
 			cancel()
 		}
 		if job.Detached(ctx) {
-			return out, fmt.Errorf("run container: %w", errors.Join(err, context.Cause(ctx)))
+			return "", fmt.Errorf("run container: %w", errors.Join(err, context.Cause(ctx)))
 		}
 		if ctx.Err() != nil {
-			return out, fmt.Errorf("run container: %w", errors.Join(err, ctx.Err()))
+			return "", fmt.Errorf("run container: %w", errors.Join(err, ctx.Err()))
 		}
-		return out, fmt.Errorf("run container: %w", err)
+		return "", fmt.Errorf("run container: %w", err)
 	}
-	id := created.ID
-	detached := false
-	if !o.Keep {
-		defer func() {
-			if detached {
-				return // the container goes on without us
-			}
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-			defer cancel()
-			if _, rerr := c.Remove(rctx, id, container.RemoveOptions{Force: true, Volumes: true}); rerr != nil && !container.IsNotFound(rerr) {
-				err = errors.Join(err, fmt.Errorf("run container: removing %.12s: %w", id, rerr))
-			}
-		}()
-	}
-	detached, err = startAndWait(ctx, c, o, id, &out)
-	return out, err
+	return created.ID, nil
 }
 
 // containerLabels returns the labels of the container o runs for t:
