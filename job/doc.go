@@ -22,6 +22,23 @@
 // in memory, spilled to a file beyond the limit) and returns a
 // [NetworkReport] whose ExitCode follows the same 0/9/1 convention.
 //
+// [Network.Start] runs a network in the background as an [Execution] with
+// JobCenter's operator controls: hold and release a unit before it starts,
+// skip it (it counts as succeeded), force-stop it while it runs. It can
+// resume an earlier report: finished units keep their results, and units
+// that were running are adopted when their Action is an [Adopter] (work
+// that outlives the process, found again by its labels).
+//
+// The [Scheduler] runs networks on a [Schedule] ([Cron] in a time zone,
+// daylight-saving safe, optionally [OnCalendar] of business days with a
+// [Shift]) and on submission, with an [Overlap] policy and a catch-up
+// window, through named [Queue]s that can be stopped and started, and
+// records every run and unit state in a [Store] (in memory with
+// [NewMemStore]; on disk with job/boltstore) before acting on it, so that
+// a restarted Scheduler resumes without running anything twice. Scheduled
+// run IDs are deterministic ("<network>@<due time UTC>"). See
+// docs/jobs.md for the operator's view.
+//
 // The package imports only the standard library and inventory. Actions on
 // Docker containers (seed 002's start, stop, restart, rm, exec and
 // download) live in the adapter package job/docker.
