@@ -491,11 +491,10 @@ func TestSchedulerDSTAndCalendar(t *testing.T) {
 // prepAction is a Preparer and Adopter that records when it was prepared,
 // run and released.
 type prepAction struct {
-	mu                 *sync.Mutex
-	log                *[]string
-	name               string
-	prepared           bool
-	preparedAt, doneAt time.Time
+	mu       *sync.Mutex
+	log      *[]string
+	name     string
+	prepared bool
 }
 
 func (p *prepAction) note(what string) {
