@@ -51,16 +51,16 @@ func (a *Agent) jobsAPI(mux *http.ServeMux) {
 		return nonNil(s.Queues()), http.StatusOK, nil
 	}))
 	mux.HandleFunc("POST /api/v1/queues/{name}/{action}", a.api(true, a.queueControl))
-	mux.HandleFunc("GET /api/v1/runs", a.api(false, a.listRuns))
+	mux.HandleFunc("GET /api/v1/runs", a.api(false, a.readsOutput(a.listRuns)))
 	mux.HandleFunc("POST /api/v1/runs", a.api(true, a.submitRun))
-	mux.HandleFunc("GET /api/v1/runs/{id}", a.api(false, func(_ http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
+	mux.HandleFunc("GET /api/v1/runs/{id}", a.api(false, a.readsOutput(func(_ http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
 		rec, err := s.Get(r.Context(), r.PathValue("id"))
 		if err != nil {
 			return nil, 0, err
 		}
 		rec.Definition = nil
 		return rec, http.StatusOK, nil
-	}))
+	})))
 	mux.HandleFunc("POST /api/v1/runs/{id}/units/{unit}/{action}", a.api(true, a.unitControl))
 	mux.HandleFunc("POST /api/v1/runs/{id}/rerun", a.api(true, func(_ http.ResponseWriter, r *http.Request, _ *job.Scheduler) (any, int, error) {
 		id := r.PathValue("id")
@@ -72,6 +72,25 @@ func (a *Agent) jobsAPI(mux *http.ServeMux) {
 		rec.Definition = nil
 		return rec, http.StatusCreated, nil
 	}))
+}
+
+// errNeedToken refuses to show runs (their units' output may hold
+// anything the jobs print) without the token, when one is configured.
+var errNeedToken = errors.New("reading runs needs the agent's token when api.token_file is set: Authorization: Bearer <the token>")
+
+// readsOutput guards a handler that returns runs with their units'
+// output: with a token configured, the request must carry it.
+func (a *Agent) readsOutput(f apiFunc) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
+		if a.token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="minato"`)
+				return nil, 0, errNeedToken
+			}
+		}
+		return f(w, r, s)
+	}
 }
 
 // api wraps a job API handler: controls (POST) are authorised first, the
@@ -135,6 +154,8 @@ func (a *Agent) authorise(r *http.Request) (int, error) {
 func errorStatus(err error) int {
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.Is(err, errNeedToken):
+		return http.StatusUnauthorized
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, new(badRequest)):

@@ -135,7 +135,15 @@ func TestAPIToken(t *testing.T) {
 	code, body, _ = call(t, srv, "POST", "/api/v1/queues/default/stop", "", ctJSON, "application/json", "Authorization", "Bearer s3cret-token", "Host", "agent.example:9464")
 	assert.Equal(t, http.StatusOK, code, body)
 	code, _, _ = call(t, srv, "GET", "/api/v1/queues", "")
-	assert.Equal(t, http.StatusOK, code, "reading needs no token")
+	assert.Equal(t, http.StatusOK, code, "reading the queues needs no token")
+	for _, path := range []string{"/api/v1/runs", "/api/v1/runs/n@x"} {
+		code, body, hdr = call(t, srv, "GET", path, "")
+		assert.Equal(t, http.StatusUnauthorized, code, "%s: runs hold the units' output", path)
+		assert.Contains(t, errorOf(t, body), "reading runs needs the agent's token")
+		assert.Equal(t, `Bearer realm="minato"`, hdr.Get("WWW-Authenticate"))
+	}
+	code, body, _ = call(t, srv, "GET", "/api/v1/runs", "", "Authorization", "Bearer s3cret-token")
+	assert.Equal(t, http.StatusOK, code, body)
 }
 
 func TestAPIControlsDisabledOffLoopbackWithoutToken(t *testing.T) {

@@ -114,9 +114,9 @@ func (c *agentClient) call(ctx context.Context, method, path string, body, out a
 	}
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
-		if c.token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.token)
-		}
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token) // runs' output is read with it too
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
