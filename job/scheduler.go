@@ -235,7 +235,7 @@ func NewScheduler(cfg SchedulerConfig, store Store, opts ...SchedulerOption) (*S
 	var errs []error
 	for i, q := range cfg.Queues {
 		switch {
-		case !validName(q.Name):
+		case !ValidName(q.Name):
 			errs = append(errs, fmt.Errorf("queues[%d].name: %q: want letters, digits, '.', '_' or '-'", i, q.Name))
 		case s.queues[q.Name] != nil:
 			errs = append(errs, fmt.Errorf("queues[%d].name: %q is defined twice", i, q.Name))
@@ -251,7 +251,10 @@ func NewScheduler(cfg SchedulerConfig, store Store, opts ...SchedulerOption) (*S
 	return s, errors.Join(errs...)
 }
 
-func validName(s string) bool {
+// ValidName reports whether s may name a network, queue or calendar: one
+// or more ASCII letters, digits, '.', '_' or '-' (it starts run IDs and
+// container label values, so no spaces, '@' or '/').
+func ValidName(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -272,7 +275,7 @@ func (s *Scheduler) Add(e Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	if !validName(e.Name) {
+	if !ValidName(e.Name) {
 		errs = append(errs, fmt.Errorf("job: network %q: name: want letters, digits, '.', '_' or '-'", e.Name))
 	} else if s.entries[e.Name] != nil {
 		errs = append(errs, fmt.Errorf("job: network %q: added twice", e.Name))

@@ -371,18 +371,6 @@ func (w *walker) nonNegativeDuration(n *yaml.Node, p string) time.Duration {
 	return d
 }
 
-// validQueue reports whether s is a queue name: [A-Za-z0-9._-]+.
-func validQueue(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
 
 func (w *walker) definition(n *yaml.Node) *Definition {
 	def := &Definition{}
@@ -391,7 +379,7 @@ func (w *walker) definition(n *yaml.Node) *Definition {
 		case "name":
 			def.Name = w.str(v, p)
 		case "queue":
-			if def.Queue = w.str(v, p); !validQueue(def.Queue) && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+			if def.Queue = w.str(v, p); !job.ValidName(def.Queue) && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
 				w.errorf(p, "%q: want a queue name of letters, digits, '.', '_' and '-'", def.Queue)
 			}
 		case "schedule":

@@ -41,7 +41,7 @@ func (c Config) compileJobs() (compiledJobs, []error) {
 	}
 	queues := []string{job.DefaultQueue}
 	for _, q := range c.Queues {
-		if validName(q.Name) && !slices.Contains(queues, q.Name) {
+		if job.ValidName(q.Name) && !slices.Contains(queues, q.Name) {
 			queues = append(queues, q.Name)
 		}
 	}
@@ -54,7 +54,7 @@ func (c Config) compileJobs() (compiledJobs, []error) {
 		switch j, dup := calIndex[cc.Name]; {
 		case cc.Name == "":
 			add(p+".name", "required")
-		case !validName(cc.Name):
+		case !job.ValidName(cc.Name):
 			add(p+".name", "%q: want letters, digits, '.', '_' or '-'", cc.Name)
 		case dup:
 			add(p+".name", "%q is also the name of calendars[%d]", cc.Name, j)
@@ -118,7 +118,7 @@ func (c Config) compileJobs() (compiledJobs, []error) {
 			continue
 		}
 		f := jobnetFile{path: path, data: data, def: def}
-		if !validName(def.Name) {
+		if !job.ValidName(def.Name) {
 			add(p, "name: %q: want letters, digits, '.', '_' or '-' (the name starts its run IDs)", def.Name)
 		} else if j, dup := names[def.Name]; dup {
 			add(p, "name: network %q is also defined by jobnets[%d] (%s)", def.Name, j, c.Jobnets[j])
@@ -161,18 +161,6 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-// validName is the scheduler's rule for network, queue and calendar names.
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
 
 // isLoopback reports whether the listen address accepts connections from
 // this host only: localhost or a loopback IP. An empty host (every

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -97,23 +96,6 @@ func startKillChurn(t *testing.T, h *dockertest.Harness, c *container.Client) *k
 	return ch
 }
 
-// killBuffer collects the children's stderr, read while they run.
-type killBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (k *killBuffer) Write(p []byte) (int, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.b.Write(p)
-}
-
-func (k *killBuffer) String() string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.b.String()
-}
 
 func (ch *killChurn) stop() error { ch.cancel(); <-ch.done; return ch.err }
 
@@ -143,7 +125,7 @@ func TestEventsFollowSIGKILL(t *testing.T) {
 	file := filepath.Join(dir, "events.log")
 	args := []string{"monitor", "events", "-k", "killtest", "--state-dir", dir, "-f", file, "--follow",
 		"--syslog-hostname", "killtest", "--type", "container", "--label", dockertest.LabelKey + "=" + h.RunID()}
-	var stderr killBuffer
+	var stderr lockedBuffer
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "DOCKER_HOST="+h.Host)

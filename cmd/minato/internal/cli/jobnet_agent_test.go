@@ -23,7 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// lockedBuffer collects the agent's log, written from many goroutines.
+// lockedBuffer collects output written from many goroutines (an agent's log, a child process's stderr).
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

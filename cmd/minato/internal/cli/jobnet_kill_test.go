@@ -93,7 +93,7 @@ jobs: {store: %s}
 	}()
 	defer func() { ecancel(); <-evDone }()
 
-	var stderr killBuffer
+	var stderr lockedBuffer
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "agent", "--config", cfg, "--log-level", "debug")
 		cmd.Env = append(os.Environ(), "DOCKER_HOST="+h.Host)
