@@ -371,7 +371,6 @@ func (w *walker) nonNegativeDuration(n *yaml.Node, p string) time.Duration {
 	return d
 }
 
-
 func (w *walker) definition(n *yaml.Node) *Definition {
 	def := &Definition{}
 	w.fields(n, "", []string{"name", "concurrency", "output_limit", "queue", "schedule", "units"}, func(k string, v *yaml.Node, p string) {

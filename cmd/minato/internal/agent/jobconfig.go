@@ -161,7 +161,6 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-
 // isLoopback reports whether the listen address accepts connections from
 // this host only: localhost or a loopback IP. An empty host (every
 // interface) or any other name is not.

@@ -96,7 +96,6 @@ func startKillChurn(t *testing.T, h *dockertest.Harness, c *container.Client) *k
 	return ch
 }
 
-
 func (ch *killChurn) stop() error { ch.cancel(); <-ch.done; return ch.err }
 
 // TestEventsFollowSIGKILL runs the real binary's `minato monitor events
