@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -75,7 +76,7 @@ type SchedulerConfig struct {
 	Queues []QueueConfig `json:"queues,omitempty"`
 	// Retention is how long finished runs are kept in the Store; 0 means
 	// DefaultRetention, negative means forever. Pruning happens at start
-	// and hourly.
+	// and hourly, and removes the pruned units' spilled output files too.
 	Retention time.Duration `json:"retention,omitempty"`
 	// PrepareAhead is how long before a scheduled run is due its first
 	// units (those that need no other) are prepared (see [Preparer]: their
@@ -455,11 +456,34 @@ func (s *Scheduler) prune(ctx context.Context) {
 	if s.retention() < 0 {
 		return
 	}
-	n, err := s.store.DeleteRuns(ctx, time.Now().Add(-s.retention()))
+	cutoff := time.Now().Add(-s.retention())
+	// The spilled output of the runs that go goes with them.
+	recs, err := s.store.ListRuns(ctx, RunFilter{})
+	if err != nil {
+		s.log.Warn("pruning the history", "err", err)
+		return
+	}
+	files := 0
+	for _, r := range recs {
+		if !r.Finished() || r.Ended.IsZero() || !r.Ended.Before(cutoff) {
+			continue
+		}
+		for _, u := range r.Report.Units {
+			if u.OutputFile == "" {
+				continue
+			}
+			if err := os.Remove(u.OutputFile); err == nil {
+				files++
+			} else if !errors.Is(err, os.ErrNotExist) {
+				s.log.Warn("removing a pruned run's output file", "run", r.ID, "unit", u.Name, "err", err)
+			}
+		}
+	}
+	n, err := s.store.DeleteRuns(ctx, cutoff)
 	if err != nil {
 		s.log.Warn("pruning the history", "err", err)
 	} else if n > 0 {
-		s.log.Info("history pruned", "runs", n, "retention", s.retention())
+		s.log.Info("history pruned", "runs", n, "output_files", files, "retention", s.retention())
 	}
 }
 

@@ -2,6 +2,8 @@ package job_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -556,5 +558,31 @@ func TestSchedulerPreparesFirstUnitsAhead(t *testing.T) {
 			"00:09:58 001000Z/first prepare",
 			"00:10:00 001000Z/first release", // the run existed: what was prepared is removed
 		}, log)
+	})
+}
+
+func TestSchedulerPrunesHistoryAndSpilledOutput(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newSchedHarness(t)
+		ctx := context.Background()
+		dir := t.TempDir()
+		old, recent := filepath.Join(dir, "old.log"), filepath.Join(dir, "recent.log")
+		for _, f := range []string{old, recent} {
+			require.NoError(t, os.WriteFile(f, []byte("output"), 0o600))
+		}
+		put := func(id string, ended time.Time, file string) {
+			require.NoError(t, h.store.PutRun(ctx, job.RunRecord{ID: id, Network: "n", Created: ended, Ended: ended,
+				Report: job.NetworkReport{Name: "n", State: job.StateFailed, Units: []job.UnitReport{{Name: "u", State: job.StateFailed, OutputFile: file}}}}))
+		}
+		time.Sleep(72 * time.Hour)
+		put("n@old", time.Now().Add(-49*time.Hour), old)
+		put("n@recent", time.Now().Add(-47*time.Hour), recent)
+		_, stop := h.start(job.SchedulerConfig{Retention: 48 * time.Hour}, h.entry("n", nil, "u"))
+		stop()
+		runs := h.history("n")
+		assert.NotContains(t, runs, "n@old")
+		assert.Contains(t, runs, "n@recent")
+		assert.NoFileExists(t, old, "a pruned run's spilled output goes with it")
+		assert.FileExists(t, recent)
 	})
 }
