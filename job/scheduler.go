@@ -132,6 +132,15 @@ func WithSchedulerLogger(l *slog.Logger) SchedulerOption {
 	}
 }
 
+// WithRunEnded calls f once for every run that reaches its final state
+// (its units ended; or it was skipped, cancelled, refused, or could not be
+// built), with a copy of its record, after the record is in the Store. f
+// is called from the Scheduler's goroutines, one call at a time per run
+// but concurrently for different runs, and should be quick: notify, count.
+func WithRunEnded(f func(RunRecord)) SchedulerOption {
+	return func(s *Scheduler) { s.onEnded = f }
+}
+
 // SubmitOptions tunes [Scheduler.Submit].
 type SubmitOptions struct {
 	// Hold lists units held from the start: they wait until released.
@@ -188,9 +197,10 @@ type EntryStatus struct {
 //
 // All methods are safe for concurrent use.
 type Scheduler struct {
-	cfg   SchedulerConfig
-	store Store
-	log   *slog.Logger
+	cfg     SchedulerConfig
+	store   Store
+	log     *slog.Logger
+	onEnded func(RunRecord)
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -715,10 +725,22 @@ func (s *Scheduler) startWaiting(base context.Context, e *entry) {
 	}
 }
 
-// put writes the run's record; failures are logged (the run goes on).
+// put writes the run's record; failures are logged (the run goes on). A
+// final record is also told to the run-ended hook.
 func (s *Scheduler) put(ctx context.Context, ar *activeRun) {
 	if err := s.store.PutRun(context.WithoutCancel(ctx), ar.rec); err != nil {
 		s.log.Error("recording run state", "run", ar.rec.ID, "err", err)
+	}
+	if ar.rec.Finished() {
+		s.ended(ar.rec)
+	}
+}
+
+// ended calls the run-ended hook with a copy of rec.
+func (s *Scheduler) ended(rec RunRecord) {
+	if s.onEnded != nil {
+		rec.Report = rec.Report.clone()
+		s.onEnded(rec)
 	}
 }
 
@@ -863,6 +885,7 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 		rec.Report = skippedReport(e, rec.Report, err.Error())
 		rec.Ended = time.Now()
 		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)
+		s.ended(rec)
 		return rec, true, err
 	}
 	return rec, true, nil
@@ -1016,6 +1039,7 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 		rec.Report = skippedReport(e, rec.Report, err.Error())
 		rec.Ended = time.Now()
 		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)
+		s.ended(rec)
 		return rec, err
 	}
 	return rec, nil

@@ -586,3 +586,36 @@ func TestSchedulerPrunesHistoryAndSpilledOutput(t *testing.T) {
 		assert.FileExists(t, recent)
 	})
 }
+
+func TestSchedulerRunEndedHookOncePerRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newSchedHarness(t)
+		h.d["u"] = 7 * time.Minute
+		h.code["u"] = 4
+		var mu sync.Mutex
+		ended := map[string][]job.UnitState{}
+		s, err := job.NewScheduler(job.SchedulerConfig{}, h.store, job.WithRunEnded(func(r job.RunRecord) {
+			mu.Lock()
+			ended[r.ID] = append(ended[r.ID], r.Report.State)
+			mu.Unlock()
+		}))
+		require.NoError(t, err)
+		require.NoError(t, s.Add(h.entry("n", cron(t, "5,10 0 * * *"), "u")))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		time.Sleep(9 * time.Minute)
+		_, _, err = s.Submit(ctx, "n", job.SubmitOptions{ID: "n@refused"})
+		require.ErrorIs(t, err, job.ErrState, "overlap skip refuses a submission")
+		time.Sleep(10 * time.Minute)
+		cancel()
+		require.NoError(t, <-done)
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, map[string][]job.UnitState{
+			"n@20000101T000500Z": {job.StateFailed},
+			"n@20000101T001000Z": {job.Skipped},
+			"n@refused":          {job.Skipped},
+		}, ended)
+	})
+}

@@ -277,6 +277,16 @@ func (a *Agent) event(t inventory.Target, r monitor.Result) {
 	}
 }
 
+// notifyJob sends a job network's changed outcome to every notifier.
+func (a *Agent) notifyJob(ev monitor.Evaluation) {
+	a.log.Info("job network outcome changed", "network", ev.Target.Name, "status", ev.Status.String(), "message", ev.Message)
+	for _, s := range a.sinks {
+		if err := s.Write(context.Background(), []monitor.Evaluation{ev}); err != nil {
+			a.log.Warn("notification failed", "check", ev.Check, "err", err)
+		}
+	}
+}
+
 // Addr returns the HTTP address once the server listens (for tests).
 func (a *Agent) Addr() <-chan string { return a.ready }
 

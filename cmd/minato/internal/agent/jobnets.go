@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/boltstore"
 	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/monitor"
 )
 
 // jobs is the agent's job scheduler. The store is opened, and the
@@ -43,10 +45,14 @@ type jobs struct {
 
 	cmu   sync.Mutex
 	ended map[[2]string]uint64 // runs ended since start, by network and state
+	last  map[string]job.UnitState // each network's last notified outcome
+
+	// notify sends a run's outcome to the agent's notifiers.
+	notify func(monitor.Evaluation)
 }
 
 func newJobs(cfg Config, nets []jobnetFile, client *container.Client, log *slog.Logger) *jobs {
-	return &jobs{cfg: cfg, nets: nets, client: client, log: log, ended: map[[2]string]uint64{}}
+	return &jobs{cfg: cfg, nets: nets, client: client, log: log, ended: map[[2]string]uint64{}, last: map[string]job.UnitState{}}
 }
 
 // errStopping refuses job requests that arrive while the agent stops.
@@ -92,10 +98,9 @@ func (j *jobs) openLocked() error {
 	if err != nil {
 		return err
 	}
-	store := &countingStore{Store: bs, ended: j.runEnded}
 	j.names = map[string]bool{}
-	sched, err := job.NewScheduler(job.SchedulerConfig{Queues: j.cfg.Queues, Retention: j.cfg.Jobs.Retention}, store,
-		job.WithSchedulerLogger(j.log.With("component", "scheduler")))
+	sched, err := job.NewScheduler(job.SchedulerConfig{Queues: j.cfg.Queues, Retention: j.cfg.Jobs.Retention}, bs,
+		job.WithSchedulerLogger(j.log.With("component", "scheduler")), job.WithRunEnded(j.runEnded))
 	if err == nil {
 		for _, f := range j.nets {
 			e := job.Entry{Name: f.def.Name, Schedule: f.schedule, Queue: f.def.Queue, Definition: f.data, Build: j.build}
@@ -270,11 +275,63 @@ func (j *jobs) rerun(ctx context.Context, id string) (job.RunRecord, error) {
 	return sched.Rerun(ctx, id)
 }
 
-// runEnded counts a run that reached its final state.
+// runEnded counts a run that reached its final state and notifies when a
+// network's outcome changed: a failure or cancellation after a success
+// (or as the first outcome seen) is CRITICAL or WARNING, a success after
+// one of those is OK, as monitor status changes are. Skipped runs (the
+// overlap policy) change nothing.
 func (j *jobs) runEnded(rec job.RunRecord) {
+	st := rec.Report.State
 	j.cmu.Lock()
-	j.ended[[2]string{rec.Network, string(rec.Report.State)}]++
+	j.ended[[2]string{rec.Network, string(st)}]++
+	prev, seen := j.last[rec.Network]
+	if st != job.Skipped {
+		j.last[rec.Network] = st
+	}
 	j.cmu.Unlock()
+	if st == job.Skipped || j.notify == nil {
+		return
+	}
+	var status monitor.Status
+	switch st {
+	case job.Succeeded:
+		if !seen || prev == job.Succeeded {
+			return
+		}
+		status = monitor.OK
+	case job.Cancelled:
+		status = monitor.Warning
+	default:
+		status = monitor.Critical
+	}
+	if seen && prev == st {
+		return
+	}
+	msg := "run " + rec.ID + " " + string(st)
+	for _, u := range rec.Report.Units {
+		if u.State == job.StateFailed || u.State == job.TimedOut {
+			msg += fmt.Sprintf("; %s %s exit=%d", u.Name, u.State, u.ExitCode)
+			if u.Message != "" {
+				msg += ": " + oneLine(u.Message)
+			}
+		}
+	}
+	if rec.Message != "" {
+		msg += "; " + oneLine(rec.Message)
+	}
+	j.notify(monitor.Evaluation{Check: "jobnet", Target: inventory.Target{Kind: jobnetKind, Name: rec.Network},
+		Result: monitor.Result{Status: status, Message: msg, Time: rec.Ended}, Status: status, Observed: status, Message: msg})
+}
+
+// jobnetKind is the Target kind of a job network in notifications.
+const jobnetKind inventory.Kind = "jobnet"
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	return s
 }
 
 // writeMetrics appends the scheduler's series to the exposition: runs
@@ -328,31 +385,6 @@ func (j *jobs) writeMetrics(w io.Writer) {
 	}
 }
 
-// countingStore tells ended about every run whose record becomes final,
-// once: the Scheduler writes a run's record on every change, and this is
-// where a run's end can be seen whatever ended it (its units, a skip, a
-// cancel, a failure to start).
-type countingStore struct {
-	job.Store
-	ended func(job.RunRecord)
-}
-
-// PutRun implements job.Store.
-func (s *countingStore) PutRun(ctx context.Context, rec job.RunRecord) error {
-	if !rec.Finished() {
-		return s.Store.PutRun(ctx, rec)
-	}
-	prev, err := s.Store.GetRun(ctx, rec.ID)
-	was := err == nil && prev.Finished()
-	if err := s.Store.PutRun(ctx, rec); err != nil {
-		return err
-	}
-	if !was {
-		s.ended(rec)
-	}
-	return nil
-}
-
 // setupJobs prepares the scheduler: the configured files must build, the
 // token is read, and the store is opened now when jobnets are configured
 // (so that a store held by another agent stops this one at start).
@@ -380,6 +412,7 @@ func (a *Agent) setupJobs() error {
 		return err
 	}
 	a.jobs = newJobs(a.cfg, cj.nets, a.client, a.log)
+	a.jobs.notify = a.notifyJob
 	a.closers = append(a.closers, a.jobs)
 	if len(cj.nets) > 0 {
 		if _, err := a.jobs.scheduler(); err != nil {

@@ -50,6 +50,12 @@ units:
   - name: u
     run: {image: IMG, command: [sleep, 3s], labels: LABELS}
 `)
+	f.file(t, "failing", `name: NAME
+schedule: {cron: "*/2 * * * * *"}
+units:
+  - name: u
+    run: {image: IMG, command: [exit, "3"], labels: LABELS}
+`)
 	f.file(t, "offday", fmt.Sprintf(`name: NAME
 schedule: {cron: "* * * * * *", timezone: UTC, calendar: {weekdays: [%s]}}
 units:
@@ -60,8 +66,9 @@ units:
 	require.NoError(t, os.WriteFile(cfgPath, []byte(strings.ReplaceAll(`
 listen: 127.0.0.1:0
 events: {enabled: false}
-jobnets: [every.yaml, slow.yaml, offday.yaml]
+jobnets: [every.yaml, slow.yaml, offday.yaml, failing.yaml]
 jobs: {store: DIR/jobs.db}
+notify: [{jsonl: {path: DIR/notify.jsonl}}]
 `, "DIR", f.dir)), 0o600))
 
 	// The engine's start events of the networks' containers.
@@ -87,6 +94,15 @@ jobs: {store: DIR/jobs.db}
 	ta := startAgent(t, h, cfgPath, "")
 	time.Sleep(9 * time.Second)
 	ta.stop()
+	notified, err := os.ReadFile(filepath.Join(f.dir, "notify.jsonl"))
+	require.NoError(t, err)
+	// The second agent, which reads the history, notifies nowhere.
+	require.NoError(t, os.WriteFile(cfgPath, []byte(strings.ReplaceAll(`
+listen: 127.0.0.1:0
+events: {enabled: false}
+jobnets: [every.yaml, slow.yaml, offday.yaml, failing.yaml]
+jobs: {store: DIR/jobs.db}
+`, "DIR", f.dir)), 0o600))
 
 	history := func(network string) []job.RunRecord {
 		code, out, errs := ta.jn(t, "history", f.prefix+network, "--json", "--limit", "100")
@@ -139,6 +155,27 @@ jobs: {store: DIR/jobs.db}
 	assert.Positive(t, ran)
 
 	assert.Empty(t, history("offday"), "no business day today")
+
+	// The failing network failed several times and was notified once.
+	failures := 0
+	for _, r := range history("failing") {
+		if r.Report.State == job.StateFailed {
+			failures++
+		}
+	}
+	assert.GreaterOrEqual(t, failures, 2)
+	b := notified
+	var notes []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var n map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &n), l)
+		if n["check"] == "jobnet" {
+			notes = append(notes, n)
+		}
+	}
+	require.Len(t, notes, 1, "one notification for a network that keeps failing: %s", b)
+	assert.Equal(t, f.prefix+"failing", notes[0]["target"].(map[string]any)["name"])
+	assert.Regexp(t, `^run \S+ failed; u failed exit=3`, notes[0]["message"])
 	code, out, _ := ta.jn(t, "list")
 	require.Equal(t, 0, code)
 	assert.Regexp(t, f.prefix+`offday\s.*`+time.Now().UTC().AddDate(0, 0, 2).Format("2006-01-02")+`T00:00:00Z`, out,
