@@ -44,7 +44,7 @@ type jobs struct {
 	stopping bool
 
 	cmu   sync.Mutex
-	ended map[[2]string]uint64 // runs ended since start, by network and state
+	ended map[[2]string]uint64     // runs ended since start, by network and state
 	last  map[string]job.UnitState // each network's last notified outcome
 
 	// notify sends a run's outcome to the agent's notifiers.
