@@ -595,8 +595,10 @@ func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, tri
 		s.log.Error("recording a due run: it does not run", "run", rec.ID, "err", err)
 		return
 	}
+	// The last due time is saved after the run started: it only spares
+	// the catch-up a lookup, since the run's ID already makes it once.
 	e.last = due
-	s.saveLast(ctx, e)
+	defer s.saveLast(ctx, e)
 	if !created {
 		s.log.Info("due run exists already: not run again", "run", rec.ID)
 		s.mu.Lock()
@@ -604,7 +606,6 @@ func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, tri
 		s.mu.Unlock()
 		return
 	}
-	s.log.Info("run due", "run", rec.ID, "trigger", trig)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ar := &activeRun{rec: rec}
@@ -612,6 +613,7 @@ func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, tri
 	if ar.exec == nil {
 		s.discardPrepared(rec.ID) // it waits (or was skipped): prepare again when it starts
 	}
+	s.log.Info("run due", "run", rec.ID, "trigger", trig)
 }
 
 // admit applies the overlap policy to a new run; s.mu is held. With
@@ -793,11 +795,12 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 		return
 	}
 	ar.exec, ar.cancel = exec, cancel
-	// Record the run as running with every unit, before anything else.
+	// The record shows every unit from now on. It is written with the
+	// first unit's change (before that unit starts): a run that stops
+	// before that is still pending in the Store, and runs again whole.
 	ar.mu.Lock()
 	ar.rec.Report = exec.Report()
 	ar.rec.Report.State = Running
-	s.put(base, ar)
 	ar.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
