@@ -316,11 +316,15 @@ func (s *Scheduler) Add(e Entry) error {
 	en := &entry{Entry: e}
 	s.entries[e.Name] = en
 	s.order = append(s.order, e.Name)
-	if s.ready && e.Schedule != nil {
-		// Added while running: due from now on, nothing to catch up.
+	if e.Schedule != nil {
+		// Networks shows the next due time at once; Run's catch-up
+		// recomputes it from the last one handled. Added while running:
+		// due from now on, nothing to catch up.
 		en.last = time.Now()
 		en.next = e.Schedule.Next(en.last)
-		s.notifyLoop()
+		if s.ready {
+			s.notifyLoop()
+		}
 	}
 	return nil
 }

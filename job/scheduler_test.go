@@ -619,3 +619,18 @@ func TestSchedulerRunEndedHookOncePerRun(t *testing.T) {
 		}, ended)
 	})
 }
+
+func TestSchedulerNextDueKnownBeforeRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := job.NewScheduler(job.SchedulerConfig{}, job.NewMemStore())
+		require.NoError(t, err)
+		require.NoError(t, s.Add(job.Entry{Name: "n", Schedule: cron(t, "30 2 * * *"), Build: func([]byte, string) (*job.Network, error) { return nil, nil }}))
+		require.NoError(t, s.Add(job.Entry{Name: "manual", Build: func([]byte, string) (*job.Network, error) { return nil, nil }}))
+		st := s.Networks()
+		require.Len(t, st, 2)
+		assert.Equal(t, at("02:30"), st[0].Next.UTC(), "an agent's API answers with the next due time from the start")
+		assert.Equal(t, "30 2 * * *", st[0].Schedule)
+		assert.True(t, st[1].Next.IsZero(), "not scheduled")
+		assert.Equal(t, job.OverlapSkip, st[1].Overlap)
+	})
+}
