@@ -19,6 +19,7 @@ import (
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/boltstore"
+	jobdocker "github.com/minato-ops/minato/job/docker"
 	"github.com/minato-ops/minato/job/jobfile"
 	"github.com/minato-ops/minato/monitor"
 )
@@ -122,6 +123,7 @@ func (j *jobs) openLocked() error {
 		return err
 	}
 	j.store, j.sched = bs, sched
+	j.sweepPrepared(bs)
 	j.log.Info("job scheduler ready", "store", path, "jobnets", len(j.nets), "spill_dir", j.spill)
 	return nil
 }
@@ -420,4 +422,49 @@ func (a *Agent) setupJobs() error {
 		}
 	}
 	return nil
+}
+
+// sweepAge is how old a created, never started job container must be for
+// sweepPrepared to remove it.
+var sweepAge = time.Minute // a variable for tests
+
+// sweepPrepared removes the containers that were prepared for a scheduled
+// run (created, never started) by an agent that stopped before the run was
+// due, when that run will not use them: it is not in the store (the
+// scheduler prepares again, or creates a container of its own if it
+// catches the run up), or it has ended; and it is older than sweepAge, so
+// that another process's container between its create and its start is
+// left alone. It runs before the scheduler, so nothing is being prepared
+// meanwhile. Failures are logged: leftovers carry the run's labels.
+func (j *jobs) sweepPrepared(store job.Store) {
+	if j.client == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := j.client.List(ctx, container.ListOptions{States: []container.State{container.Created},
+		Labels: map[string]string{jobdocker.LabelJob: "true", jobfile.LabelRun: ""}})
+	if err != nil {
+		j.log.Warn("looking for containers prepared for runs that did not happen", "err", err)
+		return
+	}
+	for _, c := range res.Containers {
+		if time.Since(c.Created) < sweepAge {
+			continue // maybe a foreground `jobnet run` between its create and start
+		}
+		run := c.Labels[jobfile.LabelRun]
+		rec, err := store.GetRun(ctx, run)
+		switch {
+		case err == nil && !rec.Finished():
+			continue // the scheduler resumes the run and uses or releases it
+		case err != nil && !errors.Is(err, job.ErrNotFound):
+			j.log.Warn("looking for containers prepared for runs that did not happen", "run", run, "err", err)
+			continue
+		}
+		if _, err := j.client.Remove(ctx, c.ID, container.RemoveOptions{Force: true, Volumes: true}); err != nil && !container.IsNotFound(err) {
+			j.log.Warn("removing a container prepared for a run that did not happen", "run", run, "container", c.ID, "err", err)
+			continue
+		}
+		j.log.Info("removed a container prepared for a run that did not happen", "run", run, "unit", c.Labels[jobfile.LabelUnit], "container", c.ID)
+	}
 }
