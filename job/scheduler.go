@@ -995,6 +995,41 @@ func (s *Scheduler) control(ctx context.Context, id, unit string, k controlKind)
 	return s.store.PutRun(ctx, ar.rec)
 }
 
+// errCancelledByOperator is the cause of a run cancelled by Cancel.
+var errCancelledByOperator = errors.New("cancelled by an operator")
+
+// Cancel ends a run that has not finished (JobCenter's force-stop of a
+// whole network): its running units are stopped as [Execution.Stop]
+// stops one and end cancelled, units that had not started end cancelled,
+// and the run ends cancelled (exit code 9 in its report). A run waiting
+// to start ends cancelled at once. It returns once the cancellation is
+// under way. A finished run is an error wrapping [ErrState].
+func (s *Scheduler) Cancel(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ar := s.active[id]
+	if ar == nil {
+		rec, err := s.store.GetRun(ctx, id)
+		if err != nil {
+			return fmt.Errorf("cancel: %w", err)
+		}
+		if rec.Finished() {
+			return stateErrorf("cancel: run %s has ended (%s)", id, rec.Report.State)
+		}
+		return stateErrorf("cancel: run %s is not run by this scheduler (its network is not configured)", id)
+	}
+	s.log.Info("run cancelled by an operator", "run", id)
+	if ar.exec != nil {
+		ar.cancel(errCancelledByOperator)
+		return nil
+	}
+	s.cancelWaiting(ctx, ar, errCancelledByOperator.Error())
+	if e := s.entries[ar.rec.Network]; e != nil && s.baseCtx != nil {
+		s.startWaiting(s.baseCtx, e)
+	}
+	return nil
+}
+
 // Rerun runs the units of a finished run that did not succeed again, as a
 // new run ("<id>.rerun<n>", trigger rerun): units that succeeded (or were
 // skipped by an operator) keep their result; every other unit is pending

@@ -634,3 +634,46 @@ func TestSchedulerNextDueKnownBeforeRun(t *testing.T) {
 		assert.Equal(t, job.OverlapSkip, st[1].Overlap)
 	})
 }
+
+func TestSchedulerCancelRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newSchedHarness(t)
+		h.d["a"], h.d["b"] = 10*time.Minute, time.Minute
+		e := h.entry("n", nil, "a", "b")
+		e.Overlap = job.OverlapQueue
+		s, stop := h.start(job.SchedulerConfig{}, e)
+		defer stop()
+		ctx := context.Background()
+		r1, _, err := s.Submit(ctx, "n", job.SubmitOptions{})
+		require.NoError(t, err)
+		r2, _, err := s.Submit(ctx, "n", job.SubmitOptions{}) // waits behind r1
+		require.NoError(t, err)
+		r3, _, err := s.Submit(ctx, "n", job.SubmitOptions{}) // waits too
+		require.NoError(t, err)
+		time.Sleep(time.Minute)
+
+		require.NoError(t, s.Cancel(ctx, r2.ID), "a waiting run")
+		got2, err := s.Get(ctx, r2.ID)
+		require.NoError(t, err)
+		assert.Equal(t, job.Cancelled, got2.Report.State)
+		require.NoError(t, s.Cancel(ctx, r1.ID), "a running run")
+		time.Sleep(time.Second)
+		got1, err := s.Get(ctx, r1.ID)
+		require.NoError(t, err)
+		assert.Equal(t, job.Cancelled, got1.Report.State)
+		a, _ := got1.Report.Unit("a")
+		b, _ := got1.Report.Unit("b")
+		assert.Equal(t, job.Cancelled, a.State)
+		assert.Contains(t, a.Message, "cancelled by an operator")
+		assert.Equal(t, job.Cancelled, b.State)
+		assert.Equal(t, "cancelled before it started: cancelled by an operator", b.Message)
+		assert.Equal(t, 9, got1.Report.ExitCode())
+		assert.ErrorIs(t, s.Cancel(ctx, r1.ID), job.ErrState, "it has ended")
+
+		time.Sleep(12 * time.Minute)
+		got3, err := s.Get(ctx, r3.ID)
+		require.NoError(t, err)
+		assert.Equal(t, job.Succeeded, got3.Report.State, "the next waiting run went on")
+		assert.Empty(t, h.startsOf(r2.ID+"/a"), "the cancelled waiting run never started")
+	})
+}

@@ -62,6 +62,19 @@ func (a *Agent) jobsAPI(mux *http.ServeMux) {
 		return rec, http.StatusOK, nil
 	})))
 	mux.HandleFunc("POST /api/v1/runs/{id}/units/{unit}/{action}", a.api(true, a.unitControl))
+	mux.HandleFunc("POST /api/v1/runs/{id}/cancel", a.api(true, func(_ http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
+		id := r.PathValue("id")
+		if err := s.Cancel(r.Context(), id); err != nil {
+			return nil, 0, err
+		}
+		a.log.Info("job control", "action", "cancel", "run", id, "remote", r.RemoteAddr)
+		rec, err := s.Get(r.Context(), id)
+		if err != nil {
+			return nil, 0, err
+		}
+		rec.Definition = nil
+		return rec, http.StatusOK, nil
+	}))
 	mux.HandleFunc("POST /api/v1/runs/{id}/rerun", a.api(true, func(_ http.ResponseWriter, r *http.Request, _ *job.Scheduler) (any, int, error) {
 		id := r.PathValue("id")
 		rec, err := a.jobs.rerun(r.Context(), id)

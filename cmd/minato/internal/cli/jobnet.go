@@ -39,6 +39,7 @@ http://127.0.0.1:9464; token from $MINATO_AGENT_TOKEN or --token-file FILE):
   release RUNID UNIT   let a held unit start
   skip RUNID UNIT      end a pending or held unit as if it succeeded
   stop RUNID UNIT      force-stop a running unit (it fails)
+  cancel RUNID         end a run: running units are stopped, the others cancelled
   rerun RUNID          run the units of a finished run that did not succeed
   queue list|stop NAME|start NAME
                        the queues; a stopped queue starts no unit
@@ -70,12 +71,14 @@ func runJobnet(ctx context.Context, args []string, env Env) int {
 		return jobnetControl(ctx, args[0], args[1:], env)
 	case "rerun":
 		return jobnetRerun(ctx, args[1:], env)
+	case "cancel":
+		return jobnetCancel(ctx, args[1:], env)
 	case "queue":
 		return jobnetQueue(ctx, args[1:], env)
 	case "list":
 		return jobnetList(ctx, args[1:], env)
 	}
-	return report(env, usagef("unknown jobnet command %q: want validate, run, submit, status, history, hold, release, skip, stop, rerun, queue or list", args[0]))
+	return report(env, usagef("unknown jobnet command %q: want validate, run, submit, status, history, hold, release, skip, stop, cancel, rerun, queue or list", args[0]))
 }
 
 func jobnetValidate(args []string, env Env) int {

@@ -415,6 +415,28 @@ func jobnetControl(ctx context.Context, action string, args []string, env Env) i
 	return 0
 }
 
+func jobnetCancel(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet cancel", "minato jobnet cancel RUNID [options]",
+		"End a run that has not finished, as JobCenter's force-stop of a network: its\n"+
+			"running units are stopped (stop signal, then the grace) and the units that had\n"+
+			"not started are cancelled; the run ends cancelled. A run waiting to start ends\n"+
+			"at once. Prints \"<run> <state>\" (\"cancelling\" while units stop)."+agentAbout)
+	pos, c, err := agentCommand(fs, args, env, exactly(1), "one RUNID")
+	if err != nil {
+		return report(env, err)
+	}
+	var rec job.RunRecord
+	if _, err := c.call(ctx, http.MethodPost, runPath(pos[0])+"/cancel", struct{}{}, &rec); err != nil {
+		return report(env, err)
+	}
+	state := string(rec.Report.State)
+	if !rec.Finished() {
+		state = "cancelling"
+	}
+	fmt.Fprintf(env.Stdout, "%s %s\n", rec.ID, state)
+	return 0
+}
+
 func jobnetRerun(ctx context.Context, args []string, env Env) int {
 	fs := newFlagSet("minato jobnet rerun", "minato jobnet rerun RUNID [options]",
 		"Rerun a finished run that did not succeed, as a new run (\"<run>.rerun<n>\"),\n"+

@@ -389,6 +389,39 @@ units:
 		assert.Empty(t, runContainers(t, h, id), "the stopped container is gone")
 	})
 
+	t.Run("cancel", func(t *testing.T) {
+		t.Parallel()
+		file := f.file(t, "cancelled", `name: NAME
+units:
+  - name: long
+    run: {image: IMG, command: [sleep, 60s], labels: LABELS, stop_grace: 1s}
+  - name: after
+    needs: [long]
+    when: always
+    run: {image: IMG, command: [print, never], labels: LABELS}
+`)
+		code, out, errs := ta.jn(t, "submit", file)
+		require.Equal(t, 0, code, errs)
+		id := strings.TrimSpace(out)
+		require.Eventually(t, func() bool {
+			c := runContainers(t, h, id)
+			return len(c) == 1 && c[0].State == "running"
+		}, 15*time.Second, 100*time.Millisecond, "long's container runs")
+		code, out, errs = ta.jn(t, "cancel", id)
+		require.Equal(t, 0, code, errs)
+		assert.Regexp(t, `^`+regexp.QuoteMeta(id)+` (cancelling|cancelled)\n$`, out)
+		rep := ta.waitReport(t, id, 15*time.Second, "finished", finished)
+		assert.Equal(t, job.Cancelled, rep.State)
+		assert.Equal(t, job.Cancelled, unitOf(t, rep, "long").State)
+		after := unitOf(t, rep, "after")
+		assert.Equal(t, job.Cancelled, after.State, "not even an always-unit runs in a cancelled run")
+		assert.Equal(t, "cancelled before it started: cancelled by an operator", after.Message)
+		assert.Empty(t, runContainers(t, h, id), "the stopped container is gone")
+		code, _, errs = ta.jn(t, "cancel", id)
+		assert.Equal(t, 1, code)
+		assert.Contains(t, errs, "has ended (cancelled)")
+	})
+
 	t.Run("queue", func(t *testing.T) {
 		t.Parallel()
 		file := f.file(t, "queued", `name: NAME
@@ -473,7 +506,7 @@ units:
 		assert.Equal(t, 1, code)
 		assert.Contains(t, errs, "minato: agent at http://127.0.0.1:1 unreachable: ")
 		assert.Contains(t, errs, "(is `minato agent` running? set --agent or MINATO_AGENT)")
-		for _, cmd := range []string{"submit", "status", "history", "hold", "release", "skip", "stop", "rerun", "queue", "list"} {
+		for _, cmd := range []string{"submit", "status", "history", "hold", "release", "skip", "stop", "cancel", "rerun", "queue", "list"} {
 			code, out, _ := ta.jn(t, cmd, "--help")
 			assert.Equal(t, 0, code, cmd)
 			assert.Contains(t, out, "Usage: minato jobnet "+cmd, cmd)
