@@ -297,9 +297,17 @@ func TestAdoptableRunPrepareThenDo(t *testing.T) {
 	p, ok := a.(job.Preparer)
 	require.True(t, ok, "an adoptable run can be prepared")
 	p.Prepare(context.Background(), inventory.Target{})
+	// The engine lists a container a moment before its create call
+	// returns, when Inspect does not know it yet: wait for both.
 	var left []container.Summary
-	require.Eventually(t, func() bool { left = leftovers(t, h, c); return len(left) == 1 }, 10*time.Second, 20*time.Millisecond)
-	assert.Equal(t, container.Created, inspect(t, c, left[0].ID).State, "prepared, not started")
+	require.Eventually(t, func() bool {
+		left = leftovers(t, h, c)
+		if len(left) != 1 {
+			return false
+		}
+		ins, err := c.Inspect(context.Background(), left[0].ID, container.InspectOptions{})
+		return err == nil && ins.State == container.Created
+	}, 10*time.Second, 20*time.Millisecond, "prepared: created, not started")
 
 	var out syncBuffer
 	res, err := a.Do(job.WithOutput(context.Background(), &out), inventory.Target{})
