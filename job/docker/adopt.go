@@ -162,16 +162,30 @@ func (a *adoptableRun) Adopt(ctx context.Context, t inventory.Target) (out job.O
 	// it is then stopped (or, detached, left as it is).
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	id, ok, err := a.newest(lctx, t)
-	if err != nil || !ok {
-		return job.Outcome{}, false, err
+	var ins container.InspectResult
+	for try := 0; ; try++ {
+		id, ok, err := a.newest(lctx, t)
+		if err != nil || !ok {
+			return job.Outcome{}, false, err
+		}
+		if ins, err = a.c.Inspect(lctx, id, container.InspectOptions{}); err == nil {
+			break
+		}
+		// The engine lists a container a moment before the create call
+		// that makes it returns (a create still in flight when the
+		// process that sent it was killed): look again shortly. Listed and
+		// then gone for good means something removed it, and its result
+		// with it: saying "not found" would run the unit again.
+		if !container.IsNotFound(err) || try == 5 {
+			return job.Outcome{}, true, fmt.Errorf("adopt container %.12s: %w", id, err)
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-lctx.Done():
+			return job.Outcome{}, true, fmt.Errorf("adopt container %.12s: %w", id, err)
+		}
 	}
-	ins, err := a.c.Inspect(lctx, id, container.InspectOptions{})
-	if err != nil {
-		// It was listed a moment ago: something removed it, and its
-		// result with it. Saying "not found" would run the unit again.
-		return job.Outcome{}, true, fmt.Errorf("adopt container %.12s: %w", id, err)
-	}
+	id := ins.ID
 	now := time.Now()
 	out.Started = ins.StartedAt
 	if out.Started.IsZero() {
