@@ -17,8 +17,13 @@ func runAgent(ctx context.Context, args []string, env Env) int {
 		"Run minato's long-running mode: the checks of the config file (default: CPU,\n"+
 			"memory and state of every running container every 10 s), notifications of\n"+
 			"status changes, and HTTP /metrics (Prometheus text, or JSON with\n"+
-			"Accept: application/json), /healthz and /api/v1/status. SIGTERM or Ctrl-C stops\n"+
-			"it within 5 s.")
+			"Accept: application/json), /healthz and /api/v1/status.\n\n"+
+			"With jobnets: in the config, it also runs job networks on their schedules and\n"+
+			"calendars, through its queues, keeps every run in its store (jobs.store), and\n"+
+			"serves the job API that \"minato jobnet submit|status|hold|...\" talks to.\n\n"+
+			"SIGTERM or Ctrl-C stops it within 5 s. Running job containers are left running\n"+
+			"and the next agent on the same store adopts them; a SIGKILLed agent resumes\n"+
+			"the same way. See docs/agent.md and docs/jobs.md.")
 	var cfgPath, listen, level string
 	fs.StringVar(&cfgPath, "config", "", "configuration `FILE` (YAML or JSON)")
 	fs.StringVar(&listen, "listen", "", "HTTP `ADDRESS` (host:port), overriding the file (default "+agent.DefaultListen+")")
