@@ -305,6 +305,7 @@ func (r *networkRun) run(ctx context.Context, ctrl <-chan control) {
 			r.release[i], _ = r.o.Gate.TryAcquire(n.Units[i].Name, true)
 		}
 		r.rep.Units[i].State = Running
+		r.rep.Units[i].Attempts = max(r.rep.Units[i].Attempts, 1)
 		inFlight++
 		r.notify(i)
 		uctx, ucancel := context.WithCancelCause(runCtx)
@@ -370,6 +371,7 @@ func (r *networkRun) run(ctx context.Context, ctrl <-chan control) {
 				}
 				r.rep.Units[i].State = Running
 				r.rep.Units[i].Started = time.Now()
+				r.rep.Units[i].Attempts = 1 // the first; the final report has them all
 				inFlight++
 				r.notify(i)
 				uctx, ucancel := context.WithCancelCause(runCtx)

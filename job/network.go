@@ -258,7 +258,8 @@ type UnitReport struct {
 	// run.
 	ExitCode int `json:"exit_code"`
 	// Attempts is how many times the action ran (more than 1 with a
-	// RetryPolicy); 0 for units that did not run.
+	// RetryPolicy); 0 for units that did not run, and 1 while a unit runs
+	// (the count of a retried unit is known when it ends).
 	Attempts int `json:"attempts"`
 	// Started is when the unit started running; zero if it did not run.
 	Started time.Time `json:"started,omitzero"`
