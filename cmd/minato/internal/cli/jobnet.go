@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -174,12 +173,7 @@ func jobnetRun(ctx context.Context, args []string, env Env) int {
 		return report(env, err)
 	}
 	if asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return report(env, err)
-		}
-		return rep.ExitCode()
+		return printJSON(env, rep, rep.ExitCode())
 	}
 	for _, u := range rep.Units {
 		line(u) // anything the observer did not see finish

@@ -171,14 +171,19 @@ func agentCommand(fs *flag.FlagSet, args []string, env Env, npos func(int) bool,
 
 func exactly(n int) func(int) bool { return func(k int) bool { return k == n } }
 
-func printJSON(env Env, v any) error {
+// printJSON prints v as indented JSON (the form of `jobnet run --json`)
+// and returns code, or the exit code of the failure to print.
+func printJSON(env Env, v any, code int) int {
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return report(env, err)
+	}
+	return code
 }
 
-const agentAbout = "\n\nThe agent is --agent URL, else $MINATO_AGENT, else " + DefaultAgentURL + ". Controls\n" +
-	"send the token of --token-file FILE, else $MINATO_AGENT_TOKEN, when the agent\n" +
+const agentAbout = "\n\nThe agent is --agent URL, else $MINATO_AGENT, else " + DefaultAgentURL + ". Requests\n" +
+	"carry the token of --token-file FILE, else $MINATO_AGENT_TOKEN, when the agent\n" +
 	"has api.token_file."
 
 func jobnetSubmit(ctx context.Context, args []string, env Env) int {
@@ -230,10 +235,7 @@ func jobnetSubmit(ctx context.Context, args []string, env Env) int {
 	}
 	switch {
 	case !wait && asJSON:
-		if err := printJSON(env, rec); err != nil {
-			return report(env, err)
-		}
-		return 0
+		return printJSON(env, rec, 0)
 	case !asJSON:
 		fmt.Fprintln(env.Stdout, rec.ID)
 	}
@@ -281,18 +283,15 @@ func waitRun(ctx context.Context, c *agentClient, id string, asJSON bool, env En
 			}
 			if rec.Finished() {
 				if asJSON {
-					if err := printJSON(env, rec.Report); err != nil {
-						return report(env, err)
-					}
-				} else {
-					for _, u := range rec.Report.Units {
-						line(u)
-					}
-					if rec.Message != "" {
-						fmt.Fprintf(env.Stderr, "minato: run %s: %s\n", rec.ID, oneLine(rec.Message))
-					}
-					printFailures(env, rec.Report)
+					return printJSON(env, rec.Report, rec.Report.ExitCode())
 				}
+				for _, u := range rec.Report.Units {
+					line(u)
+				}
+				if rec.Message != "" {
+					fmt.Fprintf(env.Stderr, "minato: run %s: %s\n", rec.ID, oneLine(rec.Message))
+				}
+				printFailures(env, rec.Report)
 				return rec.Report.ExitCode()
 			}
 		}
@@ -321,10 +320,7 @@ func jobnetStatus(ctx context.Context, args []string, env Env) int {
 		return report(env, err)
 	}
 	if asJSON {
-		if err := printJSON(env, rec.Report); err != nil {
-			return report(env, err)
-		}
-		return 0
+		return printJSON(env, rec.Report, 0)
 	}
 	fmt.Fprintf(env.Stdout, "run %s %s\n", rec.ID, rec.Report.State)
 	for _, u := range rec.Report.Units {
@@ -370,10 +366,7 @@ func jobnetHistory(ctx context.Context, args []string, env Env) int {
 		if recs == nil {
 			recs = []job.RunRecord{}
 		}
-		if err := printJSON(env, recs); err != nil {
-			return report(env, err)
-		}
-		return 0
+		return printJSON(env, recs, 0)
 	}
 	for _, r := range recs {
 		d := "-"
@@ -453,10 +446,7 @@ func jobnetRerun(ctx context.Context, args []string, env Env) int {
 		return report(env, err)
 	}
 	if asJSON {
-		if err := printJSON(env, rec); err != nil {
-			return report(env, err)
-		}
-		return 0
+		return printJSON(env, rec, 0)
 	}
 	fmt.Fprintln(env.Stdout, rec.ID)
 	return 0
@@ -480,10 +470,7 @@ func jobnetQueue(ctx context.Context, args []string, env Env) int {
 			return report(env, err)
 		}
 		if asJSON {
-			if err := printJSON(env, qs); err != nil {
-				return report(env, err)
-			}
-			return 0
+			return printJSON(env, qs, 0)
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "QUEUE\tCONCURRENCY\tRUNNING\tSTATE")
@@ -505,10 +492,7 @@ func jobnetQueue(ctx context.Context, args []string, env Env) int {
 			return report(env, err)
 		}
 		if asJSON {
-			if err := printJSON(env, q); err != nil {
-				return report(env, err)
-			}
-			return 0
+			return printJSON(env, q, 0)
 		}
 		state := "started"
 		if q.Stopped {
@@ -536,10 +520,7 @@ func jobnetList(ctx context.Context, args []string, env Env) int {
 		return report(env, err)
 	}
 	if asJSON {
-		if err := printJSON(env, nets); err != nil {
-			return report(env, err)
-		}
-		return 0
+		return printJSON(env, nets, 0)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NETWORK\tQUEUE\tOVERLAP\tSCHEDULE\tNEXT\tRUNNING")
