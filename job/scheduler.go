@@ -141,6 +141,37 @@ func WithRunEnded(f func(RunRecord)) SchedulerOption {
 	return func(s *Scheduler) { s.onEnded = f }
 }
 
+// WithUnconfigured lets the Scheduler run networks it has no Entry for,
+// from the definition a run recorded or a submission brings: f is asked
+// for an Entry when a run of an unknown network is resumed at start or
+// rerun (rec is that run's record), and when one is submitted with
+// SubmitOptions.Definition (rec then holds only Network and Definition).
+// The Entry it returns with ok true is added (see [Scheduler.Add]) and
+// the run goes on. f is called with the Scheduler's lock held and must not
+// call the Scheduler. Without it, such runs are left as they are and such
+// submissions and reruns fail with [ErrNotFound].
+func WithUnconfigured(f func(rec RunRecord) (e Entry, ok bool)) SchedulerOption {
+	return func(s *Scheduler) { s.unconfigured = f }
+}
+
+// entryFor returns the network's Entry, adding one through the
+// WithUnconfigured function for an unknown network; s.mu is held. nil
+// (and an error when adding failed) means there is none.
+func (s *Scheduler) entryFor(rec RunRecord) (*entry, error) {
+	if e := s.entries[rec.Network]; e != nil || s.unconfigured == nil || rec.Definition == nil {
+		return e, nil
+	}
+	en, ok := s.unconfigured(rec)
+	if !ok {
+		return nil, nil
+	}
+	if err := s.addLocked(en); err != nil {
+		return nil, err
+	}
+	s.log.Info("network added from a recorded or submitted definition", "network", en.Name, "queue", en.Queue)
+	return s.entries[en.Name], nil
+}
+
 // SubmitOptions tunes [Scheduler.Submit].
 type SubmitOptions struct {
 	// Hold lists units held from the start: they wait until released.
@@ -197,10 +228,11 @@ type EntryStatus struct {
 //
 // All methods are safe for concurrent use.
 type Scheduler struct {
-	cfg     SchedulerConfig
-	store   Store
-	log     *slog.Logger
-	onEnded func(RunRecord)
+	cfg          SchedulerConfig
+	store        Store
+	log          *slog.Logger
+	onEnded      func(RunRecord)
+	unconfigured func(RunRecord) (Entry, bool)
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -285,6 +317,11 @@ func ValidName(s string) bool {
 func (s *Scheduler) Add(e Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addLocked(e)
+}
+
+// addLocked is Add with s.mu held.
+func (s *Scheduler) addLocked(e Entry) error {
 	var errs []error
 	if !ValidName(e.Name) {
 		errs = append(errs, fmt.Errorf("job: network %q: name: want letters, digits, '.', '_' or '-'", e.Name))
@@ -513,9 +550,9 @@ func (s *Scheduler) recover(ctx, base context.Context) error {
 	}
 	slices.Reverse(recs) // oldest first
 	for _, rec := range recs {
-		e := s.entries[rec.Network]
+		e, err := s.entryFor(rec)
 		if e == nil {
-			s.log.Warn("unfinished run of a network that is no longer configured: left as it is", "run", rec.ID, "network", rec.Network)
+			s.log.Warn("unfinished run of a network that is not configured: left as it is", "run", rec.ID, "network", rec.Network, "err", err)
 			continue
 		}
 		s.log.Info("resuming run", "run", rec.ID, "state", rec.Report.State)
@@ -642,7 +679,7 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 				return stateErrorf("network %s: run %s has not finished and the overlap policy is skip", e.Name, strings.Join(ids, ", "))
 			}
 			ar.rec.Message = "skipped: run " + strings.Join(ids, ", ") + " had not finished (overlap: skip)"
-			ar.rec.Report = skippedReport(e, ar.rec.Report, ar.rec.Message)
+			ar.rec.Report = skippedReport(ar.rec.Report, ar.rec.Message)
 			ar.rec.Ended = time.Now()
 			s.put(ctx, ar)
 			s.discardPrepared(ar.rec.ID)
@@ -675,7 +712,7 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 }
 
 // skippedReport is a run that did not run: every unit skipped.
-func skippedReport(e *entry, rep NetworkReport, why string) NetworkReport {
+func skippedReport(rep NetworkReport, why string) NetworkReport {
 	rep.State = Skipped
 	for i := range rep.Units {
 		if !rep.Units[i].State.Finished() {
@@ -836,8 +873,11 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 // are recorded and start when Run starts.
 func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions) (rec RunRecord, created bool, err error) {
 	s.mu.Lock()
-	e := s.entries[network]
+	e, err := s.entryFor(RunRecord{Network: network, Definition: o.Definition})
 	s.mu.Unlock()
+	if err != nil {
+		return RunRecord{}, false, fmt.Errorf("submit: %w", err)
+	}
 	if e == nil {
 		return RunRecord{}, false, fmt.Errorf("submit: %w", notFound("network", network))
 	}
@@ -889,7 +929,7 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 	}
 	if err := s.admit(ctx, s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
 		rec.Message = err.Error()
-		rec.Report = skippedReport(e, rec.Report, err.Error())
+		rec.Report = skippedReport(rec.Report, err.Error())
 		rec.Ended = time.Now()
 		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)
 		s.ended(rec)
@@ -1048,8 +1088,11 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 		return RunRecord{}, stateErrorf("rerun %s: every unit succeeded; there is nothing to rerun", id)
 	}
 	s.mu.Lock()
-	e := s.entries[old.Network]
+	e, err := s.entryFor(old)
 	s.mu.Unlock()
+	if err != nil {
+		return RunRecord{}, fmt.Errorf("rerun %s: %w", id, err)
+	}
 	if e == nil {
 		return RunRecord{}, fmt.Errorf("rerun %s: %w", id, notFound("network", old.Network))
 	}
@@ -1078,7 +1121,7 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 	}
 	if err := s.admit(ctx, s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
 		rec.Message = err.Error()
-		rec.Report = skippedReport(e, rec.Report, err.Error())
+		rec.Report = skippedReport(rec.Report, err.Error())
 		rec.Ended = time.Now()
 		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)
 		s.ended(rec)
@@ -1139,7 +1182,7 @@ func (s *Scheduler) Networks() []EntryStatus {
 	for _, name := range s.order {
 		e := s.entries[name]
 		st := EntryStatus{Name: name, Queue: e.Queue, Overlap: e.Overlap, Next: e.next}
-		if str, ok := e.Schedule.(fmt.Stringer); ok && e.Schedule != nil {
+		if str, ok := e.Schedule.(fmt.Stringer); ok {
 			st.Schedule = str.String()
 		}
 		for id := range s.active {

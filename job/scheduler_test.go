@@ -677,3 +677,57 @@ func TestSchedulerCancelRun(t *testing.T) {
 		assert.Empty(t, h.startsOf(r2.ID+"/a"), "the cancelled waiting run never started")
 	})
 }
+
+func TestSchedulerUnconfiguredNetworks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newSchedHarness(t)
+		h.d["u"] = time.Minute
+		h.code["u"] = 5
+		asked := map[string]int{}
+		adhoc := func(rec job.RunRecord) (job.Entry, bool) {
+			asked[rec.Network]++
+			e := h.entry(rec.Network, nil, "u")
+			e.Definition, e.Overlap = rec.Definition, job.OverlapAllow
+			return e, rec.Network != "refused"
+		}
+		mk := func(opts ...job.SchedulerOption) (*job.Scheduler, func()) {
+			s, err := job.NewScheduler(job.SchedulerConfig{}, h.store, opts...)
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.Run(ctx) }()
+			synctest.Wait()
+			return s, func() { cancel(); require.NoError(t, <-done) }
+		}
+		ctx := context.Background()
+
+		// Without the option, an unknown network cannot be submitted.
+		s, stop := mk()
+		_, _, err := s.Submit(ctx, "adhoc", job.SubmitOptions{Definition: []byte("def")})
+		require.ErrorIs(t, err, job.ErrNotFound)
+		stop()
+
+		s, stop = mk(job.WithUnconfigured(adhoc))
+		rec, _, err := s.Submit(ctx, "adhoc", job.SubmitOptions{Definition: []byte("submitted def")})
+		require.NoError(t, err, "the submission's definition adds the network")
+		assert.Equal(t, []byte("submitted def"), rec.Definition)
+		_, _, err = s.Submit(ctx, "refused", job.SubmitOptions{Definition: []byte("x")})
+		require.ErrorIs(t, err, job.ErrNotFound)
+		time.Sleep(30 * time.Second)
+		stop() // detached mid-unit
+
+		// A new scheduler resumes the run of the network it was never told
+		// about, and reruns it.
+		s, stop = mk(job.WithUnconfigured(adhoc))
+		defer stop()
+		time.Sleep(time.Minute)
+		got, err := s.Get(ctx, rec.ID)
+		require.NoError(t, err)
+		assert.Equal(t, job.StateFailed, got.Report.State, "resumed and finished")
+		assert.Len(t, h.startsOf(rec.ID+"/u"), 1, "adopted, not started again")
+		re, err := s.Rerun(ctx, rec.ID)
+		require.NoError(t, err)
+		assert.Equal(t, []byte("submitted def"), re.Definition)
+		assert.Equal(t, map[string]int{"adhoc": 2, "refused": 1}, asked, "asked once per scheduler that met it")
+	})
+}

@@ -105,7 +105,7 @@ func TestAPIControlsOnLoopback(t *testing.T) {
 		{"POST", "/api/v1/runs", `{"network": "n", "definition": "name: n"}`, 400, "not both"},
 		{"POST", "/api/v1/runs", `{"network": "n", "id": "a/b"}`, 400, `id "a/b": want`},
 		{"POST", "/api/v1/runs", `{"definition": "name: m\nunits:\n  - {name: a, timeout: soon, host: {command: [x]}}\n"}`, 400, `units[0].timeout: "soon"`},
-		{"POST", "/api/v1/runs", `{"definition": "name: m\nqueue: nope\n` + strings.ReplaceAll(hostUnit, "\n", `\n`) + `"}`, 400, `queue: job: no queue "nope"`},
+		{"POST", "/api/v1/runs", `{"definition": "name: m\nqueue: nope\n` + strings.ReplaceAll(hostUnit, "\n", `\n`) + `"}`, 400, `definition: queue: "nope" is not defined in the agent's queues`},
 		{"POST", "/api/v1/runs", `{"network": "nope"}`, 404, `no network "nope"`},
 		{"GET", "/api/v1/runs?limit=many", "", 400, `limit "many"`},
 		{"POST", "/api/v1/runs", `{"definition": "` + strings.Repeat("x", MaxRequestBody) + `"}`, 413, "request body too large"},

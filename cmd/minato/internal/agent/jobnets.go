@@ -39,7 +39,6 @@ type jobs struct {
 	store    job.Store
 	sched    *job.Scheduler
 	spill    string
-	names    map[string]bool // the networks added to the scheduler
 	ctx      context.Context // the agent's run context, once Run started
 	done     chan struct{}   // closed when the scheduler's Run returned
 	stopping bool
@@ -99,9 +98,9 @@ func (j *jobs) openLocked() error {
 	if err != nil {
 		return err
 	}
-	j.names = map[string]bool{}
 	sched, err := job.NewScheduler(job.SchedulerConfig{Queues: j.cfg.Queues, Retention: j.cfg.Jobs.Retention}, bs,
-		job.WithSchedulerLogger(j.log.With("component", "scheduler")), job.WithRunEnded(j.runEnded))
+		job.WithSchedulerLogger(j.log.With("component", "scheduler")), job.WithRunEnded(j.runEnded),
+		job.WithUnconfigured(j.adhoc))
 	if err == nil {
 		for _, f := range j.nets {
 			e := job.Entry{Name: f.def.Name, Schedule: f.schedule, Queue: f.def.Queue, Definition: f.data, Build: j.build}
@@ -112,11 +111,7 @@ func (j *jobs) openLocked() error {
 				err = fmt.Errorf("%s: %w", f.path, err)
 				break
 			}
-			j.names[e.Name] = true
 		}
-	}
-	if err == nil {
-		err = j.readoptLocked(sched, bs)
 	}
 	if err != nil {
 		bs.Close()
@@ -128,40 +123,17 @@ func (j *jobs) openLocked() error {
 	return nil
 }
 
-// readoptLocked adds back the submitted networks that are not configured
-// but have runs that did not finish (an earlier agent ran them), so that
-// the scheduler resumes those runs rather than leaving them as they are.
-func (j *jobs) readoptLocked(sched *job.Scheduler, store job.Store) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	recs, err := store.ListRuns(ctx, job.RunFilter{Unfinished: true})
-	if err != nil {
-		return fmt.Errorf("jobs: reading unfinished runs: %w", err)
+// adhoc is the Entry of a network that is not configured: submitted as a
+// job file, or recorded by a run of an earlier agent. It has no schedule,
+// overlap allow, and the queue its file names. (The scheduler asks for it
+// with its lock held: it must not call the scheduler.)
+func (j *jobs) adhoc(rec job.RunRecord) (job.Entry, bool) {
+	d, err := jobfile.Parse(rec.Definition)
+	if err != nil || d.Name != rec.Network {
+		j.log.Warn("a run's recorded definition does not define its network: not resumed", "run", rec.ID, "network", rec.Network, "err", err)
+		return job.Entry{}, false
 	}
-	known := map[string]bool{}
-	for _, f := range j.nets {
-		known[f.def.Name] = true
-	}
-	for _, rec := range recs {
-		if known[rec.Network] {
-			continue
-		}
-		known[rec.Network] = true
-		if err := j.addAdhocLocked(sched, rec.Network, rec.Queue, rec.Definition); err != nil {
-			j.log.Warn("unfinished run of a submitted network that cannot be resumed", "run", rec.ID, "err", err)
-		}
-	}
-	return nil
-}
-
-// addAdhocLocked adds a submitted network that is not configured: no
-// schedule, overlap allow, the queue its file names.
-func (j *jobs) addAdhocLocked(sched *job.Scheduler, name, queue string, def []byte) error {
-	err := sched.Add(job.Entry{Name: name, Overlap: job.OverlapAllow, Queue: queue, Definition: def, Build: j.build})
-	if err == nil {
-		j.names[name] = true
-	}
-	return err
+	return job.Entry{Name: d.Name, Overlap: job.OverlapAllow, Queue: d.Queue, Definition: rec.Definition, Build: j.build}, true
 }
 
 // build is every Entry's Build: the definition parsed again (a run
@@ -241,39 +213,21 @@ func (j *jobs) submit(ctx context.Context, name string, def []byte, o job.Submit
 			return job.RunRecord{}, false, badRequest{fmt.Errorf("definition: %w", err)}
 		}
 		name = d.Name
-		j.mu.Lock()
-		if !j.names[name] {
-			if err := j.addAdhocLocked(sched, name, d.Queue, def); err != nil {
-				j.mu.Unlock()
-				return job.RunRecord{}, false, badRequest{err}
-			}
-			j.log.Info("submitted network added", "network", name, "queue", d.Queue)
+		if q := cmp.Or(d.Queue, job.DefaultQueue); !slices.ContainsFunc(sched.Queues(), func(s job.QueueStatus) bool { return s.Name == q }) {
+			return job.RunRecord{}, false, badRequest{fmt.Errorf("definition: queue: %q is not defined in the agent's queues", q)}
 		}
-		j.mu.Unlock()
 		o.Definition = def
 	}
 	return sched.Submit(ctx, name, o)
 }
 
-// rerun reruns a run; a run of a submitted network that this agent does
-// not know (an earlier agent ran it) gets its network added back first,
-// from the definition the run recorded.
+// rerun reruns a run (the scheduler adds a submitted network that this
+// agent does not know back from the run's recorded definition: adhoc).
 func (j *jobs) rerun(ctx context.Context, id string) (job.RunRecord, error) {
 	sched, err := j.scheduler()
 	if err != nil {
 		return job.RunRecord{}, err
 	}
-	old, err := sched.Get(ctx, id)
-	if err != nil {
-		return job.RunRecord{}, fmt.Errorf("rerun: %w", err)
-	}
-	j.mu.Lock()
-	if !j.names[old.Network] && old.Definition != nil {
-		if err := j.addAdhocLocked(sched, old.Network, old.Queue, old.Definition); err != nil {
-			j.log.Warn("rerun: the run's network cannot be added back", "run", id, "err", err)
-		}
-	}
-	j.mu.Unlock()
 	return sched.Rerun(ctx, id)
 }
 
