@@ -657,9 +657,9 @@ func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, tri
 	s.log.Info("run due", "run", rec.ID, "trigger", trig)
 }
 
-// admit applies the overlap policy to a new run; s.mu is held. With
-// operator set, a skip is an error (for Submit and Rerun) rather than a
-// skipped run in the history.
+// admit applies the overlap policy to a new run, whose record is in the
+// Store already (CreateRun); s.mu is held. With operator set, a skip is an
+// error (for Submit and Rerun) rather than a skipped run in the history.
 func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, operator bool) error {
 	var others []*activeRun
 	for _, o := range s.active {
@@ -687,9 +687,6 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 			return nil
 		case OverlapQueue, OverlapReplace:
 			s.active[ar.rec.ID] = ar
-			if operator {
-				s.put(ctx, ar)
-			}
 			if e.Overlap == OverlapReplace {
 				for _, o := range others {
 					if o.exec != nil {
@@ -704,9 +701,6 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 		}
 	}
 	s.active[ar.rec.ID] = ar
-	if operator {
-		s.put(ctx, ar)
-	}
 	s.executeLocked(base, e, ar)
 	return nil
 }
