@@ -98,6 +98,21 @@ func startKillChurn(t *testing.T, h *dockertest.Harness, c *container.Client) *k
 
 func (ch *killChurn) stop() error { ch.cancel(); <-ch.done; return ch.err }
 
+// buildMinato builds the minato binary into dir and returns its path
+// (the second build in a run is a link from the build cache). It skips the
+// test when there is no go command.
+func buildMinato(t *testing.T, dir string) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build minato")
+	}
+	bin := filepath.Join(dir, "minato")
+	out, err := exec.Command(goBin, "build", "-o", bin, "github.com/minato-ops/minato/cmd/minato").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
 // TestEventsFollowSIGKILL runs the real binary's `minato monitor events
 // --follow -f FILE` while containers keep changing, SIGKILLs it, restarts
 // it, then stops it with SIGTERM. The file holds every event of the window
@@ -110,14 +125,8 @@ func TestEventsFollowSIGKILL(t *testing.T) {
 		t.Skip("builds the binary and churns containers for ~10 s")
 	}
 	h := dockertest.New(t)
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build minato")
-	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "minato")
-	out, err := exec.Command(goBin, "build", "-o", bin, "github.com/minato-ops/minato/cmd/minato").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin := buildMinato(t, dir)
 
 	local := clienttest.New(t, h)
 	f := map[string][]string{"type": {"container"}, "label": {dockertest.LabelKey + "=" + h.RunID()}}

@@ -38,16 +38,10 @@ func TestJobnetSurvivesAgentSIGKILL(t *testing.T) {
 		t.Skip("builds the binary and runs a 10 s container")
 	}
 	h := dockertest.New(t)
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build minato")
-	}
 	img := h.Image(t)
 	local := clienttest.New(t, h)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "minato")
-	out, err := exec.Command(goBin, "build", "-o", bin, "github.com/minato-ops/minato/cmd/minato").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin := buildMinato(t, dir)
 
 	name := "kill-" + h.RunID()[:8]
 	labels := fmt.Sprintf("{%s: %s, %s: %q}", dockertest.LabelKey, h.RunID(), dockertest.NameLabelKey, t.Name())
