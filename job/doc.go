@@ -1,6 +1,6 @@
 // Package job is the job core: an [Action] does one unit of work to one
 // [inventory.Target], [Run] applies it to many Targets, and the [Report]
-// sums the outcomes into seed 002's exit code (0 all succeeded or had
+// sums the outcomes into the exit code of the Hinemos Docker job scripts (0 all succeeded or had
 // nothing to do, 9 at least one Target failed, 1 the job could not run).
 //
 // A process that ran and exited non-zero is an [Outcome], not an error:
@@ -15,7 +15,7 @@
 // Target). Actions write their output to [Output](ctx).
 //
 // A [Network] is a job network, JobCenter's term: units, each an Action on
-// a Target, connected by their needs into a DAG. [Network.Run] starts each
+// a Target, connected by their needs into a DAG. [Network.Start] starts each
 // unit once its needs finished and its [When] condition (success, failure,
 // always, or exit codes) holds, bounds how many run at once, applies each
 // unit's timeout per attempt and its retries, captures its output (bounded
@@ -29,19 +29,15 @@
 // that were running are adopted when their Action is an [Adopter] (work
 // that outlives the process, found again by its labels).
 //
-// The [Scheduler] runs networks on a [Schedule] ([Cron] in a time zone,
-// daylight-saving safe, optionally [OnCalendar] of business days with a
-// [Shift]) and on submission, with an [Overlap] policy and a catch-up
-// window, through named [Queue]s that can be stopped and started, and
-// records every run and unit state in a [Store] (in memory with
-// [NewMemStore]; on disk with job/boltstore) before acting on it, so that
-// a restarted Scheduler resumes without running anything twice. Scheduled
-// run IDs are deterministic ("<network>@<due time UTC>"). See
-// docs/jobs.md for the operator's view.
+// Schedules and calendars (cron in a time zone, business days) are in
+// job/schedule; the scheduler that runs networks on them and on
+// submission, with queues, overlap policies and a crash-safe store, is in
+// job/scheduler; its HTTP API is job/jobapi. See docs/jobs.md for the
+// operator's view.
 //
 // The package imports only the standard library and inventory. Actions on
-// Docker containers (seed 002's start, stop, restart, rm, exec and
-// download) live in the adapter package job/docker.
+// Docker containers (the start, stop, restart, rm, exec and download
+// jobs) live in the adapter package job/docker.
 //
 // # Usage
 //
@@ -62,5 +58,9 @@
 //		{Name: "upload", Action: upload, Needs: []string{"dump"}},
 //		{Name: "alert", Action: alert, Needs: []string{"dump", "upload"}, When: job.When{On: job.WhenFailure}},
 //	}}
-//	rep, err := n.Run(ctx) // err: the network is invalid and nothing ran
+//	e, err := n.Start(ctx, job.StartOptions{}) // err: the network is invalid and nothing ran
+//	if err != nil {
+//		return err
+//	}
+//	rep := e.Wait()
 package job

@@ -33,7 +33,7 @@ func ExampleRun() {
 	// exit 0
 }
 
-func ExampleNetwork_Run() {
+func ExampleNetwork_Start() {
 	step := func(code int, output string) job.Action {
 		return job.ActionFunc(func(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
 			fmt.Fprint(job.Output(ctx), output)
@@ -48,11 +48,12 @@ func ExampleNetwork_Run() {
 			{Name: "alert", Action: step(0, "paged on-call"), Needs: []string{"dump"}, When: job.When{On: job.WhenFailure}},
 		},
 	}
-	rep, err := n.Run(context.Background())
+	e, err := n.Start(context.Background(), job.StartOptions{})
 	if err != nil {
 		fmt.Println("invalid network:", err)
 		return
 	}
+	rep := e.Wait()
 	for _, u := range rep.Units {
 		fmt.Printf("%-6s %-9s exit=%d %s%s\n", u.Name, u.State, u.ExitCode, u.Output, u.Message)
 	}
@@ -81,60 +82,4 @@ func ExampleChain() {
 	fmt.Println(out.Succeeded(), out.Attempts, err)
 	// Output:
 	// true 3 <nil>
-}
-
-// A scheduler with one network, submitted by hand with its second unit
-// held, then released by an operator. In an agent, Run runs for the life
-// of the process and the store is a job/boltstore file.
-func ExampleScheduler() {
-	say := func(word string) job.Action {
-		return job.ActionFunc(func(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
-			fmt.Fprintln(job.Output(ctx), word)
-			return job.Outcome{}, nil
-		})
-	}
-	s, err := job.NewScheduler(job.SchedulerConfig{}, job.NewMemStore())
-	if err != nil {
-		panic(err)
-	}
-	err = s.Add(job.Entry{Name: "greet", Build: func(def []byte, runID string) (*job.Network, error) {
-		return &job.Network{Name: "greet", Units: []job.Unit{
-			{Name: "hello", Action: say("hello")},
-			{Name: "world", Action: say("world"), Needs: []string{"hello"}},
-		}}, nil
-	}})
-	if err != nil {
-		panic(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go func() { _ = s.Run(ctx) }()
-
-	rec, _, err := s.Submit(ctx, "greet", job.SubmitOptions{ID: "greet@example", Hold: []string{"world"}})
-	if err != nil {
-		panic(err)
-	}
-	wait := func(ok func(job.RunRecord) bool) job.RunRecord {
-		for {
-			r, err := s.Get(ctx, rec.ID)
-			if err == nil && ok(r) {
-				return r
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	r := wait(func(r job.RunRecord) bool { u, _ := r.Report.Unit("hello"); return u.State == job.Succeeded })
-	world, _ := r.Report.Unit("world")
-	fmt.Println(r.ID, "world is", world.State)
-	if err := s.Release(ctx, rec.ID, "world"); err != nil {
-		panic(err)
-	}
-	r = wait(job.RunRecord.Finished)
-	for _, u := range r.Report.Units {
-		fmt.Printf("%s %s %q\n", u.Name, u.State, u.Output)
-	}
-	// Output:
-	// greet@example world is held
-	// hello succeeded "hello\n"
-	// world succeeded "world\n"
 }

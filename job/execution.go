@@ -86,28 +86,45 @@ type control struct {
 	reply chan error
 }
 
-// Start validates the network and starts running it in the background
-// (see [Network.RunObserved] for how units run), returning the Execution
-// that controls it. An error means the network (or an option naming a
-// unit) is invalid, and nothing runs.
+// Start validates the network and starts running it in the background,
+// returning the Execution that controls it; [Execution.Wait] returns the
+// final report. It is the one way to run a Network. An error means the
+// network (or an option naming a unit, wrapping [ErrInvalid]) is invalid,
+// and nothing runs.
 //
-// When ctx ends the run ends as RunObserved describes, except when its
-// cause is [ErrDetached]: then units not yet started stay pending, the
-// running units' actions see the detachment (work that can outlive the
-// process goes on, to be adopted by a later Start with Resume), their
-// results are not reported to the Observer, and the final report has them
-// still running, with State Running.
+// A unit starts as soon as every unit it needs finished and its When
+// condition holds, with at most Concurrency units running at once (and
+// the Gate's slots, when StartOptions.Gate is set); among units ready at
+// the same time, earlier-defined ones start first. A unit whose condition
+// does not hold is Skipped, with a Message naming the condition and the
+// needs that broke it. Each unit's Action runs as Chain(Action,
+// Retry(*Retry), Timeout(Timeout)), so the timeout is per attempt, with
+// ctx carrying the unit's output writer (see [Output]). Its final state:
+// TimedOut when the last attempt timed out; Failed with the error text as
+// Message when Do returned an error; Skipped for a Skipped Outcome;
+// Succeeded for exit code 0 or an ignored code; else Failed.
+// Outcome.Output, if any, is appended to the captured output.
+//
+// Output is captured per unit by a writer that is safe for concurrent
+// use; it keeps the first OutputLimit bytes in memory and, once they are
+// exceeded, writes the whole output (the kept prefix included) to a file
+// in SpillDir named "<network>-<unit>-*.log" (see UnitReport.Output and
+// OutputFile).
+//
+// When ctx ends, the running units' actions see it through their ctx and
+// must end their work; the run waits for them. Units that had not started
+// become Cancelled, and so does a running unit that ends without success;
+// the report has State cancelled. When ctx's cause is [ErrDetached]
+// instead, units not yet started stay pending, the running units' actions
+// see the detachment (work that can outlive the process goes on, to be
+// adopted by a later Start with Resume), their results are not reported
+// to the Observer, and the final report has them still running, with
+// State Running.
 func (n *Network) Start(ctx context.Context, o StartOptions) (*Execution, error) {
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	var errs []error
-	for _, h := range o.Hold {
-		if !slices.ContainsFunc(n.Units, func(u Unit) bool { return u.Name == h }) {
-			errs = append(errs, fmt.Errorf("hold: %w", notFound("unit", h)))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := n.CheckUnits("hold", o.Hold); err != nil {
 		return nil, err
 	}
 	e := &Execution{n: n, ctrl: make(chan control), done: make(chan struct{})}
@@ -138,7 +155,7 @@ func (e *Execution) Wait() NetworkReport {
 func (e *Execution) Report() NetworkReport {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.snap.clone()
+	return e.snap.Clone()
 }
 
 // Hold keeps a pending unit from starting until [Execution.Release]; the
@@ -170,11 +187,12 @@ func (e *Execution) send(k controlKind, unit string) error {
 	case e.ctrl <- control{kind: k, unit: unit, reply: reply}:
 		return <-reply
 	case <-e.done:
-		return stateErrorf("%s %s: the run has ended", controlNames[k], unit)
+		return StateErrorf("%s %s: the run has ended", controlNames[k], unit)
 	}
 }
 
-func (r NetworkReport) clone() NetworkReport {
+// Clone returns a copy of r that shares no memory with it.
+func (r NetworkReport) Clone() NetworkReport {
 	r.Units = slices.Clone(r.Units)
 	return r
 }
@@ -251,7 +269,7 @@ func newNetworkRun(n *Network, o StartOptions) *networkRun {
 	return r
 }
 
-func (r *networkRun) snapshot() NetworkReport { return r.rep.clone() }
+func (r *networkRun) snapshot() NetworkReport { return r.rep.Clone() }
 
 func (r *networkRun) notify(i int) {
 	if r.publish != nil {
@@ -468,11 +486,11 @@ func (r *networkRun) anyHeld() bool {
 func (r *networkRun) control(c control) (finished bool, err error) {
 	i, ok := r.index[c.unit]
 	if !ok {
-		return false, fmt.Errorf("%s: %w", controlNames[c.kind], notFound("unit", c.unit))
+		return false, fmt.Errorf("%s: %w", controlNames[c.kind], NotFound("unit", c.unit))
 	}
 	u := &r.rep.Units[i]
 	bad := func(allowed string) error {
-		return stateErrorf("%s %s: the unit is %s; only a %s unit can be %s", controlNames[c.kind], c.unit, u.State, allowed, controlDone[c.kind])
+		return StateErrorf("%s %s: the unit is %s; only a %s unit can be %s", controlNames[c.kind], c.unit, u.State, allowed, controlDone[c.kind])
 	}
 	switch c.kind {
 	case ctrlHold:

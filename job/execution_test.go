@@ -3,37 +3,17 @@ package job_test
 import (
 	"context"
 	"errors"
-	"io"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/jobtest"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// sleeper is an action that takes d (or until ctx ends) and counts its
-// calls.
-type sleeper struct {
-	d     time.Duration
-	code  int
-	calls atomic.Int32
-}
-
-func (s *sleeper) Do(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
-	s.calls.Add(1)
-	_, _ = io.WriteString(job.Output(ctx), "working\n")
-	select {
-	case <-time.After(s.d):
-		return job.Outcome{ExitCode: s.code}, nil
-	case <-ctx.Done():
-		return job.Outcome{ExitCode: 143}, context.Cause(ctx)
-	}
-}
 
 func unitState(t *testing.T, rep job.NetworkReport, name string) job.UnitReport {
 	t.Helper()
@@ -44,7 +24,7 @@ func unitState(t *testing.T, rep job.NetworkReport, name string) job.UnitReport 
 
 func TestExecutionHoldReleaseSkip(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, b, c, d := &sleeper{d: time.Minute}, &sleeper{d: time.Minute}, &sleeper{d: time.Minute}, &sleeper{d: time.Minute}
+		a, b, c, d := &jobtest.Sleeper{D: time.Minute}, &jobtest.Sleeper{D: time.Minute}, &jobtest.Sleeper{D: time.Minute}, &jobtest.Sleeper{D: time.Minute}
 		n := &job.Network{Name: "ops", Units: []job.Unit{
 			{Name: "a", Action: a},
 			{Name: "b", Action: b, Needs: []string{"a"}},
@@ -75,7 +55,7 @@ func TestExecutionHoldReleaseSkip(t *testing.T) {
 		assert.Equal(t, job.Held, unitState(t, rep, "b").State)
 		assert.Equal(t, job.Held, unitState(t, rep, "c").State)
 		assert.Equal(t, job.Pending, unitState(t, rep, "d").State)
-		assert.Zero(t, b.calls.Load())
+		assert.Zero(t, b.Calls.Load())
 
 		require.NoError(t, e.Release("b"))
 		require.NoError(t, e.Skip("c"))
@@ -88,8 +68,8 @@ func TestExecutionHoldReleaseSkip(t *testing.T) {
 
 		rep = e.Wait()
 		assert.Equal(t, job.Succeeded, rep.State, "a skipped unit counts as succeeded")
-		assert.Equal(t, int32(1), d.calls.Load(), "d ran after b and the skipped c")
-		assert.Zero(t, c.calls.Load())
+		assert.Equal(t, int32(1), d.Calls.Load(), "d ran after b and the skipped c")
+		assert.Zero(t, c.Calls.Load())
 		assert.ErrorIs(t, e.Release("b"), job.ErrState, "controls after the end")
 		assert.Contains(t, seen, "c:held", "a hold is reported")
 		assert.Contains(t, seen, "b:pending")
@@ -98,8 +78,8 @@ func TestExecutionHoldReleaseSkip(t *testing.T) {
 
 func TestExecutionForceStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		long := &sleeper{d: time.Hour}
-		alert := &sleeper{}
+		long := &jobtest.Sleeper{D: time.Hour}
+		alert := &jobtest.Sleeper{}
 		n := &job.Network{Name: "ops", Units: []job.Unit{
 			{Name: "long", Action: long},
 			{Name: "alert", Action: alert, Needs: []string{"long"}, When: job.When{On: job.WhenFailure}},
@@ -123,9 +103,9 @@ func TestExecutionForceStop(t *testing.T) {
 
 func TestExecutionGate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := job.NewQueue("batch", 1)
-		mk := func(name string) (*job.Network, *sleeper) {
-			s := &sleeper{d: time.Minute}
+		q := scheduler.NewQueue("batch", 1)
+		mk := func(name string) (*job.Network, *jobtest.Sleeper) {
+			s := &jobtest.Sleeper{D: time.Minute}
 			return &job.Network{Name: name, Units: []job.Unit{{Name: "u", Action: s}, {Name: "v", Action: s}}}, s
 		}
 		n1, s1 := mk("one")
@@ -137,7 +117,7 @@ func TestExecutionGate(t *testing.T) {
 		require.NoError(t, err)
 		time.Sleep(10 * time.Minute)
 		synctest.Wait()
-		assert.Zero(t, s1.calls.Load()+s2.calls.Load(), "a stopped queue starts nothing")
+		assert.Zero(t, s1.Calls.Load()+s2.Calls.Load(), "a stopped queue starts nothing")
 		assert.Equal(t, job.Pending, unitState(t, e1.Report(), "u").State)
 
 		start := time.Now()
@@ -146,78 +126,17 @@ func TestExecutionGate(t *testing.T) {
 		assert.Equal(t, job.Succeeded, r1.State)
 		assert.Equal(t, job.Succeeded, r2.State)
 		assert.Equal(t, 4*time.Minute, time.Since(start), "one unit at a time across both networks")
-		assert.Equal(t, job.QueueStatus{Name: "batch", Concurrency: 1}, q.Status())
+		assert.Equal(t, scheduler.QueueStatus{Name: "batch", Concurrency: 1}, q.Status())
 	})
-}
-
-// fakeAdopter is an Adopter whose "work" lives in a shared map, as a
-// container outlives the process that started it.
-type fakeAdopter struct {
-	work        *fakeWork
-	key         string
-	d           time.Duration
-	code        int
-	dos, adopts atomic.Int32
-	releases    atomic.Int32
-}
-
-type fakeWork struct {
-	mu   sync.Mutex
-	ends map[string]time.Time // when each key's work ends
-}
-
-func (f *fakeAdopter) wait(ctx context.Context, end time.Time) (job.Outcome, error) {
-	_, _ = io.WriteString(job.Output(ctx), "output of "+f.key+"\n")
-	select {
-	case <-time.After(time.Until(end)):
-		return job.Outcome{ExitCode: f.code}, nil
-	case <-ctx.Done():
-		if job.Detached(ctx) {
-			return job.Outcome{}, context.Cause(ctx)
-		}
-		f.work.mu.Lock()
-		delete(f.work.ends, f.key)
-		f.work.mu.Unlock()
-		return job.Outcome{ExitCode: 143}, context.Cause(ctx)
-	}
-}
-
-func (f *fakeAdopter) Do(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
-	f.dos.Add(1)
-	end := time.Now().Add(f.d)
-	f.work.mu.Lock()
-	f.work.ends[f.key] = end
-	f.work.mu.Unlock()
-	return f.wait(ctx, end)
-}
-
-func (f *fakeAdopter) Adopt(ctx context.Context, _ inventory.Target) (job.Outcome, bool, error) {
-	f.adopts.Add(1)
-	f.work.mu.Lock()
-	end, ok := f.work.ends[f.key]
-	f.work.mu.Unlock()
-	if !ok {
-		return job.Outcome{}, false, nil
-	}
-	out, err := f.wait(ctx, end)
-	return out, true, err
-}
-
-func (f *fakeAdopter) Release(context.Context, inventory.Target) error {
-	f.releases.Add(1)
-	f.work.mu.Lock()
-	delete(f.work.ends, f.key)
-	f.work.mu.Unlock()
-	return nil
 }
 
 func TestExecutionDetachAndResume(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		work := &fakeWork{ends: map[string]time.Time{}}
-		first := &sleeper{d: time.Minute}
-		long := &fakeAdopter{work: work, key: "long", d: 10 * time.Minute}
-		execu := &sleeper{d: 10 * time.Minute} // an exec: cannot be adopted
-		last := &sleeper{}
+		work := jobtest.NewWork()
+		first := &jobtest.Sleeper{D: time.Minute}
+		long := &jobtest.Adopter{Work: work, Key: "long", D: 10 * time.Minute}
+		execu := &jobtest.Sleeper{D: 10 * time.Minute} // an exec: cannot be adopted
+		last := &jobtest.Sleeper{}
 		mk := func() *job.Network {
 			return &job.Network{Name: "nightly", Units: []job.Unit{
 				{Name: "first", Action: first},
@@ -242,18 +161,18 @@ func TestExecutionDetachAndResume(t *testing.T) {
 		assert.Equal(t, job.Running, unitState(t, rep, "long").State)
 		assert.Equal(t, job.Pending, unitState(t, rep, "last").State)
 		assert.Equal(t, []string{"first"}, finals, "detached units are not reported as ended")
-		assert.Zero(t, long.releases.Load())
+		assert.Zero(t, long.Releases.Load())
 
 		// A later process resumes from the recorded report.
 		time.Sleep(2 * time.Minute)
 		e2, err := mk().Start(context.Background(), job.StartOptions{Observer: obs, Resume: &rep})
 		require.NoError(t, err)
 		rep2 := e2.Wait()
-		assert.Equal(t, int32(1), first.calls.Load(), "the finished unit did not run again")
-		assert.Equal(t, int32(1), long.dos.Load(), "the running unit was not started again")
-		assert.Equal(t, int32(1), long.adopts.Load())
-		assert.Equal(t, int32(1), long.releases.Load(), "released once recorded")
-		assert.Equal(t, int32(1), last.calls.Load(), "the unit that had not started ran")
+		assert.Equal(t, int32(1), first.Calls.Load(), "the finished unit did not run again")
+		assert.Equal(t, int32(1), long.Dos.Load(), "the running unit was not started again")
+		assert.Equal(t, int32(1), long.Adopts.Load())
+		assert.Equal(t, int32(1), long.Releases.Load(), "released once recorded")
+		assert.Equal(t, int32(1), last.Calls.Load(), "the unit that had not started ran")
 		lr := unitState(t, rep2, "long")
 		assert.Equal(t, job.Succeeded, lr.State)
 		assert.Equal(t, unitState(t, rep, "long").Started, lr.Started, "the adopted unit keeps its start")
@@ -261,31 +180,31 @@ func TestExecutionDetachAndResume(t *testing.T) {
 		er := unitState(t, rep2, "exec")
 		assert.Equal(t, job.StateFailed, er.State)
 		assert.Contains(t, er.Message, "outcome is unknown")
-		assert.Equal(t, int32(1), execu.calls.Load())
+		assert.Equal(t, int32(1), execu.Calls.Load())
 		assert.Equal(t, job.StateFailed, rep2.State)
 	})
 }
 
 func TestExecutionAdoptFindsNothingRuns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		work := &fakeWork{ends: map[string]time.Time{}}
-		u := &fakeAdopter{work: work, key: "u", d: time.Minute}
+		work := jobtest.NewWork()
+		u := &jobtest.Adopter{Work: work, Key: "u", D: time.Minute}
 		n := &job.Network{Name: "n", Units: []job.Unit{{Name: "u", Action: u}}}
 		prev := job.NetworkReport{Name: "n", State: job.Running, Units: []job.UnitReport{{Name: "u", State: job.Running, Started: time.Now()}}}
 		e, err := n.Start(context.Background(), job.StartOptions{Resume: &prev})
 		require.NoError(t, err)
 		rep := e.Wait()
 		assert.Equal(t, job.Succeeded, rep.State)
-		assert.Equal(t, int32(1), u.adopts.Load())
-		assert.Equal(t, int32(1), u.dos.Load(), "nothing to adopt: the unit ran")
+		assert.Equal(t, int32(1), u.Adopts.Load())
+		assert.Equal(t, int32(1), u.Dos.Load(), "nothing to adopt: the unit ran")
 	})
 }
 
 func TestExecutionStartErrors(t *testing.T) {
-	n := &job.Network{Name: "n", Units: []job.Unit{{Name: "u", Action: &sleeper{}}}}
+	n := &job.Network{Name: "n", Units: []job.Unit{{Name: "u", Action: &jobtest.Sleeper{}}}}
 	_, err := n.Start(context.Background(), job.StartOptions{Hold: []string{"x"}})
-	require.ErrorIs(t, err, job.ErrNotFound)
-	assert.Contains(t, err.Error(), `hold: job: no unit "x"`)
+	require.ErrorIs(t, err, job.ErrInvalid)
+	assert.Equal(t, `hold: network n has no unit "x" (units: u)`, err.Error())
 	_, err = (&job.Network{Name: "bad"}).Start(context.Background(), job.StartOptions{})
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, job.ErrNotFound))

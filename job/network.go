@@ -1,7 +1,6 @@
 package job
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -103,7 +102,7 @@ type Unit struct {
 }
 
 // Network is a job network (JobCenter's term): units connected by their
-// needs into a directed acyclic graph, run by [Network.Run]. It is data;
+// needs into a directed acyclic graph, run by [Network.Start]. It is data;
 // Run does not modify it, and one Network may be run several times,
 // concurrently too, when its Actions allow it.
 type Network struct {
@@ -333,46 +332,22 @@ func (r NetworkReport) ExitCode() int {
 // they last, so an Observer should be quick. The UnitReport is a copy.
 type Observer func(UnitReport)
 
-// Run is RunObserved(ctx, nil).
-func (n *Network) Run(ctx context.Context) (NetworkReport, error) {
-	return n.RunObserved(ctx, nil)
-}
-
-// RunObserved validates the network and runs it, calling obs (when not
-// nil) on every state change. An error means the network is invalid (see
-// [Network.Validate]) and nothing ran; the report then has only the Name.
-// It is Start(ctx, StartOptions{Observer: obs}) followed by Wait.
-//
-// A unit starts as soon as every unit it needs finished and its When
-// condition holds, with at most Concurrency units running at once;
-// among units ready at the same time, earlier-defined ones start first. A
-// unit whose condition does not hold is Skipped, with a Message naming the
-// condition and the needs that broke it. Each unit's Action runs as
-// Chain(Action, Retry(*Retry), Timeout(Timeout)), so the timeout is per
-// attempt, with ctx carrying the unit's output writer (see [Output]).
-// Its final state: TimedOut when the last attempt timed out; Failed with
-// the error text as Message when Do returned an error; Skipped for a
-// Skipped Outcome; Succeeded for exit code 0 or an ignored code; else
-// Failed. Outcome.Output, if any, is appended to the captured output.
-//
-// Output is captured per unit by a writer that is safe for concurrent
-// use; it keeps the first OutputLimit bytes in memory and, once they are
-// exceeded, writes the whole output (the kept prefix included) to a file
-// in SpillDir named "<network>-<unit>-*.log" (see UnitReport.Output and
-// OutputFile).
-//
-// When ctx ends, the running units' actions see it through their ctx and
-// must end their work; RunObserved waits for them. Units that had not
-// started become Cancelled, and so does a running unit that ends without
-// success; the report has State cancelled and the error is nil.
-func (n *Network) RunObserved(ctx context.Context, obs Observer) (NetworkReport, error) {
-	e, err := n.Start(ctx, StartOptions{Observer: obs})
-	if err != nil {
-		rep := NetworkReport{}
-		if n != nil {
-			rep.Name = n.Name
+// CheckUnits returns nil when every name in names is a unit of n, and
+// otherwise an error wrapping [ErrInvalid] that names what (the option,
+// such as "hold"), the units n does not have, and the units it has.
+func (n *Network) CheckUnits(what string, names []string) error {
+	var unknown []string
+	for _, h := range names {
+		if !slices.ContainsFunc(n.Units, func(u Unit) bool { return u.Name == h }) {
+			unknown = append(unknown, quote(h))
 		}
-		return rep, err
 	}
-	return e.Wait(), nil
+	if len(unknown) == 0 {
+		return nil
+	}
+	have := make([]string, len(n.Units))
+	for i, u := range n.Units {
+		have[i] = u.Name
+	}
+	return Invalidf("%s: network %s has no unit %s (units: %s)", what, n.Name, strings.Join(unknown, ", "), strings.Join(have, ", "))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/jobtest"
 )
 
 var noop = job.ActionFunc(func(context.Context, inventory.Target) (job.Outcome, error) { return job.Outcome{}, nil })
@@ -56,7 +57,7 @@ func BenchmarkNetwork1000(b *testing.B) {
 		b.Run("shape="+shape, func(b *testing.B) {
 			n := network1000(shape)
 			for b.Loop() {
-				rep, err := n.Run(ctx)
+				rep, err := jobtest.RunNetwork(ctx, n, nil)
 				if err != nil || rep.ExitCode() != 0 {
 					b.Fatalf("%v %v", err, rep.State)
 				}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/jobtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -66,7 +67,7 @@ func TestNetworkLinear(t *testing.T) {
 		{Name: "a", Action: r.exit("a", 0)},
 		{Name: "b", Action: r.exit("b", 0), Needs: []string{"a"}},
 	}}
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "b", "c"}, r.order())
 	assert.Equal(t, "nightly", rep.Name)
@@ -94,7 +95,7 @@ func TestNetworkFailureBranches(t *testing.T) {
 		{Name: "report", Action: r.exit("report", 0), Needs: []string{"verify"}},
 		{Name: "page", Action: r.exit("page", 0), Needs: []string{"upload"}, When: job.When{On: job.WhenFailure}},
 	}}
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"dump", "alert", "cleanup"}, r.order())
 	assert.Equal(t, map[string]job.UnitState{
@@ -120,7 +121,7 @@ func TestNetworkFailureNeedsOneFailed(t *testing.T) {
 		{Name: "on-fail", Action: r.exit("on-fail", 0), Needs: []string{"a", "b"}, When: job.When{On: job.WhenFailure}},
 		{Name: "on-ok", Action: r.exit("on-ok", 0), Needs: []string{"a", "b"}},
 	}}
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	assert.Equal(t, job.Succeeded, unit(t, rep, "on-fail").State)
 	assert.Equal(t, job.Skipped, unit(t, rep, "on-ok").State)
@@ -141,7 +142,7 @@ func TestNetworkExitCodeConditions(t *testing.T) {
 		{Name: "on-err", Action: r.exit("on-err", 0), Needs: []string{"err"}, When: job.When{Codes: []int{-1, 0, 1}}},
 		{Name: "on-skip", Action: r.exit("on-skip", 0), Needs: []string{"on-0"}, When: job.When{Codes: []int{0}}},
 	}}
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	assert.Equal(t, job.Succeeded, unit(t, rep, "on-3").State)
 	assert.Equal(t, job.Skipped, unit(t, rep, "on-0").State)
@@ -160,7 +161,7 @@ func TestNetworkIgnoredExitCodeSucceeds(t *testing.T) {
 		{Name: "grep", Action: r.exit("grep", 1), Retry: &job.RetryPolicy{OnExit: map[int]job.Decision{1: job.DecideIgnore}}},
 		{Name: "next", Action: r.exit("next", 0), Needs: []string{"grep"}},
 	}}
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	g := unit(t, rep, "grep")
 	assert.Equal(t, job.Succeeded, g.State)
@@ -179,7 +180,7 @@ func TestNetworkActionSkipped(t *testing.T) {
 		{Name: "after", Action: r.exit("after", 0), Needs: []string{"start"}},
 		{Name: "always", Action: r.exit("always", 0), Needs: []string{"start"}, When: job.When{On: job.WhenAlways}},
 	}}
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	assert.Equal(t, job.Skipped, unit(t, rep, "start").State)
 	assert.Equal(t, "running", unit(t, rep, "start").Message)
@@ -211,7 +212,7 @@ func TestNetworkConcurrencyLimit(t *testing.T) {
 					n.Units = append(n.Units, job.Unit{Name: fmt.Sprint("u", i), Action: a})
 				}
 				start := time.Now()
-				rep, err := n.Run(context.Background())
+				rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 				require.NoError(t, err)
 				assert.Equal(t, job.Succeeded, rep.State)
 				assert.Equal(t, int32(tc.peak), peak.Load())
@@ -229,7 +230,7 @@ func TestNetworkDefinitionOrderAmongReady(t *testing.T) {
 		{Name: "x", Action: r.exit("x", 0)},
 		{Name: "w", Action: r.exit("w", 0)},
 	}}
-	_, err := n.Run(context.Background())
+	_, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"z", "y", "x", "w"}, r.order(), "y became ready together with x and w, and is defined first")
 
@@ -241,7 +242,7 @@ func TestNetworkDefinitionOrderAmongReady(t *testing.T) {
 		{Name: "c", Action: r.exit("c", 0), Needs: []string{"b"}, When: job.When{On: job.WhenAlways}},
 		{Name: "d", Action: r.exit("d", 0), Needs: []string{"a"}, When: job.When{On: job.WhenAlways}},
 	}}
-	_, err = n.Run(context.Background())
+	_, err = jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "c", "d"}, r.order())
 }
@@ -254,7 +255,7 @@ func TestNetworkTimeoutPerAttempt(t *testing.T) {
 			{Name: "after", Action: r.exit("after", 0), Needs: []string{"hang"}},
 			{Name: "on-fail", Action: r.exit("on-fail", 0), Needs: []string{"hang"}, When: job.When{On: job.WhenFailure}},
 		}}
-		rep, err := n.Run(context.Background())
+		rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 		require.NoError(t, err)
 		h := unit(t, rep, "hang")
 		assert.Equal(t, job.TimedOut, h.State)
@@ -275,7 +276,7 @@ func TestNetworkRetryAttempts(t *testing.T) {
 		n := &job.Network{Units: []job.Unit{
 			{Name: "flaky", Action: codes(&calls, time.Now(), 75, 75, 0), Retry: &job.RetryPolicy{Limit: 5, Delay: 2 * time.Second, Backoff: 2}},
 		}}
-		rep, err := n.Run(context.Background())
+		rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 		require.NoError(t, err)
 		u := unit(t, rep, "flaky")
 		assert.Equal(t, job.Succeeded, u.State)
@@ -308,7 +309,7 @@ func TestNetworkCancel(t *testing.T) {
 			cancel()
 		}()
 		start := time.Now()
-		rep, err := n.Run(ctx)
+		rep, err := jobtest.RunNetwork(ctx, n, nil)
 		require.NoError(t, err)
 		assert.Equal(t, 11*time.Second, time.Since(start), "waits for the running units to end")
 		assert.True(t, sawCancel.Load())
@@ -330,7 +331,7 @@ func TestNetworkCancelledBeforeStart(t *testing.T) {
 	cancel()
 	var r recorder
 	n := &job.Network{Units: []job.Unit{{Name: "a", Action: r.exit("a", 0)}}}
-	rep, err := n.Run(ctx)
+	rep, err := jobtest.RunNetwork(ctx, n, nil)
 	require.NoError(t, err)
 	assert.Empty(t, r.order())
 	assert.Equal(t, job.Cancelled, rep.State)
@@ -359,7 +360,7 @@ func TestNetworkOutputSmall(t *testing.T) {
 		{Name: "hello", Action: a},
 		{Name: "parallel", Action: parallel},
 	}}
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "hello\nreturned\n", unit(t, rep, "hello").Output)
 	assert.Empty(t, unit(t, rep, "hello").OutputFile)
@@ -392,7 +393,7 @@ func TestNetworkOutputSpill(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	runtime.ReadMemStats(&after)
 	require.NoError(t, err)
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "memory stays bounded while 50 MiB pass")
@@ -436,7 +437,7 @@ func TestNetworkOutputLimit(t *testing.T) {
 		})},
 		{Name: "over", Action: a},
 	}}
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "0123456789", unit(t, rep, "exact").Output)
 	assert.Empty(t, unit(t, rep, "exact").OutputFile)
@@ -450,7 +451,7 @@ func TestNetworkOutputLimit(t *testing.T) {
 	// A spill directory that does not exist: the prefix is kept and the
 	// note says why the rest is missing; the action is not failed.
 	n.SpillDir = filepath.Join(dir, "missing")
-	rep, err = n.Run(context.Background())
+	rep, err = jobtest.RunNetwork(context.Background(), n, nil)
 	require.NoError(t, err)
 	over = unit(t, rep, "over")
 	assert.Equal(t, job.Succeeded, over.State)
@@ -466,7 +467,7 @@ func TestNetworkObserver(t *testing.T) {
 		{Name: "c", Action: r.exit("c", 0), Needs: []string{"a"}, When: job.When{On: job.WhenFailure}},
 	}}
 	var seen []string
-	rep, err := n.RunObserved(context.Background(), func(u job.UnitReport) {
+	rep, err := jobtest.RunNetwork(context.Background(), n, func(u job.UnitReport) {
 		seen = append(seen, u.Name+" "+string(u.State))
 		if u.State == job.Running {
 			assert.False(t, u.Started.IsZero())
@@ -494,13 +495,13 @@ func TestNetworkRunInvalid(t *testing.T) {
 		{Name: "a", Action: r.exit("a", 0)},
 		{Name: "b", Action: r.exit("b", 0), Needs: []string{"nope"}},
 	}}
-	rep, err := n.Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), n, nil)
 	require.Error(t, err)
 	assert.Empty(t, r.order(), "nothing ran")
 	assert.Equal(t, "bad", rep.Name)
 	assert.Equal(t, 1, rep.ExitCode())
 	var nilNet *job.Network
-	_, err = nilNet.Run(context.Background())
+	_, err = jobtest.RunNetwork(context.Background(), nilNet, nil)
 	assert.Error(t, err)
 }
 

@@ -66,18 +66,19 @@ func main() {
 	net := &job.Network{Name: "example", Units: units, Concurrency: 2}
 
 	// React to each unit as it finishes.
-	rep, err := net.RunObserved(ctx, func(u job.UnitReport) {
+	exec, err := net.Start(ctx, job.StartOptions{Observer: func(u job.UnitReport) {
 		switch u.State {
 		case job.StateFailed, job.TimedOut:
 			fmt.Printf("!! %s %s (exit %d): %s\n", u.Name, u.State, u.ExitCode, u.Message)
 		case job.Succeeded:
 			fmt.Printf("ok %s in %s\n", u.Name, u.Duration().Round(time.Millisecond))
 		}
-	})
+	}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	rep := exec.Wait()
 	for _, u := range rep.Units {
 		fmt.Printf("%s %s exit=%d attempts=%d\n", u.Name, u.State, u.ExitCode, u.Attempts)
 	}

@@ -1,4 +1,4 @@
-// Package boltstore is the persistent [job.Store]: runs and scheduler
+// Package boltstore is the persistent [scheduler.Store]: runs and scheduler
 // values in one bbolt (go.etcd.io/bbolt) file, by default
 // $XDG_STATE_HOME/minato/jobs.db ([DefaultPath]).
 //
@@ -17,10 +17,10 @@
 // # Layout and durability
 //
 // The file has two buckets: "runs", keyed by run ID, each value the JSON
-// encoding of a [job.RunRecord]; and "values", the scheduler's values by
+// encoding of a [scheduler.RunRecord]; and "values", the scheduler's values by
 // key. Every write (PutRun, CreateRun, DeleteRuns, PutValue) is one bbolt
 // read-write transaction, committed with an fsync: when it returns nil the
-// data is on disk, as job.Store requires, and a crash (or a power loss)
+// data is on disk, as scheduler.Store requires, and a crash (or a power loss)
 // leaves either the old state or the new one. CreateRun's check and put
 // happen in one transaction, so it is atomic across goroutines. bbolt
 // serialises writers: each write waits for the previous one's fsync, a few
@@ -50,5 +50,5 @@
 //	path, err := boltstore.DefaultPath()
 //	st, err := boltstore.Open(path, boltstore.Options{})
 //	defer st.Close()
-//	// hand st to the job scheduler as its job.Store
+//	// hand st to the job scheduler as its scheduler.Store
 package boltstore

@@ -9,6 +9,7 @@ import (
 
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/boltstore"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
 // A run written before the store is closed is there when it is opened
@@ -24,8 +25,8 @@ func ExampleOpen() {
 		fmt.Println(err)
 		return
 	}
-	created, _ := st.CreateRun(ctx, job.RunRecord{
-		ID: "backup@2025-03-14T01:00:00Z", Network: "backup", Trigger: job.TriggerSchedule,
+	created, _ := st.CreateRun(ctx, scheduler.RunRecord{
+		ID: "backup@2025-03-14T01:00:00Z", Network: "backup", Trigger: scheduler.TriggerSchedule,
 		Created: time.Date(2025, 3, 14, 1, 0, 0, 0, time.UTC),
 		Report:  job.NetworkReport{Name: "backup", State: job.Running},
 	})
@@ -37,7 +38,7 @@ func ExampleOpen() {
 
 	st, _ = boltstore.Open(path, boltstore.Options{})
 	defer st.Close()
-	runs, _ := st.ListRuns(ctx, job.RunFilter{Unfinished: true})
+	runs, _ := st.ListRuns(ctx, scheduler.RunFilter{Unfinished: true})
 	for _, r := range runs {
 		fmt.Println("resume", r.ID, r.Report.State)
 	}

@@ -14,6 +14,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
 // The buckets of the file.
@@ -37,13 +38,13 @@ type Options struct {
 	NoSync bool
 }
 
-// Store is a [job.Store] in a bbolt file. It is safe for concurrent use.
+// Store is a [scheduler.Store] in a bbolt file. It is safe for concurrent use.
 type Store struct {
 	db   *bolt.DB
 	path string
 }
 
-var _ job.Store = (*Store)(nil)
+var _ scheduler.Store = (*Store)(nil)
 
 // DefaultPath returns the store file minato uses when no path is given:
 // $XDG_STATE_HOME/minato/jobs.db, else ~/.local/state/minato/jobs.db, else
@@ -108,9 +109,9 @@ func (s *Store) errorf(err error, format string, args ...any) error {
 	return fmt.Errorf("boltstore: %s: %s: %w", s.path, fmt.Sprintf(format, args...), err)
 }
 
-// PutRun implements [job.Store]: it writes the run in one transaction,
+// PutRun implements [scheduler.Store]: it writes the run in one transaction,
 // synced to disk before it returns nil.
-func (s *Store) PutRun(ctx context.Context, rec job.RunRecord) error {
+func (s *Store) PutRun(ctx context.Context, rec scheduler.RunRecord) error {
 	if err := ctx.Err(); err != nil {
 		return s.errorf(err, "put run %q", rec.ID)
 	}
@@ -127,9 +128,9 @@ func (s *Store) PutRun(ctx context.Context, rec job.RunRecord) error {
 	return nil
 }
 
-// CreateRun implements [job.Store]: the check and the put are one
+// CreateRun implements [scheduler.Store]: the check and the put are one
 // transaction.
-func (s *Store) CreateRun(ctx context.Context, rec job.RunRecord) (bool, error) {
+func (s *Store) CreateRun(ctx context.Context, rec scheduler.RunRecord) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, s.errorf(err, "create run %q", rec.ID)
 	}
@@ -152,9 +153,9 @@ func (s *Store) CreateRun(ctx context.Context, rec job.RunRecord) (bool, error) 
 	return created, nil
 }
 
-// GetRun implements [job.Store].
-func (s *Store) GetRun(ctx context.Context, id string) (job.RunRecord, error) {
-	var rec job.RunRecord
+// GetRun implements [scheduler.Store].
+func (s *Store) GetRun(ctx context.Context, id string) (scheduler.RunRecord, error) {
+	var rec scheduler.RunRecord
 	if err := ctx.Err(); err != nil {
 		return rec, s.errorf(err, "get run %q", id)
 	}
@@ -168,24 +169,24 @@ func (s *Store) GetRun(ctx context.Context, id string) (job.RunRecord, error) {
 		return decode(v, &rec)
 	})
 	if err != nil {
-		return job.RunRecord{}, s.errorf(err, "get run %q", id)
+		return scheduler.RunRecord{}, s.errorf(err, "get run %q", id)
 	}
 	if !found {
-		return job.RunRecord{}, fmt.Errorf("boltstore: run %q: %w", id, job.ErrNotFound)
+		return scheduler.RunRecord{}, fmt.Errorf("boltstore: run %q: %w", id, job.ErrNotFound)
 	}
 	return rec, nil
 }
 
-// ListRuns implements [job.Store]. It reads and decodes every run, then
+// ListRuns implements [scheduler.Store]. It reads and decodes every run, then
 // filters and sorts them: its cost is linear in the runs the store keeps.
-func (s *Store) ListRuns(ctx context.Context, f job.RunFilter) ([]job.RunRecord, error) {
+func (s *Store) ListRuns(ctx context.Context, f scheduler.RunFilter) ([]scheduler.RunRecord, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, s.errorf(err, "list runs")
 	}
-	var out []job.RunRecord
+	var out []scheduler.RunRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(runsBucket).ForEach(func(k, v []byte) error {
-			var rec job.RunRecord
+			var rec scheduler.RunRecord
 			if err := decode(v, &rec); err != nil {
 				return fmt.Errorf("run %q: %w", k, err)
 			}
@@ -198,14 +199,14 @@ func (s *Store) ListRuns(ctx context.Context, f job.RunFilter) ([]job.RunRecord,
 	if err != nil {
 		return nil, s.errorf(err, "list runs")
 	}
-	job.SortRuns(out)
+	scheduler.SortRuns(out)
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit:f.Limit]
 	}
 	return out, nil
 }
 
-// DeleteRuns implements [job.Store]: one transaction reads every run and
+// DeleteRuns implements [scheduler.Store]: one transaction reads every run and
 // deletes the finished ones that ended before endedBefore.
 func (s *Store) DeleteRuns(ctx context.Context, endedBefore time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
@@ -216,7 +217,7 @@ func (s *Store) DeleteRuns(ctx context.Context, endedBefore time.Time) (int, err
 		runs := tx.Bucket(runsBucket)
 		var doomed [][]byte
 		err := runs.ForEach(func(k, v []byte) error {
-			var rec job.RunRecord
+			var rec scheduler.RunRecord
 			if err := decode(v, &rec); err != nil {
 				return fmt.Errorf("run %q: %w", k, err)
 			}
@@ -243,7 +244,19 @@ func (s *Store) DeleteRuns(ctx context.Context, endedBefore time.Time) (int, err
 	return n, nil
 }
 
-// GetValue implements [job.Store].
+// DeleteRun implements [scheduler.RunStore].
+func (s *Store) DeleteRun(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return s.errorf(err, "delete run %q", id)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(runsBucket).Delete([]byte(id)) })
+	if err != nil {
+		return s.errorf(err, "delete run %q", id)
+	}
+	return nil
+}
+
+// GetValue implements [scheduler.Store].
 func (s *Store) GetValue(ctx context.Context, key string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, s.errorf(err, "get value %q", key)
@@ -260,7 +273,7 @@ func (s *Store) GetValue(ctx context.Context, key string) ([]byte, error) {
 	return out, nil
 }
 
-// PutValue implements [job.Store]: it writes (or, for a nil value,
+// PutValue implements [scheduler.Store]: it writes (or, for a nil value,
 // deletes) the key in one transaction, synced to disk before it returns
 // nil.
 func (s *Store) PutValue(ctx context.Context, key string, value []byte) error {
@@ -280,7 +293,7 @@ func (s *Store) PutValue(ctx context.Context, key string, value []byte) error {
 	return nil
 }
 
-// Close implements [job.Store]: it waits for the transactions in progress,
+// Close implements [scheduler.Store]: it waits for the transactions in progress,
 // then closes the file and releases its lock. Later calls fail; Close
 // itself may be called again.
 func (s *Store) Close() error {
@@ -290,7 +303,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func decode(v []byte, rec *job.RunRecord) error {
+func decode(v []byte, rec *scheduler.RunRecord) error {
 	if err := json.Unmarshal(v, rec); err != nil {
 		return fmt.Errorf("decode: %w", err)
 	}

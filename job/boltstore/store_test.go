@@ -20,7 +20,8 @@ import (
 
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/boltstore"
-	"github.com/minato-ops/minato/job/storetest"
+	"github.com/minato-ops/minato/job/scheduler"
+	"github.com/minato-ops/minato/job/scheduler/storetest"
 )
 
 func open(t testing.TB, path string, o boltstore.Options) *boltstore.Store {
@@ -33,17 +34,17 @@ func open(t testing.TB, path string, o boltstore.Options) *boltstore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.TestStore(t, func(t *testing.T) job.Store {
+	storetest.TestStore(t, func(t *testing.T) scheduler.Store {
 		return open(t, filepath.Join(t.TempDir(), "jobs.db"), boltstore.Options{})
 	})
 }
 
 // sample returns a realistic run: units units, each with outputSize bytes
 // of output, deterministic from id.
-func sample(id string, units, outputSize int) job.RunRecord {
+func sample(id string, units, outputSize int) scheduler.RunRecord {
 	created := time.Date(2025, 3, 14, 1, 0, 0, 0, time.UTC)
-	rec := job.RunRecord{
-		ID: id, Network: "backup", Trigger: job.TriggerSchedule, Due: created,
+	rec := scheduler.RunRecord{
+		ID: id, Network: "backup", Trigger: scheduler.TriggerSchedule, Due: created,
 		Created: created, Ended: created.Add(time.Minute), Queue: "default",
 		Definition: []byte("name: backup\nschedule: \"0 1 * * *\"\nunits: [...]\n"),
 		Report:     job.NetworkReport{Name: "backup", State: job.Succeeded},
@@ -93,7 +94,7 @@ func TestReopen(t *testing.T) {
 	if len(got.Report.Units) != 5 || got.Report.Units[4].Output != want.Report.Units[4].Output || !got.Ended.Equal(want.Ended) {
 		t.Fatalf("GetRun after reopening = %+v, want %+v", got, want)
 	}
-	runs, err := st.ListRuns(ctx, job.RunFilter{Unfinished: true})
+	runs, err := st.ListRuns(ctx, scheduler.RunFilter{Unfinished: true})
 	if err != nil || len(runs) != 1 || runs[0].ID != running.ID {
 		t.Fatalf("ListRuns(Unfinished) after reopening = %v, %v; want the running run", runs, err)
 	}
@@ -285,7 +286,7 @@ func TestCrash(t *testing.T) {
 				t.Fatalf("round %d: run %s does not read back as written", round, id)
 			}
 		}
-		runs, err := st.ListRuns(t.Context(), job.RunFilter{})
+		runs, err := st.ListRuns(t.Context(), scheduler.RunFilter{})
 		if err != nil {
 			t.Fatalf("round %d: ListRuns after the kill: %v", round, err)
 		}
@@ -345,7 +346,7 @@ func TestErrors(t *testing.T) {
 	if _, err := st.GetRun(t.Context(), "cancelled"); !errors.Is(err, job.ErrNotFound) {
 		t.Errorf("PutRun with a cancelled ctx wrote the run (GetRun: %v)", err)
 	}
-	if _, err := st.ListRuns(ctx, job.RunFilter{}); !errors.Is(err, context.Canceled) {
+	if _, err := st.ListRuns(ctx, scheduler.RunFilter{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("ListRuns with a cancelled ctx: %v, want context.Canceled", err)
 	}
 	_, err := st.GetRun(t.Context(), "missing")
@@ -380,7 +381,7 @@ func TestErrors(t *testing.T) {
 	if _, err := st.GetRun(t.Context(), "broken"); err == nil || !strings.Contains(err.Error(), `"broken"`) || !strings.Contains(err.Error(), path) {
 		t.Errorf("GetRun of an undecodable run: %v; want an error naming it and the path", err)
 	}
-	if _, err := st.ListRuns(t.Context(), job.RunFilter{}); err == nil || !strings.Contains(err.Error(), `"broken"`) {
+	if _, err := st.ListRuns(t.Context(), scheduler.RunFilter{}); err == nil || !strings.Contains(err.Error(), `"broken"`) {
 		t.Errorf("ListRuns with an undecodable run: %v; want an error naming it", err)
 	}
 	if _, err := st.GetRun(t.Context(), "good"); err != nil {
@@ -428,12 +429,12 @@ func BenchmarkListRuns(b *testing.B) {
 	}
 	for _, bc := range []struct {
 		name string
-		f    job.RunFilter
+		f    scheduler.RunFilter
 		want int
 	}{
-		{"all", job.RunFilter{}, 1000},
-		{"network-limit-20", job.RunFilter{Network: "net3", Limit: 20}, 20},
-		{"unfinished", job.RunFilter{Unfinished: true}, 10},
+		{"all", scheduler.RunFilter{}, 1000},
+		{"network-limit-20", scheduler.RunFilter{Network: "net3", Limit: 20}, 20},
+		{"unfinished", scheduler.RunFilter{Unfinished: true}, 10},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -16,6 +16,7 @@ import (
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
 	jobdocker "github.com/minato-ops/minato/job/docker"
+	"github.com/minato-ops/minato/job/jobtest"
 )
 
 // benchLabels are set on every container the benchmarks create themselves
@@ -85,7 +86,7 @@ func BenchmarkExecUnit(b *testing.B) {
 			Target: target,
 		}}}
 		for b.Loop() {
-			rep, err := n.Run(ctx)
+			rep, err := jobtest.RunNetwork(ctx, n, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -222,7 +223,7 @@ func BenchmarkRunContainerUnits(b *testing.B) {
 			}
 			iterations := 0
 			for b.Loop() {
-				rep, err := n.Run(ctx)
+				rep, err := jobtest.RunNetwork(ctx, n, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -73,7 +73,7 @@
 // In a schedule's inline calendar, weekdays are English names or their
 // 3-letter abbreviations in any case, or 0-7 as in cron (0 and 7 are
 // Sunday), and dates are YYYY-MM-DD; the calendar is named "inline" in
-// messages. [ScheduleDef.Schedule] builds the [job.Schedule], looking named
+// messages. [ScheduleDef.Schedule] builds the [schedule.Schedule], looking named
 // calendars up in the agent's.
 //
 // Built with BuildOptions.Adoptable (as the scheduler builds them), run

@@ -14,6 +14,7 @@ import (
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/job/jobtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +25,7 @@ func runDef(t *testing.T, c *container.Client, text string, obs job.Observer) jo
 	require.NoError(t, err)
 	n, err := jobfile.Build(def, c, jobfile.BuildOptions{RunID: "test", SpillDir: t.TempDir()})
 	require.NoError(t, err)
-	rep, err := n.RunObserved(context.Background(), obs)
+	rep, err := jobtest.RunNetwork(context.Background(), n, obs)
 	require.NoError(t, err)
 	return rep
 }
@@ -205,7 +206,7 @@ units:
 	require.NoError(t, a.Release(context.Background(), inventory.Target{}))
 	assert.Empty(t, kept())
 
-	rep, err := build().Run(context.Background())
+	rep, err := jobtest.RunNetwork(context.Background(), build(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, 3, unit(t, rep, "u").ExitCode)
 	assert.Contains(t, unit(t, rep, "u").Output, "done\n")

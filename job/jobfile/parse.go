@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/schedule"
+	"github.com/minato-ops/minato/job/scheduler"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -23,7 +25,7 @@ type Definition struct {
 	OutputLimit int64     `json:"output_limit,omitempty"`
 	Units       []UnitDef `json:"units"`
 	// Queue is the scheduler queue the network's units wait in; "" means
-	// job.DefaultQueue. Names are letters, digits, '.', '_' and '-'.
+	// scheduler.DefaultQueue. Names are letters, digits, '.', '_' and '-'.
 	Queue string `json:"queue,omitempty"`
 	// Schedule says when `minato agent` runs the network; nil means only
 	// when submitted.
@@ -32,9 +34,9 @@ type Definition struct {
 
 // ScheduleDef is a Definition's schedule: a cron in a zone, optionally on
 // a business-day calendar, with the scheduler's overlap and catch-up
-// policies. [ScheduleDef.Schedule] turns it into a [job.Schedule].
+// policies. [ScheduleDef.Schedule] turns it into a [schedule.Schedule].
 type ScheduleDef struct {
-	// Cron is the cron spec, as [job.ParseCron] reads it: 5 fields (6
+	// Cron is the cron spec, as [schedule.ParseCron] reads it: 5 fields (6
 	// with seconds first), a descriptor such as @daily or "@every 10m",
 	// optionally after "TZ=Area/City ". Required.
 	Cron string `json:"cron"`
@@ -45,14 +47,14 @@ type ScheduleDef struct {
 	// Calendar names a calendar defined in the agent's configuration;
 	// InlineCalendar is one given in the definition itself (named
 	// "inline"). At most one of them is set.
-	Calendar       string        `json:"calendar,omitempty"`
-	InlineCalendar *job.Calendar `json:"-"`
+	Calendar       string             `json:"calendar,omitempty"`
+	InlineCalendar *schedule.Calendar `json:"-"`
 	// Shift moves due times that fall on non-business days ("" means
-	// job.ShiftSkip); only with a calendar.
-	Shift job.Shift `json:"shift,omitempty"`
+	// schedule.ShiftSkip); only with a calendar.
+	Shift schedule.Shift `json:"shift,omitempty"`
 	// Overlap is the policy for a run due while an earlier one has not
-	// finished; "" means job.OverlapSkip.
-	Overlap job.Overlap `json:"overlap,omitempty"`
+	// finished; "" means scheduler.OverlapSkip.
+	Overlap scheduler.Overlap `json:"overlap,omitempty"`
 	// CatchUp is how far back a due time missed while the agent was down
 	// is still run; 0 means none is.
 	CatchUp time.Duration `json:"catch_up,omitempty"`
@@ -62,11 +64,11 @@ type ScheduleDef struct {
 // definition's schedule.
 const InlineCalendarName = "inline"
 
-// Schedule builds the job.Schedule: the cron in its zone (Timezone, else
+// Schedule builds the schedule.Schedule: the cron in its zone (Timezone, else
 // the agent's local zone), on its calendar when it has one. A named
 // calendar is looked up in calendars; an unknown name is an error naming
 // it and listing the known ones.
-func (s *ScheduleDef) Schedule(calendars map[string]*job.Calendar) (job.Schedule, error) {
+func (s *ScheduleDef) Schedule(calendars map[string]*schedule.Calendar) (schedule.Schedule, error) {
 	c, err := s.cron()
 	if err != nil {
 		return nil, err
@@ -85,12 +87,12 @@ func (s *ScheduleDef) Schedule(calendars map[string]*job.Calendar) (job.Schedule
 		}
 	}
 	if cal == nil {
-		if s.Shift != "" && s.Shift != job.ShiftSkip {
+		if s.Shift != "" && s.Shift != schedule.ShiftSkip {
 			return nil, fmt.Errorf("schedule: shift %s: only with a calendar", s.Shift)
 		}
 		return c, nil
 	}
-	sched, err := job.OnCalendar(c, cal, s.Shift)
+	sched, err := schedule.OnCalendar(c, cal, s.Shift)
 	if err != nil {
 		return nil, fmt.Errorf("schedule: %w", err)
 	}
@@ -100,7 +102,7 @@ func (s *ScheduleDef) Schedule(calendars map[string]*job.Calendar) (job.Schedule
 // cron parses Cron in its zone: Timezone, else the TZ= prefix, else the
 // local zone. A Timezone and a TZ= prefix that name different zones are an
 // error.
-func (s *ScheduleDef) cron() (*job.Cron, error) {
+func (s *ScheduleDef) cron() (*schedule.Cron, error) {
 	loc := time.Local
 	if s.Timezone != "" {
 		l, err := time.LoadLocation(s.Timezone)
@@ -109,7 +111,7 @@ func (s *ScheduleDef) cron() (*job.Cron, error) {
 		}
 		loc = l
 	}
-	c, err := job.ParseCron(s.Cron, loc)
+	c, err := schedule.ParseCron(s.Cron, loc)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +380,7 @@ func (w *walker) definition(n *yaml.Node) *Definition {
 		case "name":
 			def.Name = w.str(v, p)
 		case "queue":
-			if def.Queue = w.str(v, p); !job.ValidName(def.Queue) && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+			if def.Queue = w.str(v, p); !scheduler.ValidName(def.Queue) && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
 				w.errorf(p, "%q: want a queue name of letters, digits, '.', '_' and '-'", def.Queue)
 			}
 		case "schedule":
@@ -429,16 +431,16 @@ func (w *walker) schedule(n *yaml.Node, path string) *ScheduleDef {
 				w.errorf(p, "empty: give the name of a calendar of the agent's configuration")
 			}
 		case "shift":
-			switch s.Shift = job.Shift(w.str(v, p)); s.Shift {
-			case job.ShiftSkip, job.ShiftNext, job.ShiftPrevious:
+			switch s.Shift = schedule.Shift(w.str(v, p)); s.Shift {
+			case schedule.ShiftSkip, schedule.ShiftNext, schedule.ShiftPrevious:
 			default:
 				if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
 					w.errorf(p, "%q: want skip, next or previous", string(s.Shift))
 				}
 			}
 		case "overlap":
-			switch s.Overlap = job.Overlap(w.str(v, p)); s.Overlap {
-			case job.OverlapSkip, job.OverlapQueue, job.OverlapReplace, job.OverlapAllow:
+			switch s.Overlap = scheduler.Overlap(w.str(v, p)); s.Overlap {
+			case scheduler.OverlapSkip, scheduler.OverlapQueue, scheduler.OverlapReplace, scheduler.OverlapAllow:
 			default:
 				if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
 					w.errorf(p, "%q: want skip, queue, replace or allow", string(s.Overlap))
@@ -455,7 +457,7 @@ func (w *walker) schedule(n *yaml.Node, path string) *ScheduleDef {
 		w.errorf(join(path, "cron"), `required: when the network is due, such as "0 2 * * *", @daily or "@every 10m"`)
 		return s
 	}
-	c, err := job.ParseCron(s.Cron, time.UTC)
+	c, err := schedule.ParseCron(s.Cron, time.UTC)
 	if err != nil {
 		w.errorf(join(path, "cron"), "%v", err)
 		return s
@@ -463,7 +465,7 @@ func (w *walker) schedule(n *yaml.Node, path string) *ScheduleDef {
 	if prefix, ok := tzPrefix(s.Cron); ok && s.Timezone != "" && prefix != s.Timezone {
 		w.errorf(join(path, "timezone"), "%q differs from the cron's TZ=%s: give the zone once", s.Timezone, prefix)
 	}
-	if s.Shift != "" && s.Shift != job.ShiftSkip {
+	if s.Shift != "" && s.Shift != schedule.ShiftSkip {
 		switch {
 		case !calendarGiven:
 			w.errorf(join(path, "shift"), "%s: only with a calendar (it moves due times off non-business days)", s.Shift)
@@ -475,8 +477,8 @@ func (w *walker) schedule(n *yaml.Node, path string) *ScheduleDef {
 }
 
 // calendar reads an inline calendar: weekdays, holidays, workdays.
-func (w *walker) calendar(n *yaml.Node, path string) *job.Calendar {
-	cal := &job.Calendar{Name: InlineCalendarName}
+func (w *walker) calendar(n *yaml.Node, path string) *schedule.Calendar {
+	cal := &schedule.Calendar{Name: InlineCalendarName}
 	// each calls parse on every string of the list v, reporting what is
 	// not a string and what parse rejects.
 	each := func(v *yaml.Node, p, what string, parse func(s string) error) {
@@ -493,10 +495,10 @@ func (w *walker) calendar(n *yaml.Node, path string) *job.Calendar {
 			}
 		}
 	}
-	dates := func(v *yaml.Node, p string) []job.Date {
-		var out []job.Date
+	dates := func(v *yaml.Node, p string) []schedule.Date {
+		var out []schedule.Date
 		each(v, p, "dates (YYYY-MM-DD)", func(s string) error {
-			d, err := job.ParseDate(s)
+			d, err := schedule.ParseDate(s)
 			if err == nil {
 				out = append(out, d)
 			}
@@ -511,7 +513,7 @@ func (w *walker) calendar(n *yaml.Node, path string) *job.Calendar {
 				w.errorf(p, "empty: leave it out for Monday to Friday")
 			}
 			each(v, p, "weekdays (mon, tue, ...)", func(s string) error {
-				wd, err := job.ParseWeekday(s)
+				wd, err := schedule.ParseWeekday(s)
 				if err == nil {
 					cal.Weekdays = append(cal.Weekdays, wd)
 				}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/job/schedule"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -149,7 +151,7 @@ func FuzzParse(f *testing.F) {
 		if err == nil && def.Schedule != nil {
 			// Parse checked everything Schedule needs but the named
 			// calendar, which the agent has.
-			cals := map[string]*job.Calendar{def.Schedule.Calendar: {Name: def.Schedule.Calendar}}
+			cals := map[string]*schedule.Calendar{def.Schedule.Calendar: {Name: def.Schedule.Calendar}}
 			if _, err := def.Schedule.Schedule(cals); err != nil {
 				t.Fatalf("accepted a schedule that does not build: %q: %v", s, err)
 			}
@@ -175,7 +177,7 @@ schedule:
 	assert.Equal(t, "batch.night_1-a", def.Queue)
 	assert.Equal(t, &jobfile.ScheduleDef{
 		Cron: "0 2 * * *", Timezone: "Asia/Tokyo", Calendar: "business",
-		Shift: job.ShiftNext, Overlap: job.OverlapQueue, CatchUp: 2 * time.Hour,
+		Shift: schedule.ShiftNext, Overlap: scheduler.OverlapQueue, CatchUp: 2 * time.Hour,
 	}, def.Schedule)
 
 	def, err = jobfile.Parse([]byte(scheduled(`schedule:
@@ -188,13 +190,13 @@ schedule:
 	assert.Empty(t, def.Queue)
 	s := def.Schedule
 	assert.Empty(t, s.Calendar)
-	assert.Equal(t, &job.Calendar{
+	assert.Equal(t, &schedule.Calendar{
 		Name:     jobfile.InlineCalendarName,
 		Weekdays: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday},
-		Holidays: []job.Date{{Year: 2026, Month: 1, Day: 1}, {Year: 2026, Month: 1, Day: 2}},
-		Workdays: []job.Date{{Year: 2026, Month: 1, Day: 10}},
+		Holidays: []schedule.Date{{Year: 2026, Month: 1, Day: 1}, {Year: 2026, Month: 1, Day: 2}},
+		Workdays: []schedule.Date{{Year: 2026, Month: 1, Day: 10}},
 	}, s.InlineCalendar)
-	assert.Equal(t, job.ShiftPrevious, s.Shift)
+	assert.Equal(t, schedule.ShiftPrevious, s.Shift)
 	assert.Empty(t, s.Overlap, "absent: the scheduler's default (skip)")
 	assert.Zero(t, s.CatchUp)
 
@@ -206,8 +208,8 @@ schedule:
 	def, err = jobfile.Parse([]byte(`{"name": "n", "queue": "q", "schedule": {"cron": "@daily", "overlap": "allow", "calendar": {"holidays": ["2026-05-05"]}},
 		"units": [{"name": "a", "host": {"command": ["x"]}}]}`))
 	require.NoError(t, err, "JSON")
-	assert.Equal(t, job.OverlapAllow, def.Schedule.Overlap)
-	assert.Equal(t, []job.Date{{Year: 2026, Month: 5, Day: 5}}, def.Schedule.InlineCalendar.Holidays)
+	assert.Equal(t, scheduler.OverlapAllow, def.Schedule.Overlap)
+	assert.Equal(t, []schedule.Date{{Year: 2026, Month: 5, Day: 5}}, def.Schedule.InlineCalendar.Holidays)
 }
 
 func TestParseScheduleErrors(t *testing.T) {
@@ -293,7 +295,7 @@ func TestScheduleDefSchedule(t *testing.T) {
 		require.NoError(t, err)
 		return def.Schedule
 	}
-	calendars := map[string]*job.Calendar{
+	calendars := map[string]*schedule.Calendar{
 		"business": {Name: "business"},
 		"weekend":  {Name: "weekend", Weekdays: []time.Weekday{time.Saturday, time.Sunday}},
 	}
@@ -337,17 +339,17 @@ func TestScheduleDefSchedule(t *testing.T) {
 	// The default zone is the agent's.
 	s, err = parse("schedule: {cron: \"0 2 * * *\"}").Schedule(nil)
 	require.NoError(t, err)
-	assert.Equal(t, time.Local, s.(*job.Cron).Location())
+	assert.Equal(t, time.Local, s.(*schedule.Cron).Location())
 
 	// A hand-made ScheduleDef is checked as Parse checks it.
 	_, err = (&jobfile.ScheduleDef{Cron: "TZ=UTC @daily", Timezone: "Asia/Tokyo"}).Schedule(nil)
 	assert.EqualError(t, err, `schedule: timezone "Asia/Tokyo" differs from the cron's TZ=UTC: give the zone once`)
-	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Shift: job.ShiftNext}).Schedule(nil)
+	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Shift: schedule.ShiftNext}).Schedule(nil)
 	assert.EqualError(t, err, "schedule: shift next: only with a calendar")
 	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Timezone: "Nowhere"}).Schedule(nil)
 	assert.ErrorContains(t, err, `schedule: timezone "Nowhere": unknown time zone`)
 	_, err = (&jobfile.ScheduleDef{Cron: "61 * * * *"}).Schedule(nil)
 	assert.ErrorContains(t, err, `cron "61 * * * *": minute: 61 out of range 0-59`)
-	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Calendar: "business", InlineCalendar: &job.Calendar{}}).Schedule(calendars)
+	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Calendar: "business", InlineCalendar: &schedule.Calendar{}}).Schedule(calendars)
 	assert.ErrorContains(t, err, "give a name or an inline calendar, not both")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/boltstore"
 	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
 // BenchmarkDueToStart measures the time from a schedule's due time to the
@@ -98,12 +99,12 @@ units:
 			b.Fatal(err)
 		}
 		defer store.Close()
-		s, err := job.NewScheduler(job.SchedulerConfig{}, store)
+		s, err := scheduler.New(scheduler.Config{}, store, store)
 		if err != nil {
 			b.Fatal(err)
 		}
 		spill := b.TempDir()
-		err = s.Add(job.Entry{Name: name, Schedule: sched, Overlap: job.OverlapAllow, Definition: def,
+		err = s.Add(scheduler.Entry{Name: name, Schedule: sched, Overlap: scheduler.OverlapAllow, Definition: def,
 			Build: func(def []byte, runID string) (*job.Network, error) {
 				d, err := jobfile.Parse(def)
 				if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
 // MaxRequestBody bounds the body of a job API request (a job file).
@@ -41,19 +42,19 @@ type SubmitRequest struct {
 
 // apiFunc handles a job API request with the scheduler; it returns the
 // response body and status, or an error mapped to its status.
-type apiFunc func(w http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error)
+type apiFunc func(w http.ResponseWriter, r *http.Request, s *scheduler.Scheduler) (any, int, error)
 
 func (a *Agent) jobsAPI(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/jobnets", a.api(false, func(_ http.ResponseWriter, _ *http.Request, s *job.Scheduler) (any, int, error) {
+	mux.HandleFunc("GET /api/v1/jobnets", a.api(false, func(_ http.ResponseWriter, _ *http.Request, s *scheduler.Scheduler) (any, int, error) {
 		return nonNil(s.Networks()), http.StatusOK, nil
 	}))
-	mux.HandleFunc("GET /api/v1/queues", a.api(false, func(_ http.ResponseWriter, _ *http.Request, s *job.Scheduler) (any, int, error) {
+	mux.HandleFunc("GET /api/v1/queues", a.api(false, func(_ http.ResponseWriter, _ *http.Request, s *scheduler.Scheduler) (any, int, error) {
 		return nonNil(s.Queues()), http.StatusOK, nil
 	}))
 	mux.HandleFunc("POST /api/v1/queues/{name}/{action}", a.api(true, a.queueControl))
 	mux.HandleFunc("GET /api/v1/runs", a.api(false, a.readsOutput(a.listRuns)))
 	mux.HandleFunc("POST /api/v1/runs", a.api(true, a.submitRun))
-	mux.HandleFunc("GET /api/v1/runs/{id}", a.api(false, a.readsOutput(func(_ http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
+	mux.HandleFunc("GET /api/v1/runs/{id}", a.api(false, a.readsOutput(func(_ http.ResponseWriter, r *http.Request, s *scheduler.Scheduler) (any, int, error) {
 		rec, err := s.Get(r.Context(), r.PathValue("id"))
 		if err != nil {
 			return nil, 0, err
@@ -62,7 +63,7 @@ func (a *Agent) jobsAPI(mux *http.ServeMux) {
 		return rec, http.StatusOK, nil
 	})))
 	mux.HandleFunc("POST /api/v1/runs/{id}/units/{unit}/{action}", a.api(true, a.unitControl))
-	mux.HandleFunc("POST /api/v1/runs/{id}/cancel", a.api(true, func(_ http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
+	mux.HandleFunc("POST /api/v1/runs/{id}/cancel", a.api(true, func(_ http.ResponseWriter, r *http.Request, s *scheduler.Scheduler) (any, int, error) {
 		id := r.PathValue("id")
 		if err := s.Cancel(r.Context(), id); err != nil {
 			return nil, 0, err
@@ -75,7 +76,7 @@ func (a *Agent) jobsAPI(mux *http.ServeMux) {
 		rec.Definition = nil
 		return rec, http.StatusOK, nil
 	}))
-	mux.HandleFunc("POST /api/v1/runs/{id}/rerun", a.api(true, func(_ http.ResponseWriter, r *http.Request, _ *job.Scheduler) (any, int, error) {
+	mux.HandleFunc("POST /api/v1/runs/{id}/rerun", a.api(true, func(_ http.ResponseWriter, r *http.Request, _ *scheduler.Scheduler) (any, int, error) {
 		id := r.PathValue("id")
 		rec, err := a.jobs.rerun(r.Context(), id)
 		if err != nil {
@@ -94,7 +95,7 @@ var errNeedToken = errors.New("reading runs needs the agent's token when api.tok
 // readsOutput guards a handler that returns runs with their units'
 // output: with a token configured, the request must carry it.
 func (a *Agent) readsOutput(f apiFunc) apiFunc {
-	return func(w http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
+	return func(w http.ResponseWriter, r *http.Request, s *scheduler.Scheduler) (any, int, error) {
 		if a.token != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.token)) != 1 {
@@ -231,7 +232,7 @@ func validRunID(s string) bool {
 	return true
 }
 
-func (a *Agent) submitRun(_ http.ResponseWriter, r *http.Request, _ *job.Scheduler) (any, int, error) {
+func (a *Agent) submitRun(_ http.ResponseWriter, r *http.Request, _ *scheduler.Scheduler) (any, int, error) {
 	var req SubmitRequest
 	if err := decodeBody(r, &req); err != nil {
 		return nil, 0, err
@@ -248,7 +249,7 @@ func (a *Agent) submitRun(_ http.ResponseWriter, r *http.Request, _ *job.Schedul
 	if req.Definition != "" {
 		def = []byte(req.Definition)
 	}
-	rec, created, err := a.jobs.submit(r.Context(), req.Network, def, job.SubmitOptions{Hold: req.Hold, ID: req.ID})
+	rec, created, err := a.jobs.submit(r.Context(), req.Network, def, scheduler.SubmitOptions{Hold: req.Hold, ID: req.ID})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -260,9 +261,9 @@ func (a *Agent) submitRun(_ http.ResponseWriter, r *http.Request, _ *job.Schedul
 	return rec, http.StatusCreated, nil
 }
 
-func (a *Agent) listRuns(_ http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
+func (a *Agent) listRuns(_ http.ResponseWriter, r *http.Request, s *scheduler.Scheduler) (any, int, error) {
 	q := r.URL.Query()
-	f := job.RunFilter{Network: q.Get("network")}
+	f := scheduler.RunFilter{Network: q.Get("network")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -290,7 +291,7 @@ func (a *Agent) listRuns(_ http.ResponseWriter, r *http.Request, s *job.Schedule
 	return nonNil(recs), http.StatusOK, nil
 }
 
-func (a *Agent) unitControl(_ http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
+func (a *Agent) unitControl(_ http.ResponseWriter, r *http.Request, s *scheduler.Scheduler) (any, int, error) {
 	id, unit, action := r.PathValue("id"), r.PathValue("unit"), r.PathValue("action")
 	if err := decodeBody(r, &struct{}{}); err != nil {
 		return nil, 0, err
@@ -320,7 +321,7 @@ func (a *Agent) unitControl(_ http.ResponseWriter, r *http.Request, s *job.Sched
 	return rec, http.StatusOK, nil
 }
 
-func (a *Agent) queueControl(_ http.ResponseWriter, r *http.Request, s *job.Scheduler) (any, int, error) {
+func (a *Agent) queueControl(_ http.ResponseWriter, r *http.Request, s *scheduler.Scheduler) (any, int, error) {
 	name, action := r.PathValue("name"), r.PathValue("action")
 	if err := decodeBody(r, &struct{}{}); err != nil {
 		return nil, 0, err

@@ -13,7 +13,7 @@ import (
 
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/internal/strictyaml"
-	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/minato-ops/minato/monitor"
 	"github.com/minato-ops/minato/monitor/output/snmptrap"
 	"github.com/minato-ops/minato/monitor/output/syslog"
@@ -49,9 +49,9 @@ type Config struct {
 	// Jobnets are the job network files the scheduler runs; Load makes
 	// relative paths relative to the config file's directory.
 	Jobnets []string `json:"jobnets,omitempty"`
-	// Queues are the named queues; job.DefaultQueue always exists (with
+	// Queues are the named queues; scheduler.DefaultQueue always exists (with
 	// no concurrency limit unless listed).
-	Queues []job.QueueConfig `json:"queues,omitempty"`
+	Queues []scheduler.QueueConfig `json:"queues,omitempty"`
 	// Calendars are the business calendars jobnet schedules name.
 	Calendars []CalendarConfig `json:"calendars,omitempty"`
 	// Jobs configures the scheduler's store.
@@ -75,7 +75,7 @@ type JobsConfig struct {
 	// Store is the run store file (default boltstore.DefaultPath()).
 	Store string `json:"store,omitempty"`
 	// Retention is how long finished runs are kept (default
-	// job.DefaultRetention, 30 days).
+	// scheduler.DefaultRetention, 30 days).
 	Retention time.Duration `json:"retention,omitempty"`
 	// SpillDir holds unit output beyond 1 MiB (default: the store's
 	// directory's "output").

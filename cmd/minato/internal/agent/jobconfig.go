@@ -7,8 +7,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/job/schedule"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
 // jobnetFile is one configured job network file, read and parsed.
@@ -16,12 +17,12 @@ type jobnetFile struct {
 	path     string
 	data     []byte
 	def      *jobfile.Definition
-	schedule job.Schedule // nil: run only when submitted
+	schedule schedule.Schedule // nil: run only when submitted
 }
 
 // compiledJobs is the scheduler's part of a valid Config.
 type compiledJobs struct {
-	calendars map[string]*job.Calendar
+	calendars map[string]*schedule.Calendar
 	nets      []jobnetFile
 }
 
@@ -33,15 +34,15 @@ func (c Config) compileJobs() (compiledJobs, []error) {
 	add := func(path, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, a...)))
 	}
-	out := compiledJobs{calendars: map[string]*job.Calendar{}}
+	out := compiledJobs{calendars: map[string]*schedule.Calendar{}}
 
 	// Queues: the scheduler's own checks, with their key paths.
-	if _, err := job.NewScheduler(job.SchedulerConfig{Queues: c.Queues}, job.NewMemStore()); err != nil {
+	if _, err := scheduler.New(scheduler.Config{Queues: c.Queues}, scheduler.NewMemStore(), scheduler.NewMemStore()); err != nil {
 		errs = append(errs, flatten(err)...)
 	}
-	queues := []string{job.DefaultQueue}
+	queues := []string{scheduler.DefaultQueue}
 	for _, q := range c.Queues {
-		if job.ValidName(q.Name) && !slices.Contains(queues, q.Name) {
+		if scheduler.ValidName(q.Name) && !slices.Contains(queues, q.Name) {
 			queues = append(queues, q.Name)
 		}
 	}
@@ -50,11 +51,11 @@ func (c Config) compileJobs() (compiledJobs, []error) {
 	badCal := map[string]bool{} // calendars with problems of their own
 	for i, cc := range c.Calendars {
 		p := fmt.Sprintf("calendars[%d]", i)
-		cal := &job.Calendar{Name: cc.Name}
+		cal := &schedule.Calendar{Name: cc.Name}
 		switch j, dup := calIndex[cc.Name]; {
 		case cc.Name == "":
 			add(p+".name", "required")
-		case !job.ValidName(cc.Name):
+		case !scheduler.ValidName(cc.Name):
 			add(p+".name", "%q: want letters, digits, '.', '_' or '-'", cc.Name)
 		case dup:
 			add(p+".name", "%q is also the name of calendars[%d]", cc.Name, j)
@@ -63,17 +64,17 @@ func (c Config) compileJobs() (compiledJobs, []error) {
 		}
 		n := len(errs)
 		for j, s := range cc.Weekdays {
-			w, err := job.ParseWeekday(s)
+			w, err := schedule.ParseWeekday(s)
 			if err != nil {
 				add(fmt.Sprintf("%s.weekdays[%d]", p, j), "%v", err)
 				continue
 			}
 			cal.Weekdays = append(cal.Weekdays, w)
 		}
-		dates := func(key string, list []string) []job.Date {
-			var ds []job.Date
+		dates := func(key string, list []string) []schedule.Date {
+			var ds []schedule.Date
 			for j, s := range list {
-				d, err := job.ParseDate(s)
+				d, err := schedule.ParseDate(s)
 				if err != nil {
 					add(fmt.Sprintf("%s.%s[%d]", p, key, j), "%v", err)
 					continue
@@ -118,7 +119,7 @@ func (c Config) compileJobs() (compiledJobs, []error) {
 			continue
 		}
 		f := jobnetFile{path: path, data: data, def: def}
-		if !job.ValidName(def.Name) {
+		if !scheduler.ValidName(def.Name) {
 			add(p, "name: %q: want letters, digits, '.', '_' or '-' (the name starts its run IDs)", def.Name)
 		} else if j, dup := names[def.Name]; dup {
 			add(p, "name: network %q is also defined by jobnets[%d] (%s)", def.Name, j, c.Jobnets[j])

@@ -21,6 +21,7 @@ import (
 	"github.com/minato-ops/minato/job/boltstore"
 	jobdocker "github.com/minato-ops/minato/job/docker"
 	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/minato-ops/minato/monitor"
 )
 
@@ -36,8 +37,8 @@ type jobs struct {
 	errc   chan<- error // fatal scheduler errors stop the agent
 
 	mu       sync.Mutex
-	store    job.Store
-	sched    *job.Scheduler
+	store    scheduler.Store
+	sched    *scheduler.Scheduler
 	spill    string
 	ctx      context.Context // the agent's run context, once Run started
 	done     chan struct{}   // closed when the scheduler's Run returned
@@ -60,7 +61,7 @@ var errStopping = errors.New("the agent is stopping")
 
 // scheduler returns the scheduler, opening the store and building it on
 // first use, and starting it when the agent runs.
-func (j *jobs) scheduler() (*job.Scheduler, error) {
+func (j *jobs) scheduler() (*scheduler.Scheduler, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.sched != nil {
@@ -98,12 +99,12 @@ func (j *jobs) openLocked() error {
 	if err != nil {
 		return err
 	}
-	sched, err := job.NewScheduler(job.SchedulerConfig{Queues: j.cfg.Queues, Retention: j.cfg.Jobs.Retention}, bs,
-		job.WithSchedulerLogger(j.log.With("component", "scheduler")), job.WithRunEnded(j.runEnded),
-		job.WithUnconfigured(j.adhoc))
+	sched, err := scheduler.New(scheduler.Config{Queues: j.cfg.Queues, Retention: j.cfg.Jobs.Retention}, bs, bs,
+		scheduler.WithLogger(j.log.With("component", "scheduler")), scheduler.WithRunEnded(j.runEnded),
+		scheduler.WithUnconfigured(j.adhoc))
 	if err == nil {
 		for _, f := range j.nets {
-			e := job.Entry{Name: f.def.Name, Schedule: f.schedule, Queue: f.def.Queue, Definition: f.data, Build: j.build}
+			e := scheduler.Entry{Name: f.def.Name, Schedule: f.schedule, Queue: f.def.Queue, Definition: f.data, Build: j.build}
 			if s := f.def.Schedule; s != nil {
 				e.Overlap, e.CatchUp = s.Overlap, s.CatchUp
 			}
@@ -127,13 +128,13 @@ func (j *jobs) openLocked() error {
 // job file, or recorded by a run of an earlier agent. It has no schedule,
 // overlap allow, and the queue its file names. (The scheduler asks for it
 // with its lock held: it must not call the scheduler.)
-func (j *jobs) adhoc(rec job.RunRecord) (job.Entry, bool) {
+func (j *jobs) adhoc(rec scheduler.RunRecord) (scheduler.Entry, bool) {
 	d, err := jobfile.Parse(rec.Definition)
 	if err != nil || d.Name != rec.Network {
 		j.log.Warn("a run's recorded definition does not define its network: not resumed", "run", rec.ID, "network", rec.Network, "err", err)
-		return job.Entry{}, false
+		return scheduler.Entry{}, false
 	}
-	return job.Entry{Name: d.Name, Overlap: job.OverlapAllow, Queue: d.Queue, Definition: rec.Definition, Build: j.build}, true
+	return scheduler.Entry{Name: d.Name, Overlap: scheduler.OverlapAllow, Queue: d.Queue, Definition: rec.Definition, Build: j.build}, true
 }
 
 // build is every Entry's Build: the definition parsed again (a run
@@ -199,22 +200,22 @@ func (j *jobs) Close() error {
 
 // submit submits a job file's text, or (def nil) the configured network
 // name, as the API's POST /api/v1/runs does.
-func (j *jobs) submit(ctx context.Context, name string, def []byte, o job.SubmitOptions) (job.RunRecord, bool, error) {
+func (j *jobs) submit(ctx context.Context, name string, def []byte, o scheduler.SubmitOptions) (scheduler.RunRecord, bool, error) {
 	sched, err := j.scheduler()
 	if err != nil {
-		return job.RunRecord{}, false, err
+		return scheduler.RunRecord{}, false, err
 	}
 	if def != nil {
 		d, err := jobfile.Parse(def)
 		if err != nil {
-			return job.RunRecord{}, false, badRequest{fmt.Errorf("definition: %w", err)}
+			return scheduler.RunRecord{}, false, badRequest{fmt.Errorf("definition: %w", err)}
 		}
 		if _, err := jobfile.Build(d, j.client, jobfile.BuildOptions{RunID: "check", Adoptable: true}); err != nil {
-			return job.RunRecord{}, false, badRequest{fmt.Errorf("definition: %w", err)}
+			return scheduler.RunRecord{}, false, badRequest{fmt.Errorf("definition: %w", err)}
 		}
 		name = d.Name
-		if q := cmp.Or(d.Queue, job.DefaultQueue); !slices.ContainsFunc(sched.Queues(), func(s job.QueueStatus) bool { return s.Name == q }) {
-			return job.RunRecord{}, false, badRequest{fmt.Errorf("definition: queue: %q is not defined in the agent's queues", q)}
+		if q := cmp.Or(d.Queue, scheduler.DefaultQueue); !slices.ContainsFunc(sched.Queues(), func(s scheduler.QueueStatus) bool { return s.Name == q }) {
+			return scheduler.RunRecord{}, false, badRequest{fmt.Errorf("definition: queue: %q is not defined in the agent's queues", q)}
 		}
 		o.Definition = def
 	}
@@ -223,10 +224,10 @@ func (j *jobs) submit(ctx context.Context, name string, def []byte, o job.Submit
 
 // rerun reruns a run (the scheduler adds a submitted network that this
 // agent does not know back from the run's recorded definition: adhoc).
-func (j *jobs) rerun(ctx context.Context, id string) (job.RunRecord, error) {
+func (j *jobs) rerun(ctx context.Context, id string) (scheduler.RunRecord, error) {
 	sched, err := j.scheduler()
 	if err != nil {
-		return job.RunRecord{}, err
+		return scheduler.RunRecord{}, err
 	}
 	return sched.Rerun(ctx, id)
 }
@@ -236,7 +237,7 @@ func (j *jobs) rerun(ctx context.Context, id string) (job.RunRecord, error) {
 // (or as the first outcome seen) is CRITICAL or WARNING, a success after
 // one of those is OK, as monitor status changes are. Skipped runs (the
 // overlap policy) change nothing.
-func (j *jobs) runEnded(rec job.RunRecord) {
+func (j *jobs) runEnded(rec scheduler.RunRecord) {
 	st := rec.Report.State
 	j.cmu.Lock()
 	j.ended[[2]string{rec.Network, string(st)}]++
@@ -390,7 +391,7 @@ var sweepAge = time.Minute // a variable for tests
 // that another process's container between its create and its start is
 // left alone. It runs before the scheduler, so nothing is being prepared
 // meanwhile. Failures are logged: leftovers carry the run's labels.
-func (j *jobs) sweepPrepared(store job.Store) {
+func (j *jobs) sweepPrepared(store scheduler.Store) {
 	if j.client == nil {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/minato-ops/minato/monitor"
 	"github.com/stretchr/testify/assert"
 )
@@ -25,7 +26,7 @@ func TestJobOutcomeNotifications(t *testing.T) {
 	}
 	end := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	run := func(id string, st job.UnitState, units ...job.UnitReport) {
-		j.runEnded(job.RunRecord{ID: id, Network: "nightly", Ended: end, Report: job.NetworkReport{Name: "nightly", State: st, Units: units}})
+		j.runEnded(scheduler.RunRecord{ID: id, Network: "nightly", Ended: end, Report: job.NetworkReport{Name: "nightly", State: st, Units: units}})
 	}
 	run("r1", job.Succeeded)
 	run("r2", job.StateFailed, job.UnitReport{Name: "load", State: job.StateFailed, ExitCode: 3, Message: "bad row\nmore"}, job.UnitReport{Name: "extract", State: job.Succeeded})

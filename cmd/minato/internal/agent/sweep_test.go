@@ -12,6 +12,7 @@ import (
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/boltstore"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,8 +29,8 @@ func TestSweepPrepared(t *testing.T) {
 	defer store.Close()
 	ctx := context.Background()
 	now := time.Now()
-	require.NoError(t, store.PutRun(ctx, job.RunRecord{ID: "n@resumed", Network: "n", Created: now, Report: job.NetworkReport{Name: "n", State: job.Running}}))
-	require.NoError(t, store.PutRun(ctx, job.RunRecord{ID: "n@ended", Network: "n", Created: now, Ended: now, Report: job.NetworkReport{Name: "n", State: job.Succeeded}}))
+	require.NoError(t, store.PutRun(ctx, scheduler.RunRecord{ID: "n@resumed", Network: "n", Created: now, Report: job.NetworkReport{Name: "n", State: job.Running}}))
+	require.NoError(t, store.PutRun(ctx, scheduler.RunRecord{ID: "n@ended", Network: "n", Created: now, Ended: now, Report: job.NetworkReport{Name: "n", State: job.Succeeded}}))
 	no := false
 	prepared := func(run string) string {
 		return h.Run(t, dockertest.RunOptions{Args: []string{"exit", "0"}, Start: &no, Labels: map[string]string{

@@ -168,10 +168,11 @@ func jobnetRun(ctx context.Context, args []string, env Env) int {
 		}
 		line(u)
 	}
-	rep, err := net.RunObserved(ctx, obs)
+	exec, err := net.Start(ctx, job.StartOptions{Observer: obs})
 	if err != nil {
 		return report(env, err)
 	}
+	rep := exec.Wait()
 	if asJSON {
 		return printJSON(env, rep, rep.ExitCode())
 	}

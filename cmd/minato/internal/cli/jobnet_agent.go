@@ -19,6 +19,7 @@ import (
 	"github.com/minato-ops/minato/cmd/minato/internal/agent"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
 // DefaultAgentURL is the agent the jobnet commands talk to when neither
@@ -225,7 +226,7 @@ func jobnetSubmit(ctx context.Context, args []string, env Env) int {
 	default:
 		req.Network = arg
 	}
-	var rec job.RunRecord
+	var rec scheduler.RunRecord
 	code, err := c.call(ctx, http.MethodPost, "/api/v1/runs", req, &rec)
 	if err != nil {
 		return report(env, err)
@@ -259,7 +260,7 @@ func waitRun(ctx context.Context, c *agentClient, id string, asJSON bool, env En
 	}
 	var unreachableSince time.Time
 	for {
-		var rec job.RunRecord
+		var rec scheduler.RunRecord
 		_, err := c.call(ctx, http.MethodGet, runPath(id), nil, &rec)
 		var ue agentUnreachableError
 		switch {
@@ -315,7 +316,7 @@ func jobnetStatus(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return report(env, err)
 	}
-	var rec job.RunRecord
+	var rec scheduler.RunRecord
 	if _, err := c.call(ctx, http.MethodGet, runPath(pos[0]), nil, &rec); err != nil {
 		return report(env, err)
 	}
@@ -358,13 +359,13 @@ func jobnetHistory(ctx context.Context, args []string, env Env) int {
 	if len(pos) == 1 {
 		q.Set("network", pos[0])
 	}
-	var recs []job.RunRecord
+	var recs []scheduler.RunRecord
 	if _, err := c.call(ctx, http.MethodGet, "/api/v1/runs?"+q.Encode(), nil, &recs); err != nil {
 		return report(env, err)
 	}
 	if asJSON {
 		if recs == nil {
-			recs = []job.RunRecord{}
+			recs = []scheduler.RunRecord{}
 		}
 		return printJSON(env, recs, 0)
 	}
@@ -393,7 +394,7 @@ func jobnetControl(ctx context.Context, action string, args []string, env Env) i
 		return report(env, err)
 	}
 	id, unit := pos[0], pos[1]
-	var rec job.RunRecord
+	var rec scheduler.RunRecord
 	if _, err := c.call(ctx, http.MethodPost, runPath(id)+"/units/"+url.PathEscape(unit)+"/"+action, struct{}{}, &rec); err != nil {
 		return report(env, err)
 	}
@@ -418,7 +419,7 @@ func jobnetCancel(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return report(env, err)
 	}
-	var rec job.RunRecord
+	var rec scheduler.RunRecord
 	if _, err := c.call(ctx, http.MethodPost, runPath(pos[0])+"/cancel", struct{}{}, &rec); err != nil {
 		return report(env, err)
 	}
@@ -441,7 +442,7 @@ func jobnetRerun(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return report(env, err)
 	}
-	var rec job.RunRecord
+	var rec scheduler.RunRecord
 	if _, err := c.call(ctx, http.MethodPost, runPath(pos[0])+"/rerun", struct{}{}, &rec); err != nil {
 		return report(env, err)
 	}
@@ -465,7 +466,7 @@ func jobnetQueue(ctx context.Context, args []string, env Env) int {
 	}
 	switch {
 	case pos[0] == "list" && len(pos) == 1:
-		var qs []job.QueueStatus
+		var qs []scheduler.QueueStatus
 		if _, err := c.call(ctx, http.MethodGet, "/api/v1/queues", nil, &qs); err != nil {
 			return report(env, err)
 		}
@@ -487,7 +488,7 @@ func jobnetQueue(ctx context.Context, args []string, env Env) int {
 		_ = tw.Flush()
 		return 0
 	case (pos[0] == "stop" || pos[0] == "start") && len(pos) == 2:
-		var q job.QueueStatus
+		var q scheduler.QueueStatus
 		if _, err := c.call(ctx, http.MethodPost, "/api/v1/queues/"+url.PathEscape(pos[1])+"/"+pos[0], struct{}{}, &q); err != nil {
 			return report(env, err)
 		}
@@ -515,7 +516,7 @@ func jobnetList(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return report(env, err)
 	}
-	var nets []job.EntryStatus
+	var nets []scheduler.EntryStatus
 	if _, err := c.call(ctx, http.MethodGet, "/api/v1/jobnets", nil, &nets); err != nil {
 		return report(env, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -297,7 +298,7 @@ units:
 		assert.Regexp(t, `^`+regexp.QuoteMeta(id)+` failed submit \d{4}-\d\d-\d\dT\S+ \S+$`, hist[1])
 		code, out, errs = ta.jn(t, "history", f.prefix+"fails", "--limit", "1", "--json")
 		require.Equal(t, 0, code, errs)
-		var recs []job.RunRecord
+		var recs []scheduler.RunRecord
 		require.NoError(t, json.Unmarshal([]byte(out), &recs), out)
 		require.Len(t, recs, 1)
 		assert.Equal(t, rerun, recs[0].ID)

@@ -22,6 +22,7 @@ import (
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -119,7 +120,7 @@ jobs: {store: %s}
 	body, _ := json.Marshal(map[string]any{"network": name})
 	resp, err := http.Post(base+"/api/v1/runs", "application/json", bytes.NewReader(body))
 	require.NoError(t, err)
-	var rec job.RunRecord
+	var rec scheduler.RunRecord
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&rec))
 	resp.Body.Close()
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
@@ -149,14 +150,14 @@ jobs: {store: %s}
 	time.Sleep(time.Second) // down for a while
 	p2 := start()
 	waitFor("the second agent's HTTP API", 20*time.Second, up)
-	var final job.RunRecord
+	var final scheduler.RunRecord
 	waitFor("the run to end", 40*time.Second, func() bool {
 		resp, err := http.Get(base + "/api/v1/runs/" + url.PathEscape(rec.ID))
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
-		var r job.RunRecord
+		var r scheduler.RunRecord
 		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&r) != nil {
 			return false
 		}

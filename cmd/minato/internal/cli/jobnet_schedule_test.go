@@ -16,6 +16,7 @@ import (
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -104,10 +105,10 @@ jobnets: [every.yaml, slow.yaml, offday.yaml, failing.yaml]
 jobs: {store: DIR/jobs.db}
 `, "DIR", f.dir)), 0o600))
 
-	history := func(network string) []job.RunRecord {
+	history := func(network string) []scheduler.RunRecord {
 		code, out, errs := ta.jn(t, "history", f.prefix+network, "--json", "--limit", "100")
 		require.Equal(t, 0, code, errs)
-		var recs []job.RunRecord
+		var recs []scheduler.RunRecord
 		require.NoError(t, json.Unmarshal([]byte(out), &recs), out)
 		return recs
 	}
@@ -123,9 +124,9 @@ jobs: {store: DIR/jobs.db}
 		if !r.Finished() {
 			continue // the last one may have been detached at the stop, and adopted since
 		}
-		assert.Equal(t, job.TriggerSchedule, r.Trigger, r.ID)
+		assert.Equal(t, scheduler.TriggerSchedule, r.Trigger, r.ID)
 		assert.Equal(t, job.Succeeded, r.Report.State, r.ID)
-		assert.Equal(t, job.ScheduledRunID(f.prefix+"every", r.Due), r.ID)
+		assert.Equal(t, scheduler.ScheduledRunID(f.prefix+"every", r.Due), r.ID)
 		assert.Zero(t, r.Due.UTC().Second()%2, "due on even seconds: %s", r.Due)
 		started, ok := starts[r.ID]
 		if assert.True(t, ok, "%s: its container started", r.ID) {

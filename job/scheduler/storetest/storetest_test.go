@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
-// TestMemStore holds job.MemStore, the reference implementation, to the
+// TestMemStore holds scheduler.MemStore, the reference implementation, to the
 // suite.
 func TestMemStore(t *testing.T) {
-	TestStore(t, func(*testing.T) job.Store { return job.NewMemStore() })
+	TestStore(t, func(*testing.T) scheduler.Store { return scheduler.NewMemStore() })
 }
 
 // TestDiffSeesEveryField checks the suite's own comparison: for every
@@ -51,7 +51,7 @@ func TestDiffSeesEveryField(t *testing.T) {
 		}
 		return out
 	}
-	names := fields("", reflect.TypeFor[job.RunRecord]())
+	names := fields("", reflect.TypeFor[scheduler.RunRecord]())
 	if len(names) < 20 {
 		t.Fatalf("found only %d fields: %v", len(names), names)
 	}

@@ -1,4 +1,4 @@
-package job
+package scheduler
 
 import (
 	"cmp"
@@ -8,11 +8,9 @@ import (
 	"slices"
 	"sync"
 	"time"
-)
 
-// ErrNotFound is returned (wrapped) by a [Store] for a run ID it does not
-// hold, and by the [Scheduler] for an unknown network, run, unit or queue.
-var ErrNotFound = errors.New("job: not found")
+	"github.com/minato-ops/minato/job"
+)
 
 // Trigger says why a run exists.
 type Trigger string
@@ -63,7 +61,7 @@ type RunRecord struct {
 	// Report is the run's state: State is Pending while the run waits to
 	// start, Running while it runs, then final; Units has one report per
 	// unit, updated on every change.
-	Report NetworkReport `json:"report"`
+	Report job.NetworkReport `json:"report"`
 }
 
 // Finished reports whether the run reached its final state.
@@ -79,35 +77,54 @@ type RunFilter struct {
 	Limit int
 }
 
-// Store keeps runs and a few scheduler values across restarts.
+// RunStore keeps the scheduler's run records across restarts.
 //
 // Every method is safe for concurrent use and honours ctx where it can
 // block. A write has reached stable storage when it returns nil (a
-// persistent Store syncs before returning): the [Scheduler] relies on it to
-// record that a unit is running before it starts the unit's action, and
-// its result before it cleans up after it. Stores return copies: callers
+// persistent RunStore syncs before returning): the [Scheduler] relies on
+// it to record that a unit is running before it starts the unit's action,
+// and its result before it cleans up after it. A write that returns an
+// error may or may not have reached storage. Stores return copies: callers
 // may modify what they get.
-type Store interface {
+type RunStore interface {
 	// PutRun creates or replaces the run with rec.ID.
 	PutRun(ctx context.Context, rec RunRecord) error
 	// CreateRun creates the run unless a run with rec.ID exists; created is
 	// false (and nothing is written) when it does. It is atomic: of
 	// concurrent calls with one ID, exactly one creates.
 	CreateRun(ctx context.Context, rec RunRecord) (created bool, err error)
-	// GetRun returns the run with the ID, or an error wrapping ErrNotFound.
+	// GetRun returns the run with the ID, or an error wrapping
+	// job.ErrNotFound.
 	GetRun(ctx context.Context, id string) (RunRecord, error)
 	// ListRuns returns the runs f selects, newest (by Created, then ID)
 	// first.
 	ListRuns(ctx context.Context, f RunFilter) ([]RunRecord, error)
+	// DeleteRun deletes the run with the ID, finished or not; deleting a
+	// run that does not exist is not an error.
+	DeleteRun(ctx context.Context, id string) error
 	// DeleteRuns deletes the finished runs that ended before the time and
 	// returns how many it deleted. Unfinished runs are never deleted.
 	DeleteRuns(ctx context.Context, endedBefore time.Time) (int, error)
+}
+
+// StateStore keeps the scheduler's few small values across restarts: the
+// last due time handled per network and the queues an operator stopped.
+// Its methods are safe for concurrent use, honour ctx where they can
+// block, and have reached stable storage when they return nil.
+type StateStore interface {
 	// GetValue returns the value stored under key, or nil (and no error)
 	// when there is none.
 	GetValue(ctx context.Context, key string) ([]byte, error)
 	// PutValue stores value under key; a nil value deletes the key.
 	PutValue(ctx context.Context, key string, value []byte) error
-	// Close releases the store; later calls fail.
+}
+
+// Store is a [RunStore] and a [StateStore] in one, as persistent stores
+// (job/boltstore) keep both in one file, plus Close, which releases it;
+// later calls fail.
+type Store interface {
+	RunStore
+	StateStore
 	Close() error
 }
 
@@ -171,7 +188,7 @@ func (m *MemStore) GetRun(_ context.Context, id string) (RunRecord, error) {
 		return RunRecord{}, errClosed
 	}
 	if !ok {
-		return RunRecord{}, notFound("run", id)
+		return RunRecord{}, job.NotFound("run", id)
 	}
 	var rec RunRecord
 	err := json.Unmarshal(b, &rec)
@@ -240,6 +257,17 @@ func (m *MemStore) DeleteRuns(_ context.Context, endedBefore time.Time) (int, er
 	return n, nil
 }
 
+// DeleteRun implements [RunStore].
+func (m *MemStore) DeleteRun(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return errClosed
+	}
+	delete(m.runs, id)
+	return nil
+}
+
 // GetValue implements [Store].
 func (m *MemStore) GetValue(_ context.Context, key string) ([]byte, error) {
 	m.mu.Lock()
@@ -272,14 +300,3 @@ func (m *MemStore) Close() error {
 	m.closed = true
 	return nil
 }
-
-func notFound(what, name string) error {
-	return &notFoundError{what: what, name: name}
-}
-
-type notFoundError struct{ what, name string }
-
-func (e *notFoundError) Error() string { return "job: no " + e.what + " " + quote(e.name) }
-func (e *notFoundError) Unwrap() error { return ErrNotFound }
-
-func quote(s string) string { b, _ := json.Marshal(s); return string(b) }

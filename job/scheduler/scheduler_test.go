@@ -1,4 +1,4 @@
-package job_test
+package scheduler_test
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/jobtest"
+	"github.com/minato-ops/minato/job/schedule"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,8 +24,8 @@ import (
 // one database, with actions that record what ran.
 type schedHarness struct {
 	t     *testing.T
-	store job.Store
-	work  *fakeWork
+	store scheduler.Store
+	work  *jobtest.Work
 
 	mu      sync.Mutex
 	starts  map[string][]time.Time // unit key "run/unit" -> start times of Do
@@ -32,73 +35,43 @@ type schedHarness struct {
 }
 
 func newSchedHarness(t *testing.T) *schedHarness {
-	return &schedHarness{t: t, store: job.NewMemStore(), work: &fakeWork{ends: map[string]time.Time{}},
+	return &schedHarness{t: t, store: scheduler.NewMemStore(), work: jobtest.NewWork(),
 		starts: map[string][]time.Time{}, adopted: map[string]int{}, d: map[string]time.Duration{}, code: map[string]int{}}
 }
 
-// harnessAction is an Adopter keyed by run and unit.
+// harnessAction is an Adopter keyed by run and unit that records when
+// it started and what it adopted.
 type harnessAction struct {
-	h   *schedHarness
-	key string
-	d   time.Duration
-	rc  int
+	h *schedHarness
+	jobtest.Adopter
 }
 
-func (a *harnessAction) wait(ctx context.Context, end time.Time) (job.Outcome, error) {
-	select {
-	case <-time.After(time.Until(end)):
-		return job.Outcome{ExitCode: a.rc}, nil
-	case <-ctx.Done():
-		if !job.Detached(ctx) {
-			a.h.work.mu.Lock()
-			delete(a.h.work.ends, a.key)
-			a.h.work.mu.Unlock()
-		}
-		return job.Outcome{ExitCode: 143}, context.Cause(ctx)
-	}
-}
-
-func (a *harnessAction) Do(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
+func (a *harnessAction) Do(ctx context.Context, t inventory.Target) (job.Outcome, error) {
 	a.h.mu.Lock()
-	a.h.starts[a.key] = append(a.h.starts[a.key], time.Now().UTC().Round(0))
+	a.h.starts[a.Key] = append(a.h.starts[a.Key], time.Now().UTC().Round(0))
 	a.h.mu.Unlock()
-	end := time.Now().Add(a.d)
-	a.h.work.mu.Lock()
-	a.h.work.ends[a.key] = end
-	a.h.work.mu.Unlock()
-	return a.wait(ctx, end)
+	return a.Adopter.Do(ctx, t)
 }
 
-func (a *harnessAction) Adopt(ctx context.Context, _ inventory.Target) (job.Outcome, bool, error) {
-	a.h.work.mu.Lock()
-	end, ok := a.h.work.ends[a.key]
-	a.h.work.mu.Unlock()
-	if !ok {
+func (a *harnessAction) Adopt(ctx context.Context, t inventory.Target) (job.Outcome, bool, error) {
+	if !a.Work.Running(a.Key) {
 		return job.Outcome{}, false, nil
 	}
 	a.h.mu.Lock()
-	a.h.adopted[a.key]++
+	a.h.adopted[a.Key]++
 	a.h.mu.Unlock()
-	out, err := a.wait(ctx, end)
-	return out, true, err
-}
-
-func (a *harnessAction) Release(context.Context, inventory.Target) error {
-	a.h.work.mu.Lock()
-	delete(a.h.work.ends, a.key)
-	a.h.work.mu.Unlock()
-	return nil
+	return a.Adopter.Adopt(ctx, t)
 }
 
 // entry returns an Entry whose network has the units, each needing the
 // one before.
-func (h *schedHarness) entry(name string, sched job.Schedule, units ...string) job.Entry {
-	return job.Entry{Name: name, Schedule: sched, Definition: []byte("def of " + name),
+func (h *schedHarness) entry(name string, sched schedule.Schedule, units ...string) scheduler.Entry {
+	return scheduler.Entry{Name: name, Schedule: sched, Definition: []byte("def of " + name),
 		Build: func(def []byte, runID string) (*job.Network, error) {
 			n := &job.Network{Name: name}
 			for i, u := range units {
 				h.mu.Lock()
-				a := &harnessAction{h: h, key: runID + "/" + u, d: h.d[u], rc: h.code[u]}
+				a := &harnessAction{h: h, Adopter: jobtest.Adopter{Work: h.work, Key: runID + "/" + u, D: h.d[u], Code: h.code[u], Quiet: true}}
 				h.mu.Unlock()
 				unit := job.Unit{Name: u, Action: a}
 				if i > 0 {
@@ -118,9 +91,9 @@ func (h *schedHarness) startsOf(key string) []time.Time {
 
 // start runs a Scheduler with the entries until the returned stop is
 // called (which detaches it, as an agent's SIGTERM does).
-func (h *schedHarness) start(cfg job.SchedulerConfig, entries ...job.Entry) (*job.Scheduler, func()) {
+func (h *schedHarness) start(cfg scheduler.Config, entries ...scheduler.Entry) (*scheduler.Scheduler, func()) {
 	h.t.Helper()
-	s, err := job.NewScheduler(cfg, h.store)
+	s, err := newScheduler(cfg, h.store)
 	require.NoError(h.t, err)
 	for _, e := range entries {
 		require.NoError(h.t, s.Add(e))
@@ -135,18 +108,18 @@ func (h *schedHarness) start(cfg job.SchedulerConfig, entries ...job.Entry) (*jo
 	}
 }
 
-func cron(t *testing.T, spec string) *job.Cron {
+func cron(t *testing.T, spec string) *schedule.Cron {
 	t.Helper()
-	c, err := job.ParseCron(spec, time.UTC)
+	c, err := schedule.ParseCron(spec, time.UTC)
 	require.NoError(t, err)
 	return c
 }
 
-func (h *schedHarness) history(network string) map[string]job.RunRecord {
+func (h *schedHarness) history(network string) map[string]scheduler.RunRecord {
 	h.t.Helper()
-	recs, err := h.store.ListRuns(context.Background(), job.RunFilter{Network: network})
+	recs, err := h.store.ListRuns(context.Background(), scheduler.RunFilter{Network: network})
 	require.NoError(h.t, err)
-	out := map[string]job.RunRecord{}
+	out := map[string]scheduler.RunRecord{}
 	for _, r := range recs {
 		out[r.ID] = r
 	}
@@ -166,38 +139,38 @@ func TestSchedulerRunsOnSchedule(t *testing.T) {
 		require.Equal(t, at("00:00"), time.Now().UTC(), "the bubble starts at midnight UTC")
 		h := newSchedHarness(t)
 		h.d["u"] = time.Minute
-		s, stop := h.start(job.SchedulerConfig{}, h.entry("five", cron(t, "*/5 * * * *"), "u"))
+		s, stop := h.start(scheduler.Config{}, h.entry("five", cron(t, "*/5 * * * *"), "u"))
 		assert.Equal(t, at("00:05"), s.Networks()[0].Next.UTC())
 		time.Sleep(17 * time.Minute)
 		stop()
 		runs := h.history("five")
 		require.Len(t, runs, 3)
 		for _, due := range []string{"00:05", "00:10", "00:15"} {
-			id := job.ScheduledRunID("five", at(due))
+			id := scheduler.ScheduledRunID("five", at(due))
 			r, ok := runs[id]
 			require.True(t, ok, "run %s", id)
-			assert.Equal(t, job.TriggerSchedule, r.Trigger)
+			assert.Equal(t, scheduler.TriggerSchedule, r.Trigger)
 			assert.Equal(t, job.Succeeded, r.Report.State)
 			assert.True(t, at(due).Equal(r.Due))
 			assert.Equal(t, []time.Time{at(due)}, h.startsOf(id+"/u"), "started exactly at the due time")
 			assert.Equal(t, []byte("def of five"), r.Definition)
 		}
-		assert.Equal(t, "five@20000101T000500Z", job.ScheduledRunID("five", at("00:05")))
+		assert.Equal(t, "five@20000101T000500Z", scheduler.ScheduledRunID("five", at("00:05")))
 	})
 }
 
 func TestSchedulerOverlap(t *testing.T) {
 	for _, tc := range []struct {
-		policy job.Overlap
+		policy scheduler.Overlap
 		// the second run (due 00:10): its state and when its unit started
 		state job.UnitState
 		start string
 		first job.UnitState
 	}{
-		{job.OverlapSkip, job.Skipped, "", job.Succeeded},
-		{job.OverlapQueue, job.Succeeded, "00:12", job.Succeeded},
-		{job.OverlapReplace, job.Succeeded, "00:10", job.Cancelled},
-		{job.OverlapAllow, job.Succeeded, "00:10", job.Succeeded},
+		{scheduler.OverlapSkip, job.Skipped, "", job.Succeeded},
+		{scheduler.OverlapQueue, job.Succeeded, "00:12", job.Succeeded},
+		{scheduler.OverlapReplace, job.Succeeded, "00:10", job.Cancelled},
+		{scheduler.OverlapAllow, job.Succeeded, "00:10", job.Succeeded},
 	} {
 		t.Run(string(tc.policy), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -205,12 +178,12 @@ func TestSchedulerOverlap(t *testing.T) {
 				h.d["u"] = 7 * time.Minute
 				e := h.entry("n", cron(t, "5,10 0 * * *"), "u")
 				e.Overlap = tc.policy
-				_, stop := h.start(job.SchedulerConfig{}, e)
+				_, stop := h.start(scheduler.Config{}, e)
 				time.Sleep(20 * time.Minute)
 				synctest.Wait()
 				stop()
 				runs := h.history("n")
-				first, second := runs[job.ScheduledRunID("n", at("00:05"))], runs[job.ScheduledRunID("n", at("00:10"))]
+				first, second := runs[scheduler.ScheduledRunID("n", at("00:05"))], runs[scheduler.ScheduledRunID("n", at("00:10"))]
 				assert.Equal(t, tc.first, first.Report.State, "the first run")
 				assert.Equal(t, tc.state, second.Report.State, "the second run")
 				starts := h.startsOf(second.ID + "/u")
@@ -229,25 +202,25 @@ func TestSchedulerCatchUpOnceAfterDowntime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newSchedHarness(t)
 		h.d["u"] = time.Minute
-		mk := func(catchUp time.Duration) job.Entry {
+		mk := func(catchUp time.Duration) scheduler.Entry {
 			e := h.entry("hourly", cron(t, "0 * * * *"), "u")
 			e.CatchUp = catchUp
 			return e
 		}
-		_, stop := h.start(job.SchedulerConfig{}, mk(time.Hour))
+		_, stop := h.start(scheduler.Config{}, mk(time.Hour))
 		time.Sleep(time.Minute)
 		stop()
 		time.Sleep(2 * time.Hour) // down over 01:00 and 02:00
-		_, stop = h.start(job.SchedulerConfig{}, mk(time.Hour))
+		_, stop = h.start(scheduler.Config{}, mk(time.Hour))
 		synctest.Wait()
 		stop()
 		runs := h.history("hourly")
 		require.Len(t, runs, 1, "only the latest missed due time runs")
-		r := runs[job.ScheduledRunID("hourly", at("02:00"))]
-		assert.Equal(t, job.TriggerCatchUp, r.Trigger)
+		r := runs[scheduler.ScheduledRunID("hourly", at("02:00"))]
+		assert.Equal(t, scheduler.TriggerCatchUp, r.Trigger)
 		assert.Equal(t, []time.Time{at("02:01")}, h.startsOf(r.ID+"/u"), "run at the restart")
 		// Restarting again does not run it twice.
-		_, stop = h.start(job.SchedulerConfig{}, mk(time.Hour))
+		_, stop = h.start(scheduler.Config{}, mk(time.Hour))
 		time.Sleep(2 * time.Minute)
 		stop()
 		assert.Len(t, h.history("hourly"), 1)
@@ -255,7 +228,7 @@ func TestSchedulerCatchUpOnceAfterDowntime(t *testing.T) {
 
 		// Beyond the window nothing is caught up.
 		time.Sleep(3*time.Hour + 30*time.Minute)
-		_, stop = h.start(job.SchedulerConfig{}, mk(30*time.Minute))
+		_, stop = h.start(scheduler.Config{}, mk(30*time.Minute))
 		synctest.Wait()
 		stop()
 		assert.Len(t, h.history("hourly"), 1, "at 05:33, 05:00 is beyond a 30 min window")
@@ -267,8 +240,8 @@ func TestSchedulerResumesAfterStopWithoutRunningTwice(t *testing.T) {
 		h := newSchedHarness(t)
 		h.d["a"], h.d["b"], h.d["c"] = time.Minute, 10*time.Minute, time.Minute
 		e := h.entry("n", nil, "a", "b", "c")
-		s, stop := h.start(job.SchedulerConfig{}, e)
-		rec, created, err := s.Submit(context.Background(), "n", job.SubmitOptions{})
+		s, stop := h.start(scheduler.Config{}, e)
+		rec, created, err := s.Submit(context.Background(), "n", scheduler.SubmitOptions{})
 		require.NoError(t, err)
 		require.True(t, created)
 		time.Sleep(3 * time.Minute) // a done, b running
@@ -281,7 +254,7 @@ func TestSchedulerResumesAfterStopWithoutRunningTwice(t *testing.T) {
 		assert.Equal(t, job.Pending, mid.Report.Units[2].State)
 
 		time.Sleep(time.Minute) // down while b runs
-		s2, stop := h.start(job.SchedulerConfig{}, e)
+		s2, stop := h.start(scheduler.Config{}, e)
 		time.Sleep(15 * time.Minute)
 		got, err := s2.Get(context.Background(), rec.ID)
 		require.NoError(t, err)
@@ -302,10 +275,10 @@ func TestSchedulerRerunRunsOnlyFailedUnits(t *testing.T) {
 		h := newSchedHarness(t)
 		h.d["a"], h.d["b"] = time.Minute, time.Minute
 		h.code["b"] = 3
-		s, stop := h.start(job.SchedulerConfig{}, h.entry("n", nil, "a", "b"))
+		s, stop := h.start(scheduler.Config{}, h.entry("n", nil, "a", "b"))
 		defer stop()
 		ctx := context.Background()
-		rec, _, err := s.Submit(ctx, "n", job.SubmitOptions{})
+		rec, _, err := s.Submit(ctx, "n", scheduler.SubmitOptions{})
 		require.NoError(t, err)
 		_, err = s.Rerun(ctx, rec.ID)
 		require.ErrorIs(t, err, job.ErrState, "a running run cannot be rerun")
@@ -320,7 +293,7 @@ func TestSchedulerRerunRunsOnlyFailedUnits(t *testing.T) {
 		re, err := s.Rerun(ctx, rec.ID)
 		require.NoError(t, err)
 		assert.Equal(t, rec.ID+".rerun1", re.ID)
-		assert.Equal(t, job.TriggerRerun, re.Trigger)
+		assert.Equal(t, scheduler.TriggerRerun, re.Trigger)
 		assert.Equal(t, rec.ID, re.RerunOf)
 		time.Sleep(3 * time.Minute)
 		got, err := s.Get(ctx, re.ID)
@@ -340,9 +313,9 @@ func TestSchedulerQueueStopSurvivesRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newSchedHarness(t)
 		h.d["u"] = time.Minute
-		cfg := job.SchedulerConfig{Queues: []job.QueueConfig{{Name: "batch", Concurrency: 1}}}
+		cfg := scheduler.Config{Queues: []scheduler.QueueConfig{{Name: "batch", Concurrency: 1}}}
 		e := h.entry("n", nil, "u")
-		e.Queue, e.Overlap = "batch", job.OverlapAllow
+		e.Queue, e.Overlap = "batch", scheduler.OverlapAllow
 		s, stop := h.start(cfg, e)
 		ctx := context.Background()
 		require.NoError(t, s.StopQueue(ctx, "batch"))
@@ -351,10 +324,10 @@ func TestSchedulerQueueStopSurvivesRestart(t *testing.T) {
 
 		s, stop = h.start(cfg, e)
 		defer stop()
-		assert.Equal(t, []job.QueueStatus{{Name: "batch", Concurrency: 1, Stopped: true}, {Name: "default"}}, s.Queues())
-		r1, _, err := s.Submit(ctx, "n", job.SubmitOptions{})
+		assert.Equal(t, []scheduler.QueueStatus{{Name: "batch", Concurrency: 1, Stopped: true}, {Name: "default"}}, s.Queues())
+		r1, _, err := s.Submit(ctx, "n", scheduler.SubmitOptions{})
 		require.NoError(t, err)
-		r2, _, err := s.Submit(ctx, "n", job.SubmitOptions{})
+		r2, _, err := s.Submit(ctx, "n", scheduler.SubmitOptions{})
 		require.NoError(t, err)
 		time.Sleep(10 * time.Minute)
 		assert.Empty(t, h.startsOf(r1.ID+"/u"), "a stopped queue holds the work")
@@ -377,24 +350,25 @@ func TestSchedulerSubmitAndControls(t *testing.T) {
 		h := newSchedHarness(t)
 		h.d["a"], h.d["b"] = time.Minute, time.Minute
 		e := h.entry("n", nil, "a", "b")
-		e.Overlap = job.OverlapQueue
-		s, stop := h.start(job.SchedulerConfig{}, e)
+		e.Overlap = scheduler.OverlapQueue
+		s, stop := h.start(scheduler.Config{}, e)
 		defer stop()
 		ctx := context.Background()
-		_, _, err := s.Submit(ctx, "nope", job.SubmitOptions{})
+		_, _, err := s.Submit(ctx, "nope", scheduler.SubmitOptions{})
 		require.ErrorIs(t, err, job.ErrNotFound)
-		_, _, err = s.Submit(ctx, "n", job.SubmitOptions{Hold: []string{"zz"}})
+		_, _, err = s.Submit(ctx, "n", scheduler.SubmitOptions{Hold: []string{"zz"}})
 		require.EqualError(t, err, `submit n: hold: network n has no unit "zz" (units: a, b)`)
+		require.ErrorIs(t, err, job.ErrInvalid, "a bad request, not a server failure")
 
-		r1, created, err := s.Submit(ctx, "n", job.SubmitOptions{ID: "n@mine", Hold: []string{"b"}})
+		r1, created, err := s.Submit(ctx, "n", scheduler.SubmitOptions{ID: "n@mine", Hold: []string{"b"}})
 		require.NoError(t, err)
 		require.True(t, created)
-		again, created, err := s.Submit(ctx, "n", job.SubmitOptions{ID: "n@mine"})
+		again, created, err := s.Submit(ctx, "n", scheduler.SubmitOptions{ID: "n@mine"})
 		require.NoError(t, err)
 		assert.False(t, created, "an existing ID is not submitted twice")
 		assert.Equal(t, r1.ID, again.ID)
 
-		r2, _, err := s.Submit(ctx, "n", job.SubmitOptions{}) // waits: overlap queue
+		r2, _, err := s.Submit(ctx, "n", scheduler.SubmitOptions{}) // waits: overlap queue
 		require.NoError(t, err)
 		require.NoError(t, s.Hold(ctx, r2.ID, "a"), "a unit of a waiting run can be held")
 		require.ErrorIs(t, s.Stop(ctx, r2.ID, "a"), job.ErrState)
@@ -417,25 +391,25 @@ func TestSchedulerSubmitAndControls(t *testing.T) {
 		time.Sleep(3 * time.Minute)
 		got2, _ = s.Get(ctx, r2.ID)
 		assert.Equal(t, job.Succeeded, got2.Report.State)
-		hist, err := s.History(ctx, job.RunFilter{Network: "n"})
+		hist, err := s.History(ctx, scheduler.RunFilter{Network: "n"})
 		require.NoError(t, err)
 		assert.Len(t, hist, 2)
 	})
 }
 
 func TestSchedulerConfigErrors(t *testing.T) {
-	_, err := job.NewScheduler(job.SchedulerConfig{Queues: []job.QueueConfig{{Name: "a b"}, {Name: "q", Concurrency: -1}}}, job.NewMemStore())
+	_, err := newScheduler(scheduler.Config{Queues: []scheduler.QueueConfig{{Name: "a b"}, {Name: "q", Concurrency: -1}}}, scheduler.NewMemStore())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `queues[0].name: "a b"`)
 	assert.Contains(t, err.Error(), "queues[1].concurrency: must not be negative")
-	s, err := job.NewScheduler(job.SchedulerConfig{}, job.NewMemStore())
+	s, err := newScheduler(scheduler.Config{}, scheduler.NewMemStore())
 	require.NoError(t, err)
-	err = s.Add(job.Entry{Name: "x@y", Queue: "nope", Overlap: "sometimes", CatchUp: -1})
+	err = s.Add(scheduler.Entry{Name: "x@y", Queue: "nope", Overlap: "sometimes", CatchUp: -1})
 	require.Error(t, err)
 	for _, want := range []string{`network "x@y": name`, "build: nil", `queue: job: no queue "nope" (have default)`, `overlap: "sometimes"`, "catch_up: must not be negative"} {
 		assert.Contains(t, err.Error(), want)
 	}
-	ok := job.Entry{Name: "ok", Build: func([]byte, string) (*job.Network, error) { return nil, nil }}
+	ok := scheduler.Entry{Name: "ok", Build: func([]byte, string) (*job.Network, error) { return nil, nil }}
 	require.NoError(t, s.Add(ok))
 	assert.ErrorContains(t, s.Add(ok), "added twice")
 }
@@ -453,14 +427,14 @@ func TestSchedulerDSTAndCalendar(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		time.Sleep(time.Until(time.Date(2000, 3, 30, 12, 0, 0, 0, time.UTC)))
 		h := newSchedHarness(t)
-		dst, err := job.ParseCron("30 2 * * *", ny)
+		dst, err := schedule.ParseCron("30 2 * * *", ny)
 		require.NoError(t, err)
-		nine, err := job.ParseCron("0 9 * * *", time.UTC)
+		nine, err := schedule.ParseCron("0 9 * * *", time.UTC)
 		require.NoError(t, err)
-		cal := &job.Calendar{Name: "biz", Holidays: []job.Date{{Year: 2000, Month: time.April, Day: 3}}}
-		biz, err := job.OnCalendar(nine, cal, job.ShiftNext)
+		cal := &schedule.Calendar{Name: "biz", Holidays: []schedule.Date{{Year: 2000, Month: time.April, Day: 3}}}
+		biz, err := schedule.OnCalendar(nine, cal, schedule.ShiftNext)
 		require.NoError(t, err)
-		_, stop := h.start(job.SchedulerConfig{}, h.entry("dst", dst, "u"), h.entry("biz", biz, "u"))
+		_, stop := h.start(scheduler.Config{}, h.entry("dst", dst, "u"), h.entry("biz", biz, "u"))
 		time.Sleep(time.Until(time.Date(2000, 4, 5, 0, 0, 0, 0, time.UTC)))
 		stop()
 
@@ -521,10 +495,10 @@ func TestSchedulerPreparesFirstUnitsAhead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		var log []string
-		store := job.NewMemStore()
-		s, err := job.NewScheduler(job.SchedulerConfig{}, store)
+		store := scheduler.NewMemStore()
+		s, err := newScheduler(scheduler.Config{}, store)
 		require.NoError(t, err)
-		require.NoError(t, s.Add(job.Entry{Name: "n", Schedule: cron(t, "*/5 * * * *"), Build: func(def []byte, runID string) (*job.Network, error) {
+		require.NoError(t, s.Add(scheduler.Entry{Name: "n", Schedule: cron(t, "*/5 * * * *"), Build: func(def []byte, runID string) (*job.Network, error) {
 			mk := func(u string) *prepAction {
 				return &prepAction{mu: &mu, log: &log, name: strings.TrimPrefix(runID, "n@20000101T") + "/" + u}
 			}
@@ -534,7 +508,7 @@ func TestSchedulerPreparesFirstUnitsAhead(t *testing.T) {
 			}}, nil
 		}}))
 		// The run due at 00:10 exists already (another scheduler ran it).
-		_, err = store.CreateRun(context.Background(), job.RunRecord{ID: "n@20000101T001000Z", Network: "n",
+		_, err = store.CreateRun(context.Background(), scheduler.RunRecord{ID: "n@20000101T001000Z", Network: "n",
 			Report: job.NetworkReport{Name: "n", State: job.Succeeded}, Created: time.Now(), Ended: time.Now()})
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -569,13 +543,13 @@ func TestSchedulerPrunesHistoryAndSpilledOutput(t *testing.T) {
 			require.NoError(t, os.WriteFile(f, []byte("output"), 0o600))
 		}
 		put := func(id string, ended time.Time, file string) {
-			require.NoError(t, h.store.PutRun(ctx, job.RunRecord{ID: id, Network: "n", Created: ended, Ended: ended,
+			require.NoError(t, h.store.PutRun(ctx, scheduler.RunRecord{ID: id, Network: "n", Created: ended, Ended: ended,
 				Report: job.NetworkReport{Name: "n", State: job.StateFailed, Units: []job.UnitReport{{Name: "u", State: job.StateFailed, OutputFile: file}}}}))
 		}
 		time.Sleep(72 * time.Hour)
 		put("n@old", time.Now().Add(-49*time.Hour), old)
 		put("n@recent", time.Now().Add(-47*time.Hour), recent)
-		_, stop := h.start(job.SchedulerConfig{Retention: 48 * time.Hour}, h.entry("n", nil, "u"))
+		_, stop := h.start(scheduler.Config{Retention: 48 * time.Hour}, h.entry("n", nil, "u"))
 		stop()
 		runs := h.history("n")
 		assert.NotContains(t, runs, "n@old")
@@ -592,7 +566,7 @@ func TestSchedulerRunEndedHookOncePerRun(t *testing.T) {
 		h.code["u"] = 4
 		var mu sync.Mutex
 		ended := map[string][]job.UnitState{}
-		s, err := job.NewScheduler(job.SchedulerConfig{}, h.store, job.WithRunEnded(func(r job.RunRecord) {
+		s, err := newScheduler(scheduler.Config{}, h.store, scheduler.WithRunEnded(func(r scheduler.RunRecord) {
 			mu.Lock()
 			ended[r.ID] = append(ended[r.ID], r.Report.State)
 			mu.Unlock()
@@ -603,8 +577,15 @@ func TestSchedulerRunEndedHookOncePerRun(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- s.Run(ctx) }()
 		time.Sleep(9 * time.Minute)
-		_, _, err = s.Submit(ctx, "n", job.SubmitOptions{ID: "n@refused"})
+		_, _, err = s.Submit(ctx, "n", scheduler.SubmitOptions{ID: "n@refused"})
 		require.ErrorIs(t, err, job.ErrState, "overlap skip refuses a submission")
+		_, err = h.store.GetRun(ctx, "n@refused")
+		require.ErrorIs(t, err, job.ErrNotFound, "a refused submission leaves no record, so a retry with its ID is a new submission")
+		time.Sleep(10 * time.Minute)
+		rec, created, err := s.Submit(ctx, "n", scheduler.SubmitOptions{ID: "n@refused"})
+		require.NoError(t, err, "the retry after the runs ended")
+		assert.True(t, created)
+		assert.Equal(t, "n@refused", rec.ID)
 		time.Sleep(10 * time.Minute)
 		cancel()
 		require.NoError(t, <-done)
@@ -613,23 +594,23 @@ func TestSchedulerRunEndedHookOncePerRun(t *testing.T) {
 		assert.Equal(t, map[string][]job.UnitState{
 			"n@20000101T000500Z": {job.StateFailed},
 			"n@20000101T001000Z": {job.Skipped},
-			"n@refused":          {job.Skipped},
-		}, ended)
+			"n@refused":          {job.StateFailed},
+		}, ended, "the refused submission is not a run; its retry is")
 	})
 }
 
 func TestSchedulerNextDueKnownBeforeRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, err := job.NewScheduler(job.SchedulerConfig{}, job.NewMemStore())
+		s, err := newScheduler(scheduler.Config{}, scheduler.NewMemStore())
 		require.NoError(t, err)
-		require.NoError(t, s.Add(job.Entry{Name: "n", Schedule: cron(t, "30 2 * * *"), Build: func([]byte, string) (*job.Network, error) { return nil, nil }}))
-		require.NoError(t, s.Add(job.Entry{Name: "manual", Build: func([]byte, string) (*job.Network, error) { return nil, nil }}))
+		require.NoError(t, s.Add(scheduler.Entry{Name: "n", Schedule: cron(t, "30 2 * * *"), Build: func([]byte, string) (*job.Network, error) { return nil, nil }}))
+		require.NoError(t, s.Add(scheduler.Entry{Name: "manual", Build: func([]byte, string) (*job.Network, error) { return nil, nil }}))
 		st := s.Networks()
 		require.Len(t, st, 2)
 		assert.Equal(t, at("02:30"), st[0].Next.UTC(), "an agent's API answers with the next due time from the start")
 		assert.Equal(t, "30 2 * * *", st[0].Schedule)
 		assert.True(t, st[1].Next.IsZero(), "not scheduled")
-		assert.Equal(t, job.OverlapSkip, st[1].Overlap)
+		assert.Equal(t, scheduler.OverlapSkip, st[1].Overlap)
 	})
 }
 
@@ -638,15 +619,15 @@ func TestSchedulerCancelRun(t *testing.T) {
 		h := newSchedHarness(t)
 		h.d["a"], h.d["b"] = 10*time.Minute, time.Minute
 		e := h.entry("n", nil, "a", "b")
-		e.Overlap = job.OverlapQueue
-		s, stop := h.start(job.SchedulerConfig{}, e)
+		e.Overlap = scheduler.OverlapQueue
+		s, stop := h.start(scheduler.Config{}, e)
 		defer stop()
 		ctx := context.Background()
-		r1, _, err := s.Submit(ctx, "n", job.SubmitOptions{})
+		r1, _, err := s.Submit(ctx, "n", scheduler.SubmitOptions{})
 		require.NoError(t, err)
-		r2, _, err := s.Submit(ctx, "n", job.SubmitOptions{}) // waits behind r1
+		r2, _, err := s.Submit(ctx, "n", scheduler.SubmitOptions{}) // waits behind r1
 		require.NoError(t, err)
-		r3, _, err := s.Submit(ctx, "n", job.SubmitOptions{}) // waits too
+		r3, _, err := s.Submit(ctx, "n", scheduler.SubmitOptions{}) // waits too
 		require.NoError(t, err)
 		time.Sleep(time.Minute)
 
@@ -682,14 +663,14 @@ func TestSchedulerUnconfiguredNetworks(t *testing.T) {
 		h.d["u"] = time.Minute
 		h.code["u"] = 5
 		asked := map[string]int{}
-		adhoc := func(rec job.RunRecord) (job.Entry, bool) {
+		adhoc := func(rec scheduler.RunRecord) (scheduler.Entry, bool) {
 			asked[rec.Network]++
 			e := h.entry(rec.Network, nil, "u")
-			e.Definition, e.Overlap = rec.Definition, job.OverlapAllow
+			e.Definition, e.Overlap = rec.Definition, scheduler.OverlapAllow
 			return e, rec.Network != "refused"
 		}
-		mk := func(opts ...job.SchedulerOption) (*job.Scheduler, func()) {
-			s, err := job.NewScheduler(job.SchedulerConfig{}, h.store, opts...)
+		mk := func(opts ...scheduler.Option) (*scheduler.Scheduler, func()) {
+			s, err := newScheduler(scheduler.Config{}, h.store, opts...)
 			require.NoError(t, err)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
@@ -701,22 +682,22 @@ func TestSchedulerUnconfiguredNetworks(t *testing.T) {
 
 		// Without the option, an unknown network cannot be submitted.
 		s, stop := mk()
-		_, _, err := s.Submit(ctx, "adhoc", job.SubmitOptions{Definition: []byte("def")})
+		_, _, err := s.Submit(ctx, "adhoc", scheduler.SubmitOptions{Definition: []byte("def")})
 		require.ErrorIs(t, err, job.ErrNotFound)
 		stop()
 
-		s, stop = mk(job.WithUnconfigured(adhoc))
-		rec, _, err := s.Submit(ctx, "adhoc", job.SubmitOptions{Definition: []byte("submitted def")})
+		s, stop = mk(scheduler.WithUnconfigured(adhoc))
+		rec, _, err := s.Submit(ctx, "adhoc", scheduler.SubmitOptions{Definition: []byte("submitted def")})
 		require.NoError(t, err, "the submission's definition adds the network")
 		assert.Equal(t, []byte("submitted def"), rec.Definition)
-		_, _, err = s.Submit(ctx, "refused", job.SubmitOptions{Definition: []byte("x")})
+		_, _, err = s.Submit(ctx, "refused", scheduler.SubmitOptions{Definition: []byte("x")})
 		require.ErrorIs(t, err, job.ErrNotFound)
 		time.Sleep(30 * time.Second)
 		stop() // detached mid-unit
 
 		// A new scheduler resumes the run of the network it was never told
 		// about, and reruns it.
-		s, stop = mk(job.WithUnconfigured(adhoc))
+		s, stop = mk(scheduler.WithUnconfigured(adhoc))
 		defer stop()
 		time.Sleep(time.Minute)
 		got, err := s.Get(ctx, rec.ID)
@@ -728,4 +709,9 @@ func TestSchedulerUnconfiguredNetworks(t *testing.T) {
 		assert.Equal(t, []byte("submitted def"), re.Definition)
 		assert.Equal(t, map[string]int{"adhoc": 2, "refused": 1}, asked, "asked once per scheduler that met it")
 	})
+}
+
+// newScheduler is scheduler.New over one Store for runs and state.
+func newScheduler(cfg scheduler.Config, st scheduler.Store, opts ...scheduler.Option) (*scheduler.Scheduler, error) {
+	return scheduler.New(cfg, st, st, opts...)
 }

@@ -1,4 +1,4 @@
-package job_test
+package schedule_test
 
 import (
 	"encoding/json"
@@ -8,21 +8,21 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/schedule"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func date(t testing.TB, s string) job.Date {
+func date(t testing.TB, s string) schedule.Date {
 	t.Helper()
-	d, err := job.ParseDate(s)
+	d, err := schedule.ParseDate(s)
 	require.NoError(t, err)
 	return d
 }
 
-func dates(t testing.TB, ss ...string) []job.Date {
+func dates(t testing.TB, ss ...string) []schedule.Date {
 	t.Helper()
-	out := make([]job.Date, len(ss))
+	out := make([]schedule.Date, len(ss))
 	for i, s := range ss {
 		out[i] = date(t, s)
 	}
@@ -32,26 +32,26 @@ func dates(t testing.TB, ss ...string) []job.Date {
 func TestParseDate(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		want job.Date
+		want schedule.Date
 		err  string
 	}{
-		{"2026-01-01", job.Date{Year: 2026, Month: time.January, Day: 1}, ""},
-		{"2024-02-29", job.Date{Year: 2024, Month: time.February, Day: 29}, ""},
-		{"0001-12-31", job.Date{Year: 1, Month: time.December, Day: 31}, ""},
-		{"2026-02-29", job.Date{}, `date "2026-02-29": day 29 out of range 01-28 for February 2026`},
-		{"2026-04-31", job.Date{}, `date "2026-04-31": day 31 out of range 01-30 for April 2026`},
-		{"2026-04-00", job.Date{}, `date "2026-04-00": day 00 out of range 01-30 for April 2026`},
-		{"2026-13-01", job.Date{}, `date "2026-13-01": month 13 out of range 01-12`},
-		{"2026-00-01", job.Date{}, `date "2026-00-01": month 00 out of range 01-12`},
-		{"2026-1-1", job.Date{}, `date "2026-1-1": want YYYY-MM-DD, such as 2026-01-01`},
-		{"2026/01/01", job.Date{}, `date "2026/01/01": want YYYY-MM-DD, such as 2026-01-01`},
-		{"2026-01-01T00:00:00Z", job.Date{}, `date "2026-01-01T00:00:00Z": want YYYY-MM-DD, such as 2026-01-01`},
-		{" 2026-01-01", job.Date{}, `date " 2026-01-01": want YYYY-MM-DD, such as 2026-01-01`},
-		{"2026-0a-01", job.Date{}, `date "2026-0a-01": want YYYY-MM-DD, such as 2026-01-01`},
-		{"+026-01-01", job.Date{}, `date "+026-01-01": want YYYY-MM-DD, such as 2026-01-01`},
-		{"", job.Date{}, `date "": want YYYY-MM-DD, such as 2026-01-01`},
+		{"2026-01-01", schedule.Date{Year: 2026, Month: time.January, Day: 1}, ""},
+		{"2024-02-29", schedule.Date{Year: 2024, Month: time.February, Day: 29}, ""},
+		{"0001-12-31", schedule.Date{Year: 1, Month: time.December, Day: 31}, ""},
+		{"2026-02-29", schedule.Date{}, `date "2026-02-29": day 29 out of range 01-28 for February 2026`},
+		{"2026-04-31", schedule.Date{}, `date "2026-04-31": day 31 out of range 01-30 for April 2026`},
+		{"2026-04-00", schedule.Date{}, `date "2026-04-00": day 00 out of range 01-30 for April 2026`},
+		{"2026-13-01", schedule.Date{}, `date "2026-13-01": month 13 out of range 01-12`},
+		{"2026-00-01", schedule.Date{}, `date "2026-00-01": month 00 out of range 01-12`},
+		{"2026-1-1", schedule.Date{}, `date "2026-1-1": want YYYY-MM-DD, such as 2026-01-01`},
+		{"2026/01/01", schedule.Date{}, `date "2026/01/01": want YYYY-MM-DD, such as 2026-01-01`},
+		{"2026-01-01T00:00:00Z", schedule.Date{}, `date "2026-01-01T00:00:00Z": want YYYY-MM-DD, such as 2026-01-01`},
+		{" 2026-01-01", schedule.Date{}, `date " 2026-01-01": want YYYY-MM-DD, such as 2026-01-01`},
+		{"2026-0a-01", schedule.Date{}, `date "2026-0a-01": want YYYY-MM-DD, such as 2026-01-01`},
+		{"+026-01-01", schedule.Date{}, `date "+026-01-01": want YYYY-MM-DD, such as 2026-01-01`},
+		{"", schedule.Date{}, `date "": want YYYY-MM-DD, such as 2026-01-01`},
 	} {
-		got, err := job.ParseDate(tc.in)
+		got, err := schedule.ParseDate(tc.in)
 		if tc.err != "" {
 			assert.EqualError(t, err, tc.err)
 			continue
@@ -69,9 +69,9 @@ func TestDateMethods(t *testing.T) {
 	assert.Equal(t, "2025-12-31", d.AddDays(-30).String())
 	assert.Equal(t, "2027-01-30", d.AddDays(365).String())
 	assert.Equal(t, "2024-03-01", date(t, "2024-02-28").AddDays(2).String())
-	assert.Equal(t, "2026-03-02", job.Date{Year: 2026, Month: 2, Day: 30}.AddDays(0).String()) // normalised
-	assert.Equal(t, "2027-01-01", job.Date{Year: 2026, Month: 13, Day: 1}.AddDays(0).String())
-	assert.Equal(t, "2025-12-01", job.Date{Year: 2026, Month: 0, Day: 1}.AddDays(0).String())
+	assert.Equal(t, "2026-03-02", schedule.Date{Year: 2026, Month: 2, Day: 30}.AddDays(0).String()) // normalised
+	assert.Equal(t, "2027-01-01", schedule.Date{Year: 2026, Month: 13, Day: 1}.AddDays(0).String())
+	assert.Equal(t, "2025-12-01", schedule.Date{Year: 2026, Month: 0, Day: 1}.AddDays(0).String())
 
 	assert.Equal(t, time.Thursday, date(t, "2026-01-01").Weekday())
 	assert.Equal(t, time.Sunday, date(t, "2026-03-08").Weekday())
@@ -80,9 +80,9 @@ func TestDateMethods(t *testing.T) {
 	assert.Equal(t, time.Monday, date(t, "0001-01-01").Weekday())
 	for z := -800_000; z < 800_000; z += 997 { // against the time package
 		tm := time.Date(1970, 1, 1+z, 12, 0, 0, 0, time.UTC)
-		d := job.DateOf(tm)
+		d := schedule.DateOf(tm)
 		require.Equal(t, tm.Weekday(), d.Weekday(), d.String())
-		require.Equal(t, job.DateOf(tm.AddDate(0, 0, 40)), d.AddDays(40), d.String())
+		require.Equal(t, schedule.DateOf(tm.AddDate(0, 0, 40)), d.AddDays(40), d.String())
 	}
 
 	assert.True(t, date(t, "2025-12-31").Before(date(t, "2026-01-01")))
@@ -93,14 +93,14 @@ func TestDateMethods(t *testing.T) {
 
 	tokyo := zone(t, "Asia/Tokyo")
 	at := time.Date(2026, 1, 1, 8, 0, 0, 0, tokyo) // 2025-12-31 23:00 UTC
-	assert.Equal(t, "2026-01-01", job.DateOf(at).String())
-	assert.Equal(t, "2025-12-31", job.DateOf(at.UTC()).String())
+	assert.Equal(t, "2026-01-01", schedule.DateOf(at).String())
+	assert.Equal(t, "2025-12-31", schedule.DateOf(at.UTC()).String())
 }
 
 func TestDateText(t *testing.T) {
 	type doc struct {
-		Day  job.Date   `json:"day"`
-		Days []job.Date `json:"days"`
+		Day  schedule.Date   `json:"day"`
+		Days []schedule.Date `json:"days"`
 	}
 	in := doc{Day: date(t, "2026-01-01"), Days: dates(t, "2026-05-03", "2026-12-31")}
 	b, err := json.Marshal(in)
@@ -112,7 +112,7 @@ func TestDateText(t *testing.T) {
 
 	err = json.Unmarshal([]byte(`{"day":"2026-02-30"}`), &out)
 	assert.ErrorContains(t, err, `date "2026-02-30": day 30 out of range 01-28 for February 2026`)
-	_, err = json.Marshal(doc{Day: job.Date{Year: 2026, Month: 2, Day: 30}})
+	_, err = json.Marshal(doc{Day: schedule.Date{Year: 2026, Month: 2, Day: 30}})
 	assert.ErrorContains(t, err, "date 2026-02-30 is not a valid date")
 	_, err = json.Marshal(doc{})
 	assert.ErrorContains(t, err, "date 0000-00-00 is not a valid date")
@@ -124,18 +124,18 @@ func TestParseWeekday(t *testing.T) {
 		"sun": time.Sunday, "Sunday": time.Sunday, "sat": time.Saturday, "Thu": time.Thursday, "wednesday": time.Wednesday,
 		"0": time.Sunday, "1": time.Monday, "6": time.Saturday, "7": time.Sunday,
 	} {
-		got, err := job.ParseWeekday(in)
+		got, err := schedule.ParseWeekday(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
 	for _, in := range []string{"", "mo", "mond", "8", "-1", "01", "Montag", " mon"} {
-		_, err := job.ParseWeekday(in)
+		_, err := schedule.ParseWeekday(in)
 		assert.EqualError(t, err, fmt.Sprintf("weekday %q: want a name (Monday or Mon, any case) or 0-7 (0 and 7 are Sunday)", in))
 	}
 }
 
 func TestCalendarIsBusinessDay(t *testing.T) {
-	jp := &job.Calendar{
+	jp := &schedule.Calendar{
 		Name:     "jp",
 		Holidays: dates(t, "2026-01-01", "2026-01-02", "2026-01-03", "2026-01-12"),
 		Workdays: dates(t, "2026-01-10"), // a Saturday
@@ -157,29 +157,29 @@ func TestCalendarIsBusinessDay(t *testing.T) {
 		assert.Equal(t, want, jp.IsBusinessDay(date(t, s)), s)
 	}
 
-	sixDays := &job.Calendar{Name: "shop", Weekdays: []time.Weekday{time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday}}
+	sixDays := &schedule.Calendar{Name: "shop", Weekdays: []time.Weekday{time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday}}
 	require.NoError(t, sixDays.Validate())
 	assert.False(t, sixDays.IsBusinessDay(date(t, "2026-01-05"))) // Monday
 	assert.True(t, sixDays.IsBusinessDay(date(t, "2026-01-04")))  // Sunday
 	assert.True(t, sixDays.IsBusinessDay(date(t, "2026-01-10")))  // Saturday
 
 	// On an invalid calendar, a day both holiday and workday is a holiday.
-	both := &job.Calendar{Holidays: dates(t, "2026-01-10"), Workdays: dates(t, "2026-01-10")}
+	both := &schedule.Calendar{Holidays: dates(t, "2026-01-10"), Workdays: dates(t, "2026-01-10")}
 	assert.False(t, both.IsBusinessDay(date(t, "2026-01-10")))
-	var nilCal *job.Calendar
+	var nilCal *schedule.Calendar
 	assert.False(t, nilCal.IsBusinessDay(date(t, "2026-01-05")))
 }
 
 func TestCalendarValidate(t *testing.T) {
-	ok := &job.Calendar{Name: "ok", Holidays: dates(t, "2026-01-01", "2026-01-01"), Workdays: dates(t, "2026-01-10")}
+	ok := &schedule.Calendar{Name: "ok", Holidays: dates(t, "2026-01-01", "2026-01-01"), Workdays: dates(t, "2026-01-10")}
 	assert.NoError(t, ok.Validate(), "a holiday listed twice is not a problem")
-	assert.NoError(t, (&job.Calendar{}).Validate())
+	assert.NoError(t, (&schedule.Calendar{}).Validate())
 
-	bad := &job.Calendar{
+	bad := &schedule.Calendar{
 		Name:     "bad",
 		Weekdays: []time.Weekday{time.Monday, time.Monday, 7, -1},
-		Holidays: []job.Date{date(t, "2026-05-05"), {Year: 2026, Month: 2, Day: 30}, date(t, "2026-05-06")},
-		Workdays: []job.Date{date(t, "2026-05-05"), {Year: 2026, Month: 13, Day: 1}, date(t, "2026-05-05"), date(t, "2026-05-06")},
+		Holidays: []schedule.Date{date(t, "2026-05-05"), {Year: 2026, Month: 2, Day: 30}, date(t, "2026-05-06")},
+		Workdays: []schedule.Date{date(t, "2026-05-05"), {Year: 2026, Month: 13, Day: 1}, date(t, "2026-05-05"), date(t, "2026-05-06")},
 	}
 	err := bad.Validate()
 	require.Error(t, err)
@@ -192,26 +192,26 @@ func TestCalendarValidate(t *testing.T) {
 		`calendar "bad": workdays: 2026-13-01 is not a valid date`,
 		`calendar "bad": 2026-05-06 is both a holiday and a workday`,
 	}, "\n"), err.Error())
-	var nilCal *job.Calendar
+	var nilCal *schedule.Calendar
 	assert.EqualError(t, nilCal.Validate(), "calendar: nil")
 }
 
 func TestCalendarJSON(t *testing.T) {
-	in := job.Calendar{Name: "jp", Weekdays: []time.Weekday{time.Monday, time.Saturday}, Holidays: dates(t, "2026-01-01"), Workdays: dates(t, "2026-01-04")}
+	in := schedule.Calendar{Name: "jp", Weekdays: []time.Weekday{time.Monday, time.Saturday}, Holidays: dates(t, "2026-01-01"), Workdays: dates(t, "2026-01-04")}
 	b, err := json.Marshal(in)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"name":"jp","weekdays":[1,6],"holidays":["2026-01-01"],"workdays":["2026-01-04"]}`, string(b))
-	var out job.Calendar
+	var out schedule.Calendar
 	require.NoError(t, json.Unmarshal(b, &out))
 	assert.Equal(t, in, out)
-	b, err = json.Marshal(job.Calendar{Name: "plain"})
+	b, err = json.Marshal(schedule.Calendar{Name: "plain"})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"name":"plain"}`, string(b))
 }
 
-func onCalendar(t testing.TB, spec string, loc *time.Location, cal *job.Calendar, shift job.Shift) job.Schedule {
+func onCalendar(t testing.TB, spec string, loc *time.Location, cal *schedule.Calendar, shift schedule.Shift) schedule.Schedule {
 	t.Helper()
-	s, err := job.OnCalendar(mustCron(t, spec, loc), cal, shift)
+	s, err := schedule.OnCalendar(mustCron(t, spec, loc), cal, shift)
 	require.NoError(t, err)
 	return s
 }
@@ -229,66 +229,66 @@ func TestOnCalendar(t *testing.T) {
 	tokyo := zone(t, "Asia/Tokyo")
 	// 2026-05-01 is a Friday: with it a holiday, Friday to Sunday is a
 	// long weekend.
-	golden := &job.Calendar{Name: "golden", Holidays: dates(t, "2026-05-01")}
-	everyDay := &job.Calendar{Name: "all", Weekdays: []time.Weekday{0, 1, 2, 3, 4, 5, 6}}
+	golden := &schedule.Calendar{Name: "golden", Holidays: dates(t, "2026-05-01")}
+	everyDay := &schedule.Calendar{Name: "all", Weekdays: []time.Weekday{0, 1, 2, 3, 4, 5, 6}}
 	for _, tc := range []struct {
 		name  string
 		spec  string
-		cal   *job.Calendar
-		shift job.Shift
+		cal   *schedule.Calendar
+		shift schedule.Shift
 		from  string // Tokyo wall time
 		want  []string
 	}{
-		{"skip long weekend", "0 9 * * *", golden, job.ShiftSkip, "2026-04-30 10:00:00",
+		{"skip long weekend", "0 9 * * *", golden, schedule.ShiftSkip, "2026-04-30 10:00:00",
 			[]string{"2026-05-04 Mon 09:00", "2026-05-05 Tue 09:00"}},
 		{"empty shift is skip", "0 9 * * *", golden, "", "2026-04-30 10:00:00",
 			[]string{"2026-05-04 Mon 09:00", "2026-05-05 Tue 09:00"}},
 		// Friday's, Saturday's and Sunday's 09:00 all move to Monday 09:00: one.
-		{"next long weekend", "0 9 * * *", golden, job.ShiftNext, "2026-04-30 10:00:00",
+		{"next long weekend", "0 9 * * *", golden, schedule.ShiftNext, "2026-04-30 10:00:00",
 			[]string{"2026-05-04 Mon 09:00", "2026-05-05 Tue 09:00"}},
 		// A schedule only on the weekend comes on Monday.
-		{"next weekend only", "30 8 * * SAT,SUN", golden, job.ShiftNext, "2026-04-27 08:30:00",
+		{"next weekend only", "30 8 * * SAT,SUN", golden, schedule.ShiftNext, "2026-04-27 08:30:00",
 			[]string{"2026-05-04 Mon 08:30", "2026-05-11 Mon 08:30", "2026-05-18 Mon 08:30"}},
 		// The holiday Friday alone moves to Monday.
-		{"next holiday weekday", "0 9 * * MON-FRI", golden, job.ShiftNext, "2026-04-30 10:00:00",
+		{"next holiday weekday", "0 9 * * MON-FRI", golden, schedule.ShiftNext, "2026-04-30 10:00:00",
 			[]string{"2026-05-04 Mon 09:00", "2026-05-05 Tue 09:00"}},
-		{"skip weekday only", "0 9 * * FRI", golden, job.ShiftSkip, "2026-04-27 00:00:00",
+		{"skip weekday only", "0 9 * * FRI", golden, schedule.ShiftSkip, "2026-04-27 00:00:00",
 			[]string{"2026-05-08 Fri 09:00", "2026-05-15 Fri 09:00"}},
-		{"next weekday only", "0 9 * * FRI", golden, job.ShiftNext, "2026-04-27 00:00:00",
+		{"next weekday only", "0 9 * * FRI", golden, schedule.ShiftNext, "2026-04-27 00:00:00",
 			[]string{"2026-05-04 Mon 09:00", "2026-05-08 Fri 09:00"}},
-		{"previous weekday only", "0 9 * * FRI", golden, job.ShiftPrevious, "2026-04-27 00:00:00",
+		{"previous weekday only", "0 9 * * FRI", golden, schedule.ShiftPrevious, "2026-04-27 00:00:00",
 			[]string{"2026-04-30 Thu 09:00", "2026-05-08 Fri 09:00"}},
 		// Thursday's own 09:00 and the long weekend's, moved back: one.
-		{"previous long weekend", "0 9 * * *", golden, job.ShiftPrevious, "2026-04-30 08:00:00",
+		{"previous long weekend", "0 9 * * *", golden, schedule.ShiftPrevious, "2026-04-30 08:00:00",
 			[]string{"2026-04-30 Thu 09:00", "2026-05-04 Mon 09:00"}},
 		// Several wall times a day: all are moved, in order.
-		{"next several times", "0 9,17 * * SUN", golden, job.ShiftNext, "2026-05-02 00:00:00",
+		{"next several times", "0 9,17 * * SUN", golden, schedule.ShiftNext, "2026-05-02 00:00:00",
 			[]string{"2026-05-04 Mon 09:00", "2026-05-04 Mon 17:00", "2026-05-11 Mon 09:00"}},
 		// A shifted time that is after t even though its day is before t's.
-		{"next from Monday morning", "0 9 * * SUN", golden, job.ShiftNext, "2026-05-04 08:00:00",
+		{"next from Monday morning", "0 9 * * SUN", golden, schedule.ShiftNext, "2026-05-04 08:00:00",
 			[]string{"2026-05-04 Mon 09:00", "2026-05-11 Mon 09:00"}},
 		// Across a month end. 2026-01-31 is a Saturday.
-		{"skip month end", "0 9 31 * *", golden, job.ShiftSkip, "2026-01-01 00:00:00",
+		{"skip month end", "0 9 31 * *", golden, schedule.ShiftSkip, "2026-01-01 00:00:00",
 			[]string{"2026-03-31 Tue 09:00", "2026-07-31 Fri 09:00"}},
-		{"previous month start", "0 9 1 * *", golden, job.ShiftPrevious, "2026-07-01 00:00:00",
+		{"previous month start", "0 9 1 * *", golden, schedule.ShiftPrevious, "2026-07-01 00:00:00",
 			[]string{"2026-07-01 Wed 09:00", "2026-07-31 Fri 09:00", "2026-09-01 Tue 09:00", "2026-10-01 Thu 09:00", "2026-10-30 Fri 09:00"}},
 		// A year end: 2026-12-31 is a Thursday, a holiday here.
-		{"next year end", "0 9 31 12 *", &job.Calendar{Holidays: dates(t, "2026-12-31", "2027-01-01")}, job.ShiftNext, "2026-12-01 00:00:00",
+		{"next year end", "0 9 31 12 *", &schedule.Calendar{Holidays: dates(t, "2026-12-31", "2027-01-01")}, schedule.ShiftNext, "2026-12-01 00:00:00",
 			[]string{"2027-01-04 Mon 09:00", "2027-12-31 Fri 09:00"}},
 		// Shift limit: 31 days is allowed, 32 is too far (dropped).
-		{"next 31 days", "0 9 1 8 *", &job.Calendar{Name: "aug", Weekdays: everyDay.Weekdays, Holidays: holidayRange(t, "2026-08-01", 31)}, job.ShiftNext, "2026-07-01 00:00:00",
+		{"next 31 days", "0 9 1 8 *", &schedule.Calendar{Name: "aug", Weekdays: everyDay.Weekdays, Holidays: holidayRange(t, "2026-08-01", 31)}, schedule.ShiftNext, "2026-07-01 00:00:00",
 			[]string{"2026-09-01 Tue 09:00", "2027-08-01 Sun 09:00"}},
-		{"next 32 days dropped", "0 9 1 8 *", &job.Calendar{Name: "aug", Weekdays: everyDay.Weekdays, Holidays: holidayRange(t, "2026-08-01", 32)}, job.ShiftNext, "2026-07-01 00:00:00",
+		{"next 32 days dropped", "0 9 1 8 *", &schedule.Calendar{Name: "aug", Weekdays: everyDay.Weekdays, Holidays: holidayRange(t, "2026-08-01", 32)}, schedule.ShiftNext, "2026-07-01 00:00:00",
 			[]string{"2027-08-01 Sun 09:00"}},
-		{"previous 31 days", "0 9 31 8 *", &job.Calendar{Name: "aug", Weekdays: everyDay.Weekdays, Holidays: holidayRange(t, "2026-08-01", 31)}, job.ShiftPrevious, "2026-07-01 00:00:00",
+		{"previous 31 days", "0 9 31 8 *", &schedule.Calendar{Name: "aug", Weekdays: everyDay.Weekdays, Holidays: holidayRange(t, "2026-08-01", 31)}, schedule.ShiftPrevious, "2026-07-01 00:00:00",
 			[]string{"2026-07-31 Fri 09:00", "2027-08-31 Tue 09:00"}},
-		{"previous 32 days dropped", "0 9 31 8 *", &job.Calendar{Name: "aug", Weekdays: everyDay.Weekdays, Holidays: holidayRange(t, "2026-07-31", 32)}, job.ShiftPrevious, "2026-07-01 00:00:00",
+		{"previous 32 days dropped", "0 9 31 8 *", &schedule.Calendar{Name: "aug", Weekdays: everyDay.Weekdays, Holidays: holidayRange(t, "2026-07-31", 32)}, schedule.ShiftPrevious, "2026-07-01 00:00:00",
 			[]string{"2027-08-31 Tue 09:00"}},
 		// A Saturday made a workday is due like any business day.
-		{"workday", "0 9 * * SAT", &job.Calendar{Workdays: dates(t, "2026-05-09")}, job.ShiftSkip, "2026-05-01 00:00:00",
+		{"workday", "0 9 * * SAT", &schedule.Calendar{Workdays: dates(t, "2026-05-09")}, schedule.ShiftSkip, "2026-05-01 00:00:00",
 			[]string{"2026-05-09 Sat 09:00"}},
 		// Nothing on business days within 5 years.
-		{"never", "0 9 * * SAT", &job.Calendar{}, job.ShiftSkip, "2026-05-01 00:00:00", nil},
+		{"never", "0 9 * * SAT", &schedule.Calendar{}, schedule.ShiftSkip, "2026-05-01 00:00:00", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := onCalendar(t, "TZ=Asia/Tokyo "+tc.spec, nil, tc.cal, tc.shift)
@@ -308,17 +308,17 @@ func TestOnCalendar(t *testing.T) {
 func TestOnCalendarNextMonthEnd(t *testing.T) {
 	tokyo := zone(t, "Asia/Tokyo")
 	// 2026-01-31 is a Saturday: next is Monday 2026-02-02, previous Friday 2026-01-30.
-	next := onCalendar(t, "0 9 31 * *", tokyo, &job.Calendar{}, job.ShiftNext)
+	next := onCalendar(t, "0 9 31 * *", tokyo, &schedule.Calendar{}, schedule.ShiftNext)
 	assert.Equal(t, []string{"2026-02-02 Mon 09:00", "2026-03-31 Tue 09:00", "2026-06-01 Mon 09:00"},
 		fmtIn(tokyo, nexts(next, in(t, tokyo, "2026-01-01 00:00:00"), 3))) // 2026-05-31 is a Sunday
-	prev := onCalendar(t, "0 9 31 * *", tokyo, &job.Calendar{}, job.ShiftPrevious)
+	prev := onCalendar(t, "0 9 31 * *", tokyo, &schedule.Calendar{}, schedule.ShiftPrevious)
 	assert.Equal(t, []string{"2026-01-30 Fri 09:00", "2026-03-31 Tue 09:00", "2026-05-29 Fri 09:00"},
 		fmtIn(tokyo, nexts(prev, in(t, tokyo, "2026-01-01 00:00:00"), 3)))
 }
 
-func holidayRange(t testing.TB, from string, n int) []job.Date {
+func holidayRange(t testing.TB, from string, n int) []schedule.Date {
 	d := date(t, from)
-	out := make([]job.Date, n)
+	out := make([]schedule.Date, n)
 	for i := range out {
 		out[i] = d.AddDays(i)
 	}
@@ -329,26 +329,26 @@ func TestOnCalendarDST(t *testing.T) {
 	ny := zone(t, "America/New_York")
 	// 2026-03-08 (spring forward) is a Sunday: its 02:30, which does not
 	// exist, moves to Monday 02:30 with the shift; Saturday's merges with it.
-	s := onCalendar(t, "30 2 * * SAT,SUN", ny, &job.Calendar{}, job.ShiftNext)
+	s := onCalendar(t, "30 2 * * SAT,SUN", ny, &schedule.Calendar{}, schedule.ShiftNext)
 	assert.Equal(t, []string{"2026-03-09 06:30:00", "2026-03-16 06:30:00"}, fmtUTC(nexts(s, utc(t, "2026-03-06 00:00:00"), 2)))
 	// On a calendar where Sunday is a business day, the gap rule applies.
-	sun := onCalendar(t, "30 2 * * SAT,SUN", ny, &job.Calendar{Weekdays: []time.Weekday{time.Sunday}}, job.ShiftSkip)
+	sun := onCalendar(t, "30 2 * * SAT,SUN", ny, &schedule.Calendar{Weekdays: []time.Weekday{time.Sunday}}, schedule.ShiftSkip)
 	assert.Equal(t, []string{"2026-03-08 07:30:00", "2026-03-15 06:30:00"}, fmtUTC(nexts(sun, utc(t, "2026-03-06 00:00:00"), 2)))
 	// Fall back on a Sunday shifted to Saturday: Saturday has no overlap.
-	prev := onCalendar(t, "30 1 * * SUN", ny, &job.Calendar{Weekdays: []time.Weekday{time.Saturday}}, job.ShiftPrevious)
+	prev := onCalendar(t, "30 1 * * SUN", ny, &schedule.Calendar{Weekdays: []time.Weekday{time.Saturday}}, schedule.ShiftPrevious)
 	assert.Equal(t, []string{"2026-10-31 05:30:00", "2026-11-07 06:30:00"}, fmtUTC(nexts(prev, utc(t, "2026-10-30 00:00:00"), 2)))
 }
 
 func TestOnCalendarEvery(t *testing.T) {
 	tokyo := zone(t, "Asia/Tokyo")
-	cal := &job.Calendar{Name: "jp", Holidays: dates(t, "2026-05-01")}
-	s, err := job.OnCalendar(mustCron(t, "@every 6h", tokyo), cal, job.ShiftSkip)
+	cal := &schedule.Calendar{Name: "jp", Holidays: dates(t, "2026-05-01")}
+	s, err := schedule.OnCalendar(mustCron(t, "@every 6h", tokyo), cal, schedule.ShiftSkip)
 	require.NoError(t, err)
 	// The @every grid is UTC-based: 03:00, 09:00, 15:00, 21:00 in Tokyo.
 	assert.Equal(t, []string{"2026-04-30 Thu 15:00", "2026-04-30 Thu 21:00", "2026-05-04 Mon 03:00", "2026-05-04 Mon 09:00"},
 		fmtIn(tokyo, nexts(s, in(t, tokyo, "2026-04-30 10:00:00"), 4)))
 	// A short interval over a long weekend does not step through it.
-	sec, err := job.OnCalendar(mustCron(t, "@every 1s", tokyo), cal, "")
+	sec, err := schedule.OnCalendar(mustCron(t, "@every 1s", tokyo), cal, "")
 	require.NoError(t, err)
 	assert.Equal(t, "2026-05-04 Mon 00:00:00", sec.Next(in(t, tokyo, "2026-04-30 23:59:59")).Format("2006-01-02 Mon 15:04:05"))
 	assert.Equal(t, "2026-04-30 Thu 23:59:59", sec.Next(in(t, tokyo, "2026-04-30 23:59:58")).Format("2006-01-02 Mon 15:04:05"))
@@ -357,30 +357,30 @@ func TestOnCalendarEvery(t *testing.T) {
 func TestOnCalendarErrors(t *testing.T) {
 	c := mustCron(t, "0 9 * * *", time.UTC)
 	every := mustCron(t, "@every 1h", time.UTC)
-	cal := &job.Calendar{Name: "jp"}
+	cal := &schedule.Calendar{Name: "jp"}
 	for _, tc := range []struct {
 		name  string
-		s     *job.Cron
-		cal   *job.Calendar
-		shift job.Shift
+		s     *schedule.Cron
+		cal   *schedule.Calendar
+		shift schedule.Shift
 		want  string
 	}{
-		{"nil schedule", nil, cal, job.ShiftSkip, "on calendar: nil schedule"},
-		{"nil calendar", c, nil, job.ShiftSkip, `schedule "0 9 * * *" on calendar: nil calendar`},
-		{"invalid calendar", c, &job.Calendar{Name: "x", Weekdays: []time.Weekday{9}}, job.ShiftSkip, `calendar "x": weekdays: 9 out of range 0-6 (Sunday-Saturday)`},
+		{"nil schedule", nil, cal, schedule.ShiftSkip, "on calendar: nil schedule"},
+		{"nil calendar", c, nil, schedule.ShiftSkip, `schedule "0 9 * * *" on calendar: nil calendar`},
+		{"invalid calendar", c, &schedule.Calendar{Name: "x", Weekdays: []time.Weekday{9}}, schedule.ShiftSkip, `calendar "x": weekdays: 9 out of range 0-6 (Sunday-Saturday)`},
 		{"unknown shift", c, cal, "following", `schedule "0 9 * * *" on calendar "jp": unknown shift "following" (want skip, next or previous)`},
-		{"every next", every, cal, job.ShiftNext, `schedule "@every 1h" on calendar "jp": shift next needs a field schedule: a shift moves a wall time, and @every has none`},
-		{"every previous", every, cal, job.ShiftPrevious, `schedule "@every 1h" on calendar "jp": shift previous needs a field schedule: a shift moves a wall time, and @every has none`},
+		{"every next", every, cal, schedule.ShiftNext, `schedule "@every 1h" on calendar "jp": shift next needs a field schedule: a shift moves a wall time, and @every has none`},
+		{"every previous", every, cal, schedule.ShiftPrevious, `schedule "@every 1h" on calendar "jp": shift previous needs a field schedule: a shift moves a wall time, and @every has none`},
 	} {
-		s, err := job.OnCalendar(tc.s, tc.cal, tc.shift)
+		s, err := schedule.OnCalendar(tc.s, tc.cal, tc.shift)
 		assert.EqualError(t, err, tc.want, tc.name)
 		assert.Nil(t, s, tc.name)
 	}
 }
 
 func TestOnCalendarCopiesCalendar(t *testing.T) {
-	cal := &job.Calendar{Name: "jp", Holidays: dates(t, "2026-05-04")}
-	s := onCalendar(t, "0 9 * * *", time.UTC, cal, job.ShiftSkip)
+	cal := &schedule.Calendar{Name: "jp", Holidays: dates(t, "2026-05-04")}
+	s := onCalendar(t, "0 9 * * *", time.UTC, cal, schedule.ShiftSkip)
 	cal.Holidays[0] = date(t, "2026-05-05")
 	cal.Weekdays = []time.Weekday{time.Saturday}
 	assert.Equal(t, "2026-05-05 09:00:00", s.Next(utc(t, "2026-05-01 10:00:00")).Format(time.DateTime))
@@ -392,7 +392,7 @@ func TestOnCalendarCopiesCalendar(t *testing.T) {
 func TestOnCalendarSleepLoop(t *testing.T) {
 	tokyo := zone(t, "Asia/Tokyo")
 	synctest.Test(t, func(t *testing.T) {
-		s := onCalendar(t, "0 9 * * *", tokyo, &job.Calendar{Name: "jp", Holidays: dates(t, "2026-05-01", "2026-05-06")}, job.ShiftNext)
+		s := onCalendar(t, "0 9 * * *", tokyo, &schedule.Calendar{Name: "jp", Holidays: dates(t, "2026-05-01", "2026-05-06")}, schedule.ShiftNext)
 		start := time.Date(2026, 4, 28, 0, 0, 0, 0, tokyo)
 		time.Sleep(time.Until(start))
 		end := start.AddDate(0, 0, 14)
@@ -408,29 +408,4 @@ func TestOnCalendarSleepLoop(t *testing.T) {
 			"05-11 Mon 09:00",
 		}, fired)
 	})
-}
-
-func ExampleOnCalendar() {
-	nightly, err := job.ParseCron("TZ=Asia/Tokyo 0 2 * * *", nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	may1, _ := job.ParseDate("2026-05-01") // a Friday
-	cal := &job.Calendar{Name: "jp", Holidays: []job.Date{may1}}
-	s, err := job.OnCalendar(nightly, cal, job.ShiftNext)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	// Friday's (a holiday), Saturday's and Sunday's runs move to Monday 02:00,
-	// where they are one run.
-	t := time.Date(2026, 4, 30, 12, 0, 0, 0, nightly.Location())
-	for range 2 {
-		t = s.Next(t)
-		fmt.Println(t.Format("Mon 2006-01-02 15:04"))
-	}
-	// Output:
-	// Mon 2026-05-04 02:00
-	// Tue 2026-05-05 02:00
 }

@@ -1,10 +1,10 @@
-package job_test
+package schedule_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/schedule"
 )
 
 func FuzzParseCron(f *testing.F) {
@@ -34,7 +34,7 @@ func FuzzParseCron(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, spec string, sec int64, zi uint8) {
 		loc := locs[int(zi)%len(locs)]
-		c, err := job.ParseCron(spec, loc)
+		c, err := schedule.ParseCron(spec, loc)
 		if err != nil {
 			if c != nil {
 				t.Fatalf("%q: a Cron and an error", spec)
@@ -44,7 +44,7 @@ func FuzzParseCron(f *testing.F) {
 		if c.String() != spec {
 			t.Fatalf("String %q, want %q", c.String(), spec)
 		}
-		if _, err := job.ParseCron(c.String(), loc); err != nil {
+		if _, err := schedule.ParseCron(c.String(), loc); err != nil {
 			t.Fatalf("%q does not parse again: %v", spec, err)
 		}
 		// Keep t where years are ordinary numbers (±1.1 billion years).
@@ -88,9 +88,9 @@ func FuzzParseDate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := job.ParseDate(s)
+		d, err := schedule.ParseDate(s)
 		if err != nil {
-			if d != (job.Date{}) {
+			if d != (schedule.Date{}) {
 				t.Fatalf("%q: a Date and an error", s)
 			}
 			return
@@ -102,7 +102,7 @@ func FuzzParseDate(f *testing.F) {
 		if err != nil || string(b) != s {
 			t.Fatalf("%q: MarshalText %q, %v", s, b, err)
 		}
-		var back job.Date
+		var back schedule.Date
 		if err := back.UnmarshalText(b); err != nil || back != d {
 			t.Fatalf("%q: UnmarshalText %v, %v", s, back, err)
 		}
@@ -111,7 +111,7 @@ func FuzzParseDate(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%q: ParseDate accepts it, time.Parse does not: %v", s, err)
 		}
-		if job.DateOf(tm) != d || tm.Weekday() != d.Weekday() || job.DateOf(tm.AddDate(0, 0, 1)) != d.AddDays(1) {
+		if schedule.DateOf(tm) != d || tm.Weekday() != d.Weekday() || schedule.DateOf(tm.AddDate(0, 0, 1)) != d.AddDays(1) {
 			t.Fatalf("%q: %v %s, time: %s %s", s, d, d.Weekday(), tm, tm.Weekday())
 		}
 		if !d.Before(d.AddDays(1)) || d.AddDays(-1).AddDays(1) != d {

@@ -1,4 +1,4 @@
-package job_test
+package scheduler_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/schedule"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
 func cpuTime(b *testing.B) time.Duration {
@@ -28,12 +30,12 @@ func cpuTime(b *testing.B) time.Duration {
 //	go test ./job -run '^$' -bench SchedulerIdle -benchtime 10x -count 6
 func BenchmarkSchedulerIdle(b *testing.B) {
 	const networks = 1000
-	specs := make([]*job.Cron, networks)
+	specs := make([]*schedule.Cron, networks)
 	now := time.Now().UTC()
 	for i := range specs {
 		// Due daily at a minute at least 2 h away from now.
 		m := (now.Hour()*60 + now.Minute() + 120 + i%1200) % 1440
-		c, err := job.ParseCron(fmt.Sprintf("%d %d * * *", m%60, m/60), time.UTC)
+		c, err := schedule.ParseCron(fmt.Sprintf("%d %d * * *", m%60, m/60), time.UTC)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -55,12 +57,12 @@ func BenchmarkSchedulerIdle(b *testing.B) {
 	b.Run("impl=none", measure)
 
 	b.Run("impl=minato", func(b *testing.B) {
-		s, err := job.NewScheduler(job.SchedulerConfig{}, job.NewMemStore())
+		s, err := newScheduler(scheduler.Config{}, scheduler.NewMemStore())
 		if err != nil {
 			b.Fatal(err)
 		}
 		for i, c := range specs {
-			err := s.Add(job.Entry{Name: fmt.Sprintf("net-%04d", i), Schedule: c,
+			err := s.Add(scheduler.Entry{Name: fmt.Sprintf("net-%04d", i), Schedule: c,
 				Build: func([]byte, string) (*job.Network, error) { return nil, fmt.Errorf("not due in this benchmark") }})
 			if err != nil {
 				b.Fatal(err)

@@ -1,13 +1,13 @@
-// Package storetest is the conformance suite for [job.Store]
+// Package storetest is the conformance suite for [scheduler.Store]
 // implementations: [TestStore] checks, on fresh stores, everything the
 // interface promises that a test can observe.
 //
-// It covers the round trip of every [job.RunRecord] field (times compared
+// It covers the round trip of every [scheduler.RunRecord] field (times compared
 // with time.Equal, since a persistent store drops the monotonic clock and
 // may change the location), [job.ErrNotFound] for missing runs, CreateRun's
 // create-once semantics and its atomicity under concurrent callers,
 // ListRuns' order (newest Created first, then ID descending) and its
-// Network, Unfinished and Limit filters, DeleteRuns' cutoff (finished runs
+// Network, Unfinished and Limit filters, DeleteRun, DeleteRuns' cutoff (finished runs
 // only), the values (missing key, round trip, nil deletes), that stores
 // return and keep copies, that methods fail after Close, and concurrent use
 // (run the suite with -race).
@@ -22,7 +22,7 @@
 // fresh, empty store; the suite closes every store it opens:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.TestStore(t, func(t *testing.T) job.Store {
+//		storetest.TestStore(t, func(t *testing.T) scheduler.Store {
 //			st, err := mystore.Open(filepath.Join(t.TempDir(), "jobs.db"))
 //			if err != nil {
 //				t.Fatal(err)

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
 // A store package runs the suite from its own tests, giving it a function
 // that opens a fresh, empty store for each subtest:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.TestStore(t, func(t *testing.T) job.Store {
+//		storetest.TestStore(t, func(t *testing.T) scheduler.Store {
 //			st, err := boltstore.Open(filepath.Join(t.TempDir(), "jobs.db"), boltstore.Options{})
 //			if err != nil {
 //				t.Fatal(err)
@@ -23,10 +24,10 @@ import (
 //
 // Among what the suite checks is the order ListRuns returns, newest Created
 // first and then ID descending, and that a run that has not reached a final
-// state is kept by DeleteRuns whatever its Ended says. Here on job.MemStore:
+// state is kept by DeleteRuns whatever its Ended says. Here on scheduler.MemStore:
 func Example() {
 	ctx := context.Background()
-	st := job.NewMemStore()
+	st := scheduler.NewMemStore()
 	defer st.Close()
 	t0 := time.Date(2025, 3, 14, 1, 0, 0, 0, time.UTC)
 	for _, r := range []struct {
@@ -38,13 +39,13 @@ func Example() {
 		{"backup@2", t0.Add(time.Hour), job.Running},
 		{"report@2", t0.Add(time.Hour), job.StateFailed},
 	} {
-		_ = st.PutRun(ctx, job.RunRecord{
+		_ = st.PutRun(ctx, scheduler.RunRecord{
 			ID: r.id, Created: r.created, Ended: r.created.Add(time.Minute),
 			Report: job.NetworkReport{State: r.state},
 		})
 	}
 	list := func() {
-		runs, _ := st.ListRuns(ctx, job.RunFilter{})
+		runs, _ := st.ListRuns(ctx, scheduler.RunFilter{})
 		for _, r := range runs {
 			fmt.Println(r.ID, r.Report.State)
 		}

@@ -1,4 +1,4 @@
-package job_test
+package schedule_test
 
 import (
 	"fmt"
@@ -9,12 +9,12 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/schedule"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-var _ job.Schedule = (*job.Cron)(nil)
+var _ schedule.Schedule = (*schedule.Cron)(nil)
 
 func zone(t testing.TB, name string) *time.Location {
 	t.Helper()
@@ -23,9 +23,9 @@ func zone(t testing.TB, name string) *time.Location {
 	return loc
 }
 
-func mustCron(t testing.TB, spec string, loc *time.Location) *job.Cron {
+func mustCron(t testing.TB, spec string, loc *time.Location) *schedule.Cron {
 	t.Helper()
-	c, err := job.ParseCron(spec, loc)
+	c, err := schedule.ParseCron(spec, loc)
 	require.NoError(t, err, spec)
 	return c
 }
@@ -48,7 +48,7 @@ func in(t testing.TB, loc *time.Location, s string) time.Time {
 }
 
 // nexts returns the first n due times after from.
-func nexts(s job.Schedule, from time.Time, n int) []time.Time {
+func nexts(s schedule.Schedule, from time.Time, n int) []time.Time {
 	var out []time.Time
 	for x := from; len(out) < n; {
 		x = s.Next(x)
@@ -114,7 +114,7 @@ func TestParseCronErrors(t *testing.T) {
 		{"CRON_TZ=Asia/Tokyo", `cron "CRON_TZ=Asia/Tokyo": no schedule after the time zone`},
 		{"TZ=Asia/Tokyo 0 24 * * *", `cron "TZ=Asia/Tokyo 0 24 * * *": hour: 24 out of range 0-23`},
 	} {
-		c, err := job.ParseCron(tc.spec, time.UTC)
+		c, err := schedule.ParseCron(tc.spec, time.UTC)
 		if assert.Error(t, err, tc.spec) {
 			assert.Equal(t, tc.want, err.Error())
 			assert.Nil(t, c)
@@ -148,7 +148,7 @@ func TestParseCronStringAndAccessors(t *testing.T) {
 		from := utc(t, "2026-03-01 00:00:00")
 		assert.Equal(t, nexts(c, from, 20), nexts(again, from, 20), tc.spec)
 	}
-	var nilCron *job.Cron
+	var nilCron *schedule.Cron
 	assert.True(t, nilCron.Next(time.Now()).IsZero())
 	assert.Equal(t, "", nilCron.String())
 	assert.Zero(t, nilCron.Every())
@@ -588,7 +588,7 @@ func BenchmarkCronNext(b *testing.B) {
 		})
 	}
 	b.Run("0 2 * * * on calendar, shift next", func(b *testing.B) {
-		s, err := job.OnCalendar(mustCron(b, "0 2 * * *", ny), &job.Calendar{Holidays: []job.Date{{Year: 2026, Month: 5, Day: 4}}}, job.ShiftNext)
+		s, err := schedule.OnCalendar(mustCron(b, "0 2 * * *", ny), &schedule.Calendar{Holidays: []schedule.Date{{Year: 2026, Month: 5, Day: 4}}}, schedule.ShiftNext)
 		require.NoError(b, err)
 		from := time.Date(2026, 5, 1, 10, 17, 0, 0, ny) // a Friday: next is Tuesday
 		b.ReportAllocs()
@@ -596,26 +596,4 @@ func BenchmarkCronNext(b *testing.B) {
 			s.Next(from)
 		}
 	})
-}
-
-func ExampleParseCron() {
-	c, err := job.ParseCron("TZ=America/New_York 30 2 * * *", nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	// 02:30 does not exist on 2026-03-08 (clocks jump from 02:00 to 03:00):
-	// it is due at 03:30 EDT, once.
-	t := time.Date(2026, 3, 6, 12, 0, 0, 0, time.UTC)
-	for range 3 {
-		t = c.Next(t)
-		fmt.Println(t.Format("2006-01-02 15:04 MST"))
-	}
-	_, err = job.ParseCron("0 25 * * *", time.UTC)
-	fmt.Println(err)
-	// Output:
-	// 2026-03-07 02:30 EST
-	// 2026-03-08 03:30 EDT
-	// 2026-03-09 02:30 EDT
-	// cron "0 25 * * *": hour: 25 out of range 0-23
 }

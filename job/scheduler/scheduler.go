@@ -1,4 +1,4 @@
-package job
+package scheduler
 
 import (
 	"context"
@@ -13,24 +13,9 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/inventory"
+	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/schedule"
 )
-
-// ErrState is returned (wrapped) for an operator control or a submission
-// that the current state does not allow: holding a unit that already
-// started, rerunning a run that has not finished, submitting to a network
-// whose overlap policy skips while it runs. The message says which state
-// was found and what is allowed.
-var ErrState = errors.New("job: not allowed in the current state")
-
-// stateError is an ErrState with an operator-facing message of its own.
-type stateError struct{ msg string }
-
-func (e *stateError) Error() string        { return e.msg }
-func (e *stateError) Is(target error) bool { return target == ErrState }
-
-func stateErrorf(format string, a ...any) error {
-	return &stateError{msg: fmt.Sprintf(format, a...)}
-}
 
 // Overlap is what a scheduled network does when it is due (or submitted)
 // while an earlier run of it has not finished.
@@ -57,7 +42,7 @@ const (
 const DefaultQueue = "default"
 
 // DefaultRetention is how long finished runs stay in the history when
-// SchedulerConfig.Retention is 0: 30 days, as dagu's.
+// Config.Retention is 0: 30 days, as dagu's.
 const DefaultRetention = 30 * 24 * time.Hour
 
 // QueueConfig is one named queue.
@@ -69,8 +54,8 @@ type QueueConfig struct {
 	Concurrency int `json:"concurrency"`
 }
 
-// SchedulerConfig configures a [Scheduler].
-type SchedulerConfig struct {
+// Config configures a [Scheduler].
+type Config struct {
 	// Queues are the named queues; DefaultQueue exists even when not
 	// listed (listing it sets its concurrency).
 	Queues []QueueConfig `json:"queues,omitempty"`
@@ -85,7 +70,7 @@ type SchedulerConfig struct {
 	PrepareAhead time.Duration `json:"prepare_ahead,omitempty"`
 }
 
-// DefaultPrepareAhead is SchedulerConfig.PrepareAhead when it is 0.
+// DefaultPrepareAhead is Config.PrepareAhead when it is 0.
 const DefaultPrepareAhead = 2 * time.Second
 
 // Entry is one network the [Scheduler] runs: on its Schedule, when
@@ -96,7 +81,7 @@ type Entry struct {
 	Name string
 	// Schedule says when the network is due; nil means it runs only when
 	// submitted.
-	Schedule Schedule
+	Schedule schedule.Schedule
 	// Overlap is the policy for a run that is due while an earlier one
 	// has not finished; "" means OverlapSkip.
 	Overlap Overlap
@@ -116,15 +101,15 @@ type Entry struct {
 	// definition it was created with), with runID in the labels of the
 	// containers its units create. Units whose work may outlive the
 	// process should use Adopter actions, so that a restart resumes them.
-	Build func(def []byte, runID string) (*Network, error)
+	Build func(def []byte, runID string) (*job.Network, error)
 }
 
-// SchedulerOption configures optional collaborators of a [Scheduler].
-type SchedulerOption func(*Scheduler)
+// Option configures optional collaborators of a [Scheduler].
+type Option func(*Scheduler)
 
-// WithSchedulerLogger logs the Scheduler's decisions (runs created,
+// WithLogger logs the Scheduler's decisions (runs created,
 // started, skipped, adopted, ended) to l; the default is silent.
-func WithSchedulerLogger(l *slog.Logger) SchedulerOption {
+func WithLogger(l *slog.Logger) Option {
 	return func(s *Scheduler) {
 		if l != nil {
 			s.log = l
@@ -137,7 +122,7 @@ func WithSchedulerLogger(l *slog.Logger) SchedulerOption {
 // built), with a copy of its record, after the record is in the Store. f
 // is called from the Scheduler's goroutines, one call at a time per run
 // but concurrently for different runs, and should be quick: notify, count.
-func WithRunEnded(f func(RunRecord)) SchedulerOption {
+func WithRunEnded(f func(RunRecord)) Option {
 	return func(s *Scheduler) { s.onEnded = f }
 }
 
@@ -149,8 +134,8 @@ func WithRunEnded(f func(RunRecord)) SchedulerOption {
 // The Entry it returns with ok true is added (see [Scheduler.Add]) and
 // the run goes on. f is called with the Scheduler's lock held and must not
 // call the Scheduler. Without it, such runs are left as they are and such
-// submissions and reruns fail with [ErrNotFound].
-func WithUnconfigured(f func(rec RunRecord) (e Entry, ok bool)) SchedulerOption {
+// submissions and reruns fail with [job.ErrNotFound].
+func WithUnconfigured(f func(rec RunRecord) (e Entry, ok bool)) Option {
 	return func(s *Scheduler) { s.unconfigured = f }
 }
 
@@ -228,8 +213,9 @@ type EntryStatus struct {
 //
 // All methods are safe for concurrent use.
 type Scheduler struct {
-	cfg          SchedulerConfig
-	store        Store
+	cfg          Config
+	store        RunStore
+	state        StateStore
 	log          *slog.Logger
 	onEnded      func(RunRecord)
 	unconfigured func(RunRecord) (Entry, bool)
@@ -241,7 +227,7 @@ type Scheduler struct {
 	active  map[string]*activeRun
 	// prepared holds the networks built ahead of their due time, by run
 	// ID, with their first units prepared.
-	prepared map[string]*Network
+	prepared map[string]*job.Network
 	running  bool
 	ready    bool            // recovery done: new runs are admitted at once
 	baseCtx  context.Context // the runs' ctx while Run runs
@@ -260,18 +246,20 @@ type entry struct {
 type activeRun struct {
 	mu     sync.Mutex // serialises the run's Store writes
 	rec    RunRecord
-	exec   *Execution
+	exec   *job.Execution
 	cancel context.CancelCauseFunc
 }
 
-// NewScheduler returns a Scheduler that keeps its runs in store. It does
-// nothing until [Scheduler.Run].
-func NewScheduler(cfg SchedulerConfig, store Store, opts ...SchedulerOption) (*Scheduler, error) {
-	if store == nil {
-		return nil, errors.New("job: scheduler: nil store")
+// New returns a Scheduler that keeps its runs in runs and its own small
+// values in state (one [Store] is usually both). It does nothing until
+// [Scheduler.Run]. An error says what is wrong with cfg, every problem
+// joined, each with its key path.
+func New(cfg Config, runs RunStore, state StateStore, opts ...Option) (*Scheduler, error) {
+	if runs == nil || state == nil {
+		return nil, errors.New("scheduler: nil run or state store")
 	}
-	s := &Scheduler{cfg: cfg, store: store, log: slog.New(slog.DiscardHandler), entries: map[string]*entry{},
-		queues: map[string]*Queue{}, active: map[string]*activeRun{}, prepared: map[string]*Network{}, wake: make(chan struct{}, 1)}
+	s := &Scheduler{cfg: cfg, store: runs, state: state, log: slog.New(slog.DiscardHandler), entries: map[string]*entry{},
+		queues: map[string]*Queue{}, active: map[string]*activeRun{}, prepared: map[string]*job.Network{}, wake: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -291,7 +279,10 @@ func NewScheduler(cfg SchedulerConfig, store Store, opts ...SchedulerOption) (*S
 	if s.queues[DefaultQueue] == nil {
 		s.queues[DefaultQueue] = NewQueue(DefaultQueue, 0)
 	}
-	return s, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ValidName reports whether s may name a network, queue or calendar: one
@@ -335,7 +326,7 @@ func (s *Scheduler) addLocked(e Entry) error {
 		e.Queue = DefaultQueue
 	}
 	if s.queues[e.Queue] == nil {
-		errs = append(errs, fmt.Errorf("job: network %q: queue: %w (have %s)", e.Name, notFound("queue", e.Queue), strings.Join(s.queueNames(), ", ")))
+		errs = append(errs, fmt.Errorf("job: network %q: queue: %w (have %s)", e.Name, job.NotFound("queue", e.Queue), strings.Join(s.queueNames(), ", ")))
 	}
 	switch e.Overlap {
 	case "":
@@ -412,7 +403,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Unlock()
 
 	for name, q := range s.queues {
-		v, err := s.store.GetValue(ctx, queueKey(name))
+		v, err := s.state.GetValue(ctx, queueKey(name))
 		if err != nil {
 			return fmt.Errorf("job: scheduler: reading queue %s: %w", name, err)
 		}
@@ -487,7 +478,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		timer.Reset(time.Until(next))
 		select {
 		case <-ctx.Done():
-			detach(ErrDetached)
+			detach(job.ErrDetached)
 			s.wg.Wait()
 			s.mu.Lock()
 			for id := range s.prepared {
@@ -558,7 +549,7 @@ func (s *Scheduler) recover(ctx, base context.Context) error {
 		s.log.Info("resuming run", "run", rec.ID, "state", rec.Report.State)
 		ar := &activeRun{rec: rec}
 		s.active[rec.ID] = ar
-		if rec.Report.State == Running {
+		if rec.Report.State == job.Running {
 			s.executeLocked(base, e, ar)
 		}
 	}
@@ -574,7 +565,7 @@ func (s *Scheduler) catchUp(ctx, base context.Context, e *entry, now time.Time) 
 	if e.Schedule == nil {
 		return nil
 	}
-	v, err := s.store.GetValue(ctx, lastKey(e.Name))
+	v, err := s.state.GetValue(ctx, lastKey(e.Name))
 	if err != nil {
 		return fmt.Errorf("job: scheduler: reading %s: %w", lastKey(e.Name), err)
 	}
@@ -621,7 +612,7 @@ func (s *Scheduler) catchUp(ctx, base context.Context, e *entry, now time.Time) 
 
 func (s *Scheduler) saveLast(ctx context.Context, e *entry) {
 	b, _ := e.last.UTC().MarshalText()
-	if err := s.store.PutValue(ctx, lastKey(e.Name), b); err != nil {
+	if err := s.state.PutValue(ctx, lastKey(e.Name), b); err != nil {
 		s.log.Warn("recording the last due time", "network", e.Name, "err", err)
 	}
 }
@@ -630,7 +621,7 @@ func (s *Scheduler) saveLast(ctx context.Context, e *entry) {
 // and starts it as the overlap policy says.
 func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, trig Trigger) {
 	rec := RunRecord{ID: ScheduledRunID(e.Name, due), Network: e.Name, Trigger: trig, Due: due, Created: time.Now(),
-		Queue: e.Queue, Definition: e.Definition, Report: NetworkReport{Name: e.Name, State: Pending}}
+		Queue: e.Queue, Definition: e.Definition, Report: job.NetworkReport{Name: e.Name, State: job.Pending}}
 	created, err := s.store.CreateRun(ctx, rec)
 	if err != nil {
 		s.log.Error("recording a due run: it does not run", "run", rec.ID, "err", err)
@@ -676,7 +667,7 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 		switch e.Overlap {
 		case OverlapSkip:
 			if operator {
-				return stateErrorf("network %s: run %s has not finished and the overlap policy is skip", e.Name, strings.Join(ids, ", "))
+				return job.StateErrorf("network %s: run %s has not finished and the overlap policy is skip", e.Name, strings.Join(ids, ", "))
 			}
 			ar.rec.Message = "skipped: run " + strings.Join(ids, ", ") + " had not finished (overlap: skip)"
 			ar.rec.Report = skippedReport(ar.rec.Report, ar.rec.Message)
@@ -706,15 +697,15 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 }
 
 // skippedReport is a run that did not run: every unit skipped.
-func skippedReport(rep NetworkReport, why string) NetworkReport {
-	rep.State = Skipped
+func skippedReport(rep job.NetworkReport, why string) job.NetworkReport {
+	rep.State = job.Skipped
 	for i := range rep.Units {
 		if !rep.Units[i].State.Finished() {
-			rep.Units[i].State, rep.Units[i].Message = Skipped, why
+			rep.Units[i].State, rep.Units[i].Message = job.Skipped, why
 		}
 	}
 	if len(rep.Units) == 0 {
-		rep.Units = []UnitReport{}
+		rep.Units = []job.UnitReport{}
 	}
 	return rep
 }
@@ -722,10 +713,10 @@ func skippedReport(rep NetworkReport, why string) NetworkReport {
 // cancelWaiting ends a run that never started; s.mu is held.
 func (s *Scheduler) cancelWaiting(ctx context.Context, ar *activeRun, why string) {
 	delete(s.active, ar.rec.ID)
-	ar.rec.Report.State = Cancelled
+	ar.rec.Report.State = job.Cancelled
 	for i := range ar.rec.Report.Units {
 		if !ar.rec.Report.Units[i].State.Finished() {
-			ar.rec.Report.Units[i].State, ar.rec.Report.Units[i].Message = Cancelled, why
+			ar.rec.Report.Units[i].State, ar.rec.Report.Units[i].Message = job.Cancelled, why
 		}
 	}
 	ar.rec.Ended = time.Now()
@@ -776,7 +767,7 @@ func (s *Scheduler) put(ctx context.Context, ar *activeRun) {
 // ended calls the run-ended hook with a copy of rec.
 func (s *Scheduler) ended(rec RunRecord) {
 	if s.onEnded != nil {
-		rec.Report = rec.Report.clone()
+		rec.Report = rec.Report.Clone()
 		s.onEnded(rec)
 	}
 }
@@ -786,10 +777,10 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 	rec := ar.rec
 	fail := func(err error) {
 		delete(s.active, rec.ID)
-		ar.rec.Report.State = StateFailed
+		ar.rec.Report.State = job.StateFailed
 		ar.rec.Message = err.Error()
 		if len(ar.rec.Report.Units) == 0 {
-			ar.rec.Report.Units = []UnitReport{}
+			ar.rec.Report.Units = []job.UnitReport{}
 		}
 		ar.rec.Ended = time.Now()
 		s.put(base, ar)
@@ -804,17 +795,17 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 			return
 		}
 	}
-	var resume *NetworkReport
+	var resume *job.NetworkReport
 	if len(rec.Report.Units) > 0 {
 		r := rec.Report
 		resume = &r
 	}
 	ctx, cancel := context.WithCancelCause(base)
-	obs := func(u UnitReport) {
+	obs := func(u job.UnitReport) {
 		ar.mu.Lock()
 		defer ar.mu.Unlock()
-		ar.rec.Report.State = Running
-		if i := slices.IndexFunc(ar.rec.Report.Units, func(x UnitReport) bool { return x.Name == u.Name }); i >= 0 {
+		ar.rec.Report.State = job.Running
+		if i := slices.IndexFunc(ar.rec.Report.Units, func(x job.UnitReport) bool { return x.Name == u.Name }); i >= 0 {
 			ar.rec.Report.Units[i] = u
 		} else {
 			ar.rec.Report.Units = append(ar.rec.Report.Units, u)
@@ -823,7 +814,7 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 			s.log.Error("recording unit state", "run", rec.ID, "unit", u.Name, "err", err)
 		}
 	}
-	exec, err := n.Start(ctx, StartOptions{Observer: obs, Resume: resume, Gate: s.queues[e.Queue]})
+	exec, err := n.Start(ctx, job.StartOptions{Observer: obs, Resume: resume, Gate: s.queues[e.Queue]})
 	if err != nil {
 		cancel(nil)
 		fail(err)
@@ -835,14 +826,14 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 	// before that is still pending in the Store, and runs again whole.
 	ar.mu.Lock()
 	ar.rec.Report = exec.Report()
-	ar.rec.Report.State = Running
+	ar.rec.Report.State = job.Running
 	ar.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		rep := exec.Wait()
 		cancel(nil)
-		if rep.State == Running { // detached: the next scheduler resumes it
+		if rep.State == job.Running { // detached: the next scheduler resumes it
 			return
 		}
 		ar.mu.Lock()
@@ -861,7 +852,7 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 }
 
 // Submit creates a run of the network now and starts it as its overlap
-// policy says (a skip is an error wrapping [ErrState], not a skipped run).
+// policy says (a skip is an error wrapping [job.ErrState], not a skipped run).
 // It returns the run as recorded, and created false when o.ID named an
 // existing run (which is returned instead). Submissions made before Run
 // are recorded and start when Run starts.
@@ -873,7 +864,7 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 		return RunRecord{}, false, fmt.Errorf("submit: %w", err)
 	}
 	if e == nil {
-		return RunRecord{}, false, fmt.Errorf("submit: %w", notFound("network", network))
+		return RunRecord{}, false, fmt.Errorf("submit: %w", job.NotFound("network", network))
 	}
 	def := e.Definition
 	if o.Definition != nil {
@@ -881,22 +872,18 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 	}
 	n, err := e.Build(def, "check")
 	if err != nil {
+		return RunRecord{}, false, fmt.Errorf("submit %s: %w", network, &job.InvalidError{Msg: err.Error()})
+	}
+	if err := n.CheckUnits("hold", o.Hold); err != nil {
 		return RunRecord{}, false, fmt.Errorf("submit %s: %w", network, err)
 	}
-	rep := NetworkReport{Name: network, State: Pending}
+	rep := job.NetworkReport{Name: network, State: job.Pending}
 	for _, u := range n.Units {
-		rep.Units = append(rep.Units, UnitReport{Name: u.Name, State: Pending})
-	}
-	for _, h := range o.Hold {
-		i := slices.IndexFunc(rep.Units, func(u UnitReport) bool { return u.Name == h })
-		if i < 0 {
-			names := make([]string, 0, len(rep.Units))
-			for _, u := range rep.Units {
-				names = append(names, u.Name)
-			}
-			return RunRecord{}, false, fmt.Errorf("submit %s: hold: network %s has no unit %q (units: %s)", network, network, h, strings.Join(names, ", "))
+		st := job.Pending
+		if slices.Contains(o.Hold, u.Name) {
+			st = job.Held
 		}
-		rep.Units[i].State = Held
+		rep.Units = append(rep.Units, job.UnitReport{Name: u.Name, State: st})
 	}
 	rec = RunRecord{ID: o.ID, Network: network, Trigger: TriggerSubmit, Created: time.Now(), Queue: e.Queue, Definition: def, Report: rep}
 	if rec.ID == "" {
@@ -922,12 +909,13 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 		return rec, true, nil // Run starts it with the other unfinished runs
 	}
 	if err := s.admit(ctx, s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
-		rec.Message = err.Error()
-		rec.Report = skippedReport(rec.Report, err.Error())
-		rec.Ended = time.Now()
-		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)
-		s.ended(rec)
-		return rec, true, err
+		// Refused (the overlap policy skips while a run is active): the
+		// submission did not make a run, so its record goes, and a retry
+		// with the same ID is a new submission.
+		if derr := s.store.DeleteRun(context.WithoutCancel(ctx), rec.ID); derr != nil {
+			s.log.Warn("a refused submission's record could not be deleted", "run", rec.ID, "err", derr)
+		}
+		return RunRecord{}, false, err
 	}
 	return rec, true, nil
 }
@@ -947,7 +935,7 @@ func (ar *activeRun) snapshot() RunRecord {
 	ar.mu.Lock()
 	defer ar.mu.Unlock()
 	rec := ar.rec
-	rec.Report = rec.Report.clone()
+	rec.Report = rec.Report.Clone()
 	return rec
 }
 
@@ -979,52 +967,66 @@ func (s *Scheduler) Stop(ctx context.Context, id, unit string) error {
 	return s.control(ctx, id, unit, ctrlStop)
 }
 
-func (s *Scheduler) control(ctx context.Context, id, unit string, k controlKind) error {
+// control is one operator control of a unit: its name, what a unit it
+// applies to becomes, and the Execution method that applies it.
+type control struct {
+	name, done string
+	apply      func(*job.Execution, string) error
+}
+
+var (
+	ctrlHold    = &control{"hold", "held", (*job.Execution).Hold}
+	ctrlRelease = &control{"release", "released", (*job.Execution).Release}
+	ctrlSkip    = &control{"skip", "skipped", (*job.Execution).Skip}
+	ctrlStop    = &control{"stop", "force-stopped", (*job.Execution).Stop}
+)
+
+func (s *Scheduler) control(ctx context.Context, id, unit string, k *control) error {
 	s.mu.Lock()
 	ar := s.active[id]
 	if ar == nil {
 		s.mu.Unlock()
 		rec, err := s.store.GetRun(ctx, id)
 		if err != nil {
-			return fmt.Errorf("%s: %w", controlNames[k], err)
+			return fmt.Errorf("%s: %w", k.name, err)
 		}
 		if rec.Finished() {
-			return stateErrorf("%s %s: run %s has ended (%s)", controlNames[k], unit, id, rec.Report.State)
+			return job.StateErrorf("%s %s: run %s has ended (%s)", k.name, unit, id, rec.Report.State)
 		}
-		return stateErrorf("%s %s: run %s is not run by this scheduler (its network is not configured)", controlNames[k], unit, id)
+		return job.StateErrorf("%s %s: run %s is not run by this scheduler (its network is not configured)", k.name, unit, id)
 	}
 	if exec := ar.exec; exec != nil {
 		s.mu.Unlock()
-		return exec.send(k, unit)
+		return k.apply(exec, unit)
 	}
 	defer s.mu.Unlock()
 	// The run waits to start: change its record.
-	i := slices.IndexFunc(ar.rec.Report.Units, func(u UnitReport) bool { return u.Name == unit })
+	i := slices.IndexFunc(ar.rec.Report.Units, func(u job.UnitReport) bool { return u.Name == unit })
 	if i < 0 {
-		return fmt.Errorf("%s: %w", controlNames[k], notFound("unit", unit))
+		return fmt.Errorf("%s: %w", k.name, job.NotFound("unit", unit))
 	}
 	u := &ar.rec.Report.Units[i]
 	bad := func(allowed string) error {
-		return stateErrorf("%s %s: the unit is %s; only a %s unit can be %s", controlNames[k], unit, u.State, allowed, controlDone[k])
+		return job.StateErrorf("%s %s: the unit is %s; only a %s unit can be %s", k.name, unit, u.State, allowed, k.done)
 	}
 	switch k {
 	case ctrlHold:
-		if u.State != Pending && u.State != Held {
+		if u.State != job.Pending && u.State != job.Held {
 			return bad("pending")
 		}
-		u.State = Held
+		u.State = job.Held
 	case ctrlRelease:
-		if u.State != Held {
+		if u.State != job.Held {
 			return bad("held")
 		}
-		u.State = Pending
+		u.State = job.Pending
 	case ctrlSkip:
-		if u.State != Pending && u.State != Held {
+		if u.State != job.Pending && u.State != job.Held {
 			return bad("pending or held")
 		}
-		u.State, u.Message, u.Ended = Succeeded, "skipped by an operator", time.Now()
+		u.State, u.Message, u.Ended = job.Succeeded, "skipped by an operator", time.Now()
 	case ctrlStop:
-		return stateErrorf("stop %s: run %s has not started", unit, id)
+		return job.StateErrorf("stop %s: run %s has not started", unit, id)
 	}
 	return s.store.PutRun(ctx, ar.rec)
 }
@@ -1037,7 +1039,7 @@ var errCancelledByOperator = errors.New("cancelled by an operator")
 // stops one and end cancelled, units that had not started end cancelled,
 // and the run ends cancelled (exit code 9 in its report). A run waiting
 // to start ends cancelled at once. It returns once the cancellation is
-// under way. A finished run is an error wrapping [ErrState].
+// under way. A finished run is an error wrapping [job.ErrState].
 func (s *Scheduler) Cancel(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -1048,9 +1050,9 @@ func (s *Scheduler) Cancel(ctx context.Context, id string) error {
 			return fmt.Errorf("cancel: %w", err)
 		}
 		if rec.Finished() {
-			return stateErrorf("cancel: run %s has ended (%s)", id, rec.Report.State)
+			return job.StateErrorf("cancel: run %s has ended (%s)", id, rec.Report.State)
 		}
-		return stateErrorf("cancel: run %s is not run by this scheduler (its network is not configured)", id)
+		return job.StateErrorf("cancel: run %s is not run by this scheduler (its network is not configured)", id)
 	}
 	s.log.Info("run cancelled by an operator", "run", id)
 	if ar.exec != nil {
@@ -1069,17 +1071,17 @@ func (s *Scheduler) Cancel(ctx context.Context, id string) error {
 // skipped by an operator) keep their result; every other unit is pending
 // again and runs as its needs and conditions say. The network's overlap
 // policy applies. A run that has not finished, or that succeeded, is an
-// error wrapping [ErrState].
+// error wrapping [job.ErrState].
 func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 	old, err := s.Get(ctx, id)
 	if err != nil {
 		return RunRecord{}, fmt.Errorf("rerun: %w", err)
 	}
 	if !old.Finished() {
-		return RunRecord{}, stateErrorf("rerun %s: the run is %s; only a finished run can be rerun", id, old.Report.State)
+		return RunRecord{}, job.StateErrorf("rerun %s: the run is %s; only a finished run can be rerun", id, old.Report.State)
 	}
-	if old.Report.State == Succeeded {
-		return RunRecord{}, stateErrorf("rerun %s: every unit succeeded; there is nothing to rerun", id)
+	if old.Report.State == job.Succeeded {
+		return RunRecord{}, job.StateErrorf("rerun %s: every unit succeeded; there is nothing to rerun", id)
 	}
 	s.mu.Lock()
 	e, err := s.entryFor(old)
@@ -1088,12 +1090,12 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 		return RunRecord{}, fmt.Errorf("rerun %s: %w", id, err)
 	}
 	if e == nil {
-		return RunRecord{}, fmt.Errorf("rerun %s: %w", id, notFound("network", old.Network))
+		return RunRecord{}, fmt.Errorf("rerun %s: %w", id, job.NotFound("network", old.Network))
 	}
-	rep := NetworkReport{Name: old.Network, State: Pending}
+	rep := job.NetworkReport{Name: old.Network, State: job.Pending}
 	for _, u := range old.Report.Units {
-		if u.State != Succeeded {
-			u = UnitReport{Name: u.Name, State: Pending}
+		if u.State != job.Succeeded {
+			u = job.UnitReport{Name: u.Name, State: job.Pending}
 		}
 		rep.Units = append(rep.Units, u)
 	}
@@ -1129,9 +1131,9 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 func (s *Scheduler) StopQueue(ctx context.Context, name string) error {
 	q := s.queue(name)
 	if q == nil {
-		return fmt.Errorf("queue stop: %w (have %s)", notFound("queue", name), strings.Join(s.queueNames(), ", "))
+		return fmt.Errorf("queue stop: %w (have %s)", job.NotFound("queue", name), strings.Join(s.queueNames(), ", "))
 	}
-	if err := s.store.PutValue(ctx, queueKey(name), []byte("stopped")); err != nil {
+	if err := s.state.PutValue(ctx, queueKey(name), []byte("stopped")); err != nil {
 		return fmt.Errorf("queue stop %s: %w", name, err)
 	}
 	q.Stop()
@@ -1142,9 +1144,9 @@ func (s *Scheduler) StopQueue(ctx context.Context, name string) error {
 func (s *Scheduler) StartQueue(ctx context.Context, name string) error {
 	q := s.queue(name)
 	if q == nil {
-		return fmt.Errorf("queue start: %w (have %s)", notFound("queue", name), strings.Join(s.queueNames(), ", "))
+		return fmt.Errorf("queue start: %w (have %s)", job.NotFound("queue", name), strings.Join(s.queueNames(), ", "))
 	}
-	if err := s.store.PutValue(ctx, queueKey(name), nil); err != nil {
+	if err := s.state.PutValue(ctx, queueKey(name), nil); err != nil {
 		return fmt.Errorf("queue start %s: %w", name, err)
 	}
 	q.Start()
@@ -1219,7 +1221,7 @@ func (s *Scheduler) prepare(base context.Context, e *entry, due time.Time) {
 		return // the run fails with the build error when due
 	}
 	for _, u := range n.Units {
-		if p, ok := u.Action.(Preparer); ok && len(u.Needs) == 0 {
+		if p, ok := u.Action.(job.Preparer); ok && len(u.Needs) == 0 {
 			p.Prepare(base, u.Target)
 		}
 	}
@@ -1236,8 +1238,8 @@ func (s *Scheduler) discardPrepared(id string) {
 		return
 	}
 	for _, u := range n.Units {
-		a, ok := u.Action.(Adopter)
-		if _, prepared := u.Action.(Preparer); !ok || !prepared || len(u.Needs) > 0 {
+		a, ok := u.Action.(job.Adopter)
+		if _, prepared := u.Action.(job.Preparer); !ok || !prepared || len(u.Needs) > 0 {
 			continue
 		}
 		s.wg.Add(1)

@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/scheduler"
 )
 
-// TestStore runs the conformance suite for a [job.Store] implementation as
+// TestStore runs the conformance suite for a [scheduler.Store] implementation as
 // subtests of t. open must return a fresh, empty store each time it is
 // called (one per subtest); it may call t.Fatal when it cannot, and should
 // register with t.Cleanup whatever else the store needs removed (files,
@@ -22,14 +23,14 @@ import (
 //
 // The suite runs concurrent subtests of its own (goroutines sharing one
 // store); run it with -race.
-func TestStore(t *testing.T, open func(t *testing.T) job.Store) {
+func TestStore(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	t.Helper()
 	if open == nil {
 		t.Fatal("storetest.TestStore: open is nil")
 	}
 	for _, tc := range []struct {
 		name string
-		fn   func(t *testing.T, open func(t *testing.T) job.Store)
+		fn   func(t *testing.T, open func(t *testing.T) scheduler.Store)
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"GetRunMissing", testGetRunMissing},
@@ -37,6 +38,7 @@ func TestStore(t *testing.T, open func(t *testing.T) job.Store) {
 		{"CreateRunConcurrent", testCreateRunConcurrent},
 		{"ListRuns", testListRuns},
 		{"DeleteRuns", testDeleteRuns},
+		{"DeleteRun", testDeleteRun},
 		{"Values", testValues},
 		{"Copies", testCopies},
 		{"Closed", testClosed},
@@ -47,18 +49,18 @@ func TestStore(t *testing.T, open func(t *testing.T) job.Store) {
 }
 
 // fresh opens a store, checks that it is empty and registers its Close.
-func fresh(t *testing.T, open func(t *testing.T) job.Store) job.Store {
+func fresh(t *testing.T, open func(t *testing.T) scheduler.Store) scheduler.Store {
 	t.Helper()
 	st := open(t)
 	if st == nil {
-		t.Fatal("storetest: open returned a nil job.Store")
+		t.Fatal("storetest: open returned a nil scheduler.Store")
 	}
 	t.Cleanup(func() {
 		if err := st.Close(); err != nil {
 			t.Errorf("storetest: Close: %v", err)
 		}
 	})
-	runs, err := st.ListRuns(t.Context(), job.RunFilter{})
+	runs, err := st.ListRuns(t.Context(), scheduler.RunFilter{})
 	if err != nil {
 		t.Fatalf("storetest: ListRuns on a fresh store: %v", err)
 	}
@@ -77,7 +79,7 @@ var jst = time.FixedZone("JST", 9*60*60)
 // fullRecord returns a record with every field set, binary definition bytes
 // and non-ASCII output included. Give it a time.Now(): it carries a
 // monotonic clock reading, which stores drop.
-func fullRecord(now time.Time) job.RunRecord {
+func fullRecord(now time.Time) scheduler.RunRecord {
 	rec := handRecord(now)
 	fill("", reflect.ValueOf(&rec).Elem(), now)
 	return rec
@@ -86,12 +88,12 @@ func fullRecord(now time.Time) job.RunRecord {
 // handRecord is fullRecord's record as written by hand: every field of
 // RunRecord known when the suite was written, and unit reports in every
 // final state.
-func handRecord(now time.Time) job.RunRecord {
+func handRecord(now time.Time) scheduler.RunRecord {
 	long := strings.Repeat("0123456789abcdef", 64) + "\n... output truncated; the rest is in /var/lib/minato/out/upload.log\n"
-	return job.RunRecord{
+	return scheduler.RunRecord{
 		ID:         "backup@2025-03-14T01:00:00Z",
 		Network:    "backup",
-		Trigger:    job.TriggerRerun,
+		Trigger:    scheduler.TriggerRerun,
 		Due:        base.Add(-59 * time.Minute).In(jst),
 		Created:    now,
 		Ended:      now.Add(90*time.Second + 7),
@@ -126,14 +128,14 @@ func handRecord(now time.Time) job.RunRecord {
 }
 
 // record returns a small record of network created at created in state.
-func record(id, network string, created time.Time, state job.UnitState) job.RunRecord {
-	return job.RunRecord{
-		ID: id, Network: network, Trigger: job.TriggerSchedule, Created: created,
+func record(id, network string, created time.Time, state job.UnitState) scheduler.RunRecord {
+	return scheduler.RunRecord{
+		ID: id, Network: network, Trigger: scheduler.TriggerSchedule, Created: created,
 		Report: job.NetworkReport{Name: network, State: state, Units: []job.UnitReport{{Name: "u", State: state}}},
 	}
 }
 
-func testRoundTrip(t *testing.T, open func(t *testing.T) job.Store) {
+func testRoundTrip(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := fresh(t, open)
 	ctx := t.Context()
 	now := time.Now()
@@ -145,7 +147,7 @@ func testRoundTrip(t *testing.T, open func(t *testing.T) job.Store) {
 
 	// A minimal record keeps its zero values: zero times stay zero, empty
 	// slices stay empty.
-	minimal := job.RunRecord{ID: "minimal", Created: base}
+	minimal := scheduler.RunRecord{ID: "minimal", Created: base}
 	mustPut(t, st, minimal)
 	got = mustGet(t, st, minimal.ID)
 	checkRecord(t, "GetRun after PutRun of a minimal record", minimal, got)
@@ -163,7 +165,7 @@ func testRoundTrip(t *testing.T, open func(t *testing.T) job.Store) {
 	got = mustGet(t, st, next.ID)
 	checkRecord(t, "GetRun after a second PutRun with the same ID (PutRun must replace)", next, got)
 
-	runs, err := st.ListRuns(ctx, job.RunFilter{})
+	runs, err := st.ListRuns(ctx, scheduler.RunFilter{})
 	if err != nil {
 		t.Fatalf("ListRuns: %v", err)
 	}
@@ -177,7 +179,7 @@ func testRoundTrip(t *testing.T, open func(t *testing.T) job.Store) {
 	}
 }
 
-func testGetRunMissing(t *testing.T, open func(t *testing.T) job.Store) {
+func testGetRunMissing(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := fresh(t, open)
 	_, err := st.GetRun(t.Context(), "no-such-run")
 	if !errors.Is(err, job.ErrNotFound) {
@@ -196,7 +198,7 @@ func testGetRunMissing(t *testing.T, open func(t *testing.T) job.Store) {
 	}
 }
 
-func testCreateRun(t *testing.T, open func(t *testing.T) job.Store) {
+func testCreateRun(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := fresh(t, open)
 	ctx := t.Context()
 	first := fullRecord(time.Now())
@@ -234,7 +236,7 @@ func testCreateRun(t *testing.T, open func(t *testing.T) job.Store) {
 	}
 }
 
-func testCreateRunConcurrent(t *testing.T, open func(t *testing.T) job.Store) {
+func testCreateRunConcurrent(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := fresh(t, open)
 	const n = 16
 	const id = "nightly@2025-03-14T01:00:00Z"
@@ -281,10 +283,10 @@ func testCreateRunConcurrent(t *testing.T, open func(t *testing.T) job.Store) {
 	}
 }
 
-func testListRuns(t *testing.T, open func(t *testing.T) job.Store) {
+func testListRuns(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := fresh(t, open)
 	t1, t2, t3 := base.Add(time.Minute), base.Add(2*time.Minute), base.Add(3*time.Minute)
-	recs := []job.RunRecord{
+	recs := []scheduler.RunRecord{
 		record("beta@2", "beta", t2, job.Pending),
 		record("alpha@1", "alpha", t1, job.Succeeded),
 		record("alpha@3", "alpha", t3, ""), // did not run: not finished
@@ -298,22 +300,22 @@ func testListRuns(t *testing.T, open func(t *testing.T) job.Store) {
 	}
 	all := []string{"alpha@3", "gamma@2", "beta@2", "alpha@2", "beta@1", "alpha@1"}
 	for _, c := range []struct {
-		f    job.RunFilter
+		f    scheduler.RunFilter
 		want []string
 	}{
-		{job.RunFilter{}, all},
-		{job.RunFilter{Limit: -1}, all},
-		{job.RunFilter{Limit: len(all)}, all},
-		{job.RunFilter{Limit: 100}, all},
-		{job.RunFilter{Limit: 2}, []string{"alpha@3", "gamma@2"}},
-		{job.RunFilter{Limit: 1}, []string{"alpha@3"}},
-		{job.RunFilter{Network: "alpha"}, []string{"alpha@3", "alpha@2", "alpha@1"}},
-		{job.RunFilter{Network: "beta", Limit: 1}, []string{"beta@2"}},
-		{job.RunFilter{Network: "no-such-network"}, nil},
-		{job.RunFilter{Unfinished: true}, []string{"alpha@3", "beta@2", "alpha@2"}},
-		{job.RunFilter{Unfinished: true, Limit: 2}, []string{"alpha@3", "beta@2"}},
-		{job.RunFilter{Network: "alpha", Unfinished: true}, []string{"alpha@3", "alpha@2"}},
-		{job.RunFilter{Network: "gamma", Unfinished: true}, nil},
+		{scheduler.RunFilter{}, all},
+		{scheduler.RunFilter{Limit: -1}, all},
+		{scheduler.RunFilter{Limit: len(all)}, all},
+		{scheduler.RunFilter{Limit: 100}, all},
+		{scheduler.RunFilter{Limit: 2}, []string{"alpha@3", "gamma@2"}},
+		{scheduler.RunFilter{Limit: 1}, []string{"alpha@3"}},
+		{scheduler.RunFilter{Network: "alpha"}, []string{"alpha@3", "alpha@2", "alpha@1"}},
+		{scheduler.RunFilter{Network: "beta", Limit: 1}, []string{"beta@2"}},
+		{scheduler.RunFilter{Network: "no-such-network"}, nil},
+		{scheduler.RunFilter{Unfinished: true}, []string{"alpha@3", "beta@2", "alpha@2"}},
+		{scheduler.RunFilter{Unfinished: true, Limit: 2}, []string{"alpha@3", "beta@2"}},
+		{scheduler.RunFilter{Network: "alpha", Unfinished: true}, []string{"alpha@3", "alpha@2"}},
+		{scheduler.RunFilter{Network: "gamma", Unfinished: true}, nil},
 	} {
 		runs, err := st.ListRuns(t.Context(), c.f)
 		if err != nil {
@@ -323,7 +325,7 @@ func testListRuns(t *testing.T, open func(t *testing.T) job.Store) {
 			t.Errorf("ListRuns(%+v) = %v, want %v (newest Created first, then ID descending; Network, Unfinished = !Report.State.Finished(), then the newest Limit)", c.f, got, c.want)
 		}
 	}
-	runs, err := st.ListRuns(t.Context(), job.RunFilter{Network: "beta"})
+	runs, err := st.ListRuns(t.Context(), scheduler.RunFilter{Network: "beta"})
 	if err != nil {
 		t.Fatalf("ListRuns: %v", err)
 	}
@@ -333,12 +335,12 @@ func testListRuns(t *testing.T, open func(t *testing.T) job.Store) {
 	}
 }
 
-func testDeleteRuns(t *testing.T, open func(t *testing.T) job.Store) {
+func testDeleteRuns(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := fresh(t, open)
 	ctx := t.Context()
 	cutoff := base.Add(24 * time.Hour)
-	ended := func(r job.RunRecord, e time.Time) job.RunRecord { r.Ended = e; return r }
-	recs := []job.RunRecord{
+	ended := func(r scheduler.RunRecord, e time.Time) scheduler.RunRecord { r.Ended = e; return r }
+	recs := []scheduler.RunRecord{
 		ended(record("old-succeeded", "n", base, job.Succeeded), cutoff.Add(-time.Hour)),
 		ended(record("old-failed", "n", base, job.StateFailed), cutoff.Add(-time.Nanosecond).In(jst)),
 		ended(record("old-timed-out", "m", base, job.TimedOut), cutoff.Add(-24*time.Hour)),
@@ -367,7 +369,7 @@ func testDeleteRuns(t *testing.T, open func(t *testing.T) job.Store) {
 			t.Errorf("GetRun(%q) after DeleteRuns: got error %v, want job.ErrNotFound: it is finished and ended before the cutoff", id, err)
 		}
 	}
-	runs, err := st.ListRuns(ctx, job.RunFilter{})
+	runs, err := st.ListRuns(ctx, scheduler.RunFilter{})
 	if err != nil {
 		t.Fatalf("ListRuns: %v", err)
 	}
@@ -385,7 +387,7 @@ func testDeleteRuns(t *testing.T, open func(t *testing.T) job.Store) {
 	if err != nil || n != 2 {
 		t.Errorf("DeleteRuns with a later cutoff: got (%d, %v), want (2, nil): at-cutoff and new-failed", n, err)
 	}
-	runs, err = st.ListRuns(ctx, job.RunFilter{})
+	runs, err = st.ListRuns(ctx, scheduler.RunFilter{})
 	if err != nil {
 		t.Fatalf("ListRuns: %v", err)
 	}
@@ -394,7 +396,34 @@ func testDeleteRuns(t *testing.T, open func(t *testing.T) job.Store) {
 	}
 }
 
-func testValues(t *testing.T, open func(t *testing.T) job.Store) {
+func testDeleteRun(t *testing.T, open func(t *testing.T) scheduler.Store) {
+	st := fresh(t, open)
+	ctx := t.Context()
+	mustPut(t, st, record("running", "n", base, job.Running))
+	mustPut(t, st, record("done", "n", base, job.Succeeded))
+	if err := st.DeleteRun(ctx, "running"); err != nil {
+		t.Fatalf("DeleteRun(%q): %v", "running", err)
+	}
+	if _, err := st.GetRun(ctx, "running"); !errors.Is(err, job.ErrNotFound) {
+		t.Errorf("GetRun(%q) after DeleteRun: got error %v, want job.ErrNotFound (DeleteRun deletes unfinished runs too)", "running", err)
+	}
+	if err := st.DeleteRun(ctx, "missing"); err != nil {
+		t.Errorf("DeleteRun of a run that does not exist: %v, want nil", err)
+	}
+	runs, err := st.ListRuns(ctx, scheduler.RunFilter{})
+	if err != nil {
+		t.Fatalf("ListRuns: %v", err)
+	}
+	if got := ids(runs); !slices.Equal(got, []string{"done"}) {
+		t.Errorf("runs left after DeleteRun = %v, want [done]", got)
+	}
+	created, err := st.CreateRun(ctx, record("running", "n", base, job.Pending))
+	if err != nil || !created {
+		t.Errorf("CreateRun of a deleted run's ID: got (%v, %v), want (true, nil)", created, err)
+	}
+}
+
+func testValues(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := fresh(t, open)
 	ctx := t.Context()
 	get := func(key string) []byte {
@@ -440,13 +469,13 @@ func testValues(t *testing.T, open func(t *testing.T) job.Store) {
 	if v := get("big"); !slices.Equal(v, big) {
 		t.Fatalf("GetValue of a 64 KiB value returned %d bytes, want the %d stored", len(v), len(big))
 	}
-	runs, err := st.ListRuns(ctx, job.RunFilter{})
+	runs, err := st.ListRuns(ctx, scheduler.RunFilter{})
 	if err != nil || len(runs) != 0 {
 		t.Fatalf("ListRuns after PutValue only: got %v, %v; want no runs (values are not runs)", ids(runs), err)
 	}
 }
 
-func testCopies(t *testing.T, open func(t *testing.T) job.Store) {
+func testCopies(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := fresh(t, open)
 	ctx := t.Context()
 	now := time.Now()
@@ -473,7 +502,7 @@ func testCopies(t *testing.T, open func(t *testing.T) job.Store) {
 	scribble(&got)
 	checkRecord(t, "GetRun after the caller modified what an earlier GetRun returned (stores return copies)", want, mustGet(t, st, want.ID))
 
-	runs, err := st.ListRuns(ctx, job.RunFilter{})
+	runs, err := st.ListRuns(ctx, scheduler.RunFilter{})
 	if err != nil {
 		t.Fatalf("ListRuns: %v", err)
 	}
@@ -505,7 +534,7 @@ func testCopies(t *testing.T, open func(t *testing.T) job.Store) {
 }
 
 // scribble modifies everything in r that shares memory.
-func scribble(r *job.RunRecord) {
+func scribble(r *scheduler.RunRecord) {
 	for i := range r.Definition {
 		r.Definition[i] = '#'
 	}
@@ -516,10 +545,10 @@ func scribble(r *job.RunRecord) {
 	}
 }
 
-func testClosed(t *testing.T, open func(t *testing.T) job.Store) {
+func testClosed(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := open(t) // not fresh: this test closes it itself
 	if st == nil {
-		t.Fatal("storetest: open returned a nil job.Store")
+		t.Fatal("storetest: open returned a nil scheduler.Store")
 	}
 	ctx := t.Context()
 	rec := record("before-close", "n", base, job.Succeeded)
@@ -549,7 +578,7 @@ func testClosed(t *testing.T, open func(t *testing.T) job.Store) {
 	if errors.Is(err, job.ErrNotFound) {
 		t.Errorf("GetRun after Close returned %v: a closed store must not look like an empty one (ErrNotFound)", err)
 	}
-	_, err = st.ListRuns(ctx, job.RunFilter{})
+	_, err = st.ListRuns(ctx, scheduler.RunFilter{})
 	check("ListRuns", err)
 	_, err = st.DeleteRuns(ctx, base.Add(time.Hour))
 	check("DeleteRuns", err)
@@ -558,7 +587,7 @@ func testClosed(t *testing.T, open func(t *testing.T) job.Store) {
 	check("PutValue", st.PutValue(ctx, "k", []byte("after")))
 }
 
-func testConcurrent(t *testing.T, open func(t *testing.T) job.Store) {
+func testConcurrent(t *testing.T, open func(t *testing.T) scheduler.Store) {
 	st := fresh(t, open)
 	const workers, each = 8, 20
 	var wg sync.WaitGroup
@@ -592,7 +621,7 @@ func testConcurrent(t *testing.T, open func(t *testing.T) job.Store) {
 					t.Errorf("concurrent CreateRun: %v", err)
 					return
 				}
-				runs, err := st.ListRuns(ctx, job.RunFilter{Network: network})
+				runs, err := st.ListRuns(ctx, scheduler.RunFilter{Network: network})
 				if err != nil {
 					t.Errorf("concurrent ListRuns: %v", err)
 					return
@@ -601,7 +630,7 @@ func testConcurrent(t *testing.T, open func(t *testing.T) job.Store) {
 					t.Errorf("concurrent ListRuns(Network %q) after %d PutRuns = %v, want %d runs, %q first", network, i+1, ids(runs), i+1, rec.ID)
 					return
 				}
-				if _, err := st.ListRuns(ctx, job.RunFilter{Unfinished: true, Limit: 5}); err != nil {
+				if _, err := st.ListRuns(ctx, scheduler.RunFilter{Unfinished: true, Limit: 5}); err != nil {
 					t.Errorf("concurrent ListRuns: %v", err)
 					return
 				}
@@ -620,7 +649,7 @@ func testConcurrent(t *testing.T, open func(t *testing.T) job.Store) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	runs, err := st.ListRuns(t.Context(), job.RunFilter{})
+	runs, err := st.ListRuns(t.Context(), scheduler.RunFilter{})
 	if err != nil {
 		t.Fatalf("ListRuns: %v", err)
 	}
@@ -633,14 +662,14 @@ func testConcurrent(t *testing.T, open func(t *testing.T) job.Store) {
 	}
 }
 
-func mustPut(t *testing.T, st job.Store, rec job.RunRecord) {
+func mustPut(t *testing.T, st scheduler.Store, rec scheduler.RunRecord) {
 	t.Helper()
 	if err := st.PutRun(t.Context(), rec); err != nil {
 		t.Fatalf("PutRun(%q): %v", rec.ID, err)
 	}
 }
 
-func mustGet(t *testing.T, st job.Store, id string) job.RunRecord {
+func mustGet(t *testing.T, st scheduler.Store, id string) scheduler.RunRecord {
 	t.Helper()
 	rec, err := st.GetRun(t.Context(), id)
 	if err != nil {
@@ -649,7 +678,7 @@ func mustGet(t *testing.T, st job.Store, id string) job.RunRecord {
 	return rec
 }
 
-func ids(runs []job.RunRecord) []string {
+func ids(runs []scheduler.RunRecord) []string {
 	var out []string
 	for _, r := range runs {
 		out = append(out, r.ID)
@@ -659,7 +688,7 @@ func ids(runs []job.RunRecord) []string {
 
 // checkRecord fails t, naming every field that differs, unless got equals
 // want: times by instant (time.Equal), everything else exactly.
-func checkRecord(t *testing.T, what string, want, got job.RunRecord) {
+func checkRecord(t *testing.T, what string, want, got scheduler.RunRecord) {
 	t.Helper()
 	var d []string
 	diff("", reflect.ValueOf(want), reflect.ValueOf(got), &d)
