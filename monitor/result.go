@@ -51,6 +51,12 @@ type Sample struct {
 	Name string `json:"name"`
 	// Value is the measured value.
 	Value float64 `json:"value"`
+	// Exact is the value's exact decimal text when Value (a float64)
+	// cannot represent it exactly (integers beyond 2^53, such as
+	// 9223372036854775807, which a float64 holds as ...808); empty
+	// otherwise. The Hinemos, JSON and Nagios outputs print Exact when it
+	// is set.
+	Exact string `json:"exact,omitempty"`
 	// Unit is the value's unit.
 	Unit Unit `json:"unit,omitempty"`
 	// Labels add dimensions ({"core": "0"}, {"interface": "eth0"}); nil

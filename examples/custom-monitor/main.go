@@ -125,6 +125,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := errors.Join(errW, errC); err != nil {
 		return fail(err)
 	}
+	// The Nagios line shows the samples thresholds name: the latency,
+	// judged, and whether the URL answered, shown only.
+	httpThresholds := []monitor.Threshold{latency, {Sample: "http_up"}}
 
 	client, err := container.New(container.ConfigFromEnv(nil))
 	if err != nil {
@@ -141,12 +144,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		urls = inventory.Static(inventory.Target{Kind: "url", ID: *url, Name: *url})
 		checks = append([]monitor.Check{{
 			Name: "http", Monitor: httpLatency{client: &http.Client{}}, Targets: inventory.Selector{Kind: "url"},
-			Interval: *interval, Thresholds: []monitor.Threshold{latency},
+			Interval: *interval, Thresholds: httpThresholds,
 			Damping: monitor.Damping{Raise: 2, Clear: 2}, // one slow answer is not an alert
 		}}, checks...)
 	}
 	runner, err := monitor.NewRunner(monitor.DefaultRunnerConfig(), byKind(client, urls),
-		monitor.WithSink(nagios.NewSink(stdout, map[string][]monitor.Threshold{"http": {latency}})),
+		monitor.WithSink(nagios.NewSink(stdout, map[string][]monitor.Threshold{"http": httpThresholds})),
 		monitor.WithTransitions(func(_ context.Context, t monitor.Transition) {
 			fmt.Fprintf(stderr, "%s: %s changed from %s to %s\n", t.Check, t.Target.Name, t.From, t.Status)
 		}))

@@ -244,6 +244,7 @@ func (r *Resources) samples(s Snapshot, p *prev) (monitor.Result, error) {
 		slices.Sort(keys)
 		for _, k := range keys {
 			add("memory_stat", float64(m.Stats[k]), monitor.None, map[string]string{"key": k})
+			res.Samples[len(res.Samples)-1].Exact = exactText(m.Stats[k])
 		}
 	}
 	if r.has(BlockIO) {
@@ -310,6 +311,17 @@ func (r *Resources) samples(s Snapshot, p *prev) (monitor.Result, error) {
 		return res, why[0]
 	}
 	return res, nil
+}
+
+// exactText returns n in decimal when a float64 cannot hold it exactly
+// (a memory.stat value of 9223372036854775807 becomes ...808 as a
+// float64), and "" when it can.
+func exactText(n uint64) string {
+	f := float64(n)
+	if f < 1<<64 && uint64(f) == n {
+		return ""
+	}
+	return strconv.FormatUint(n, 10)
 }
 
 func (p *prev) statsOrZero() container.Stats {

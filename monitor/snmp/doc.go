@@ -1,7 +1,9 @@
 // Package snmp polls an SNMP agent (SNMPv1, v2c or v3) for host-wide
-// memory and CPU, the values seed 002's --with-host options read from the
-// Docker host: the UCD-SNMP-MIB memory group (memTotalReal, memAvailReal,
-// memBuffer, memCached) and raw CPU counters (ssCpuRaw*).
+// memory and CPU, the values the Hinemos Docker monitoring scripts'
+// --with-host options read from the Docker host: the UCD-SNMP-MIB memory
+// group (memTotalReal, memAvailReal, memBuffer, memCached) and raw CPU
+// counters (ssCpuRaw*). [HostRemainder] turns them into the host's use
+// outside its containers.
 //
 // It is a leaf adapter: the only package that imports
 // github.com/gosnmp/gosnmp. It imports minato's monitor core only for the
@@ -9,8 +11,8 @@
 //
 // # Use
 //
-// [New] takes a [Config] (defaults as in seed 002: version "1", community
-// "public", port 161) and sends nothing; every [Client] method takes a
+// [New] takes a [Config] (defaults as in the Hinemos Docker monitoring
+// scripts: version "1", community "public", port 161) and sends nothing; every [Client] method takes a
 // context first and returns as soon as it ends.
 //
 //   - [Client.Get] returns typed [Value]s; an OID the agent has no value
@@ -23,6 +25,28 @@
 //
 // net-snmp refreshes the CPU counters every 5 seconds, so sample CPU at
 // least that far apart.
+//
+// # Host minus containers
+//
+// [HostRemainder] is a [monitor.Monitor] of the host's use outside its
+// containers, given a [ContainerUsage] that reports the containers'
+// samples (an adapter over a Docker resources monitor, with a baseline
+// key of its own):
+//
+//   - memory: (host used − Σ container memory_rss_bytes) / host total ×
+//     100, never below 0 ([MemoryRemainder]), as memory_host_percent and
+//     memory_limit_percent;
+//   - cpu: the host's busy share of all CPUs since the previous run
+//     ([CPUPercent] of the raw counters kept in a baseline store) minus Σ
+//     container cpu_percent / CPUs, never below 0 ([CPURemainder]), as
+//     cpu_percent; the first run of the key wraps [monitor.ErrNoBaseline].
+//
+// The samples keep the containers' names, so the containers' output
+// mappings (the Hinemos key sets, Nagios thresholds) print the host too:
+//
+//	m, err := snmp.NewHostRemainder(snmp.RemainderConfig{Measure: snmp.RemainderCPU, CPUs: ncpu, BaselineKey: key + ".snmp-cpu"},
+//		client, store, containers)
+//	res, err := m.Check(ctx, inventory.Target{Kind: inventory.KindHost, ID: engineAddr, Name: "host"})
 //
 // # Errors
 //

@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/monitor"
 	"github.com/minato-ops/minato/monitor/snmp"
 )
 
-// Poll a Docker host's memory and CPU the way seed 002's --with-host does,
-// over SNMPv3 authPriv.
+// Poll a Docker host's memory and CPU the way the Hinemos Docker monitoring
+// scripts' --with-host does, over SNMPv3 authPriv.
 func Example() {
-	cfg := snmp.DefaultConfig() // v1, "public", port 161, as in seed 002
+	cfg := snmp.DefaultConfig() // v1, "public", port 161, as in the Hinemos scripts
 	cfg.Address = "docker-host1.example.net"
 	cfg.Version = "3"
 	cfg.V3 = &snmp.V3Config{
@@ -81,4 +82,48 @@ func ExampleMemory_UsedBytes() {
 	fmt.Println(m.TotalBytes(), m.UsedBytes())
 	// Output:
 	// 3609448448 1561448448
+}
+
+// The host's memory use outside its containers, as a monitor. The
+// containers' side is any ContainerUsage; here a fixed 512 MiB of rss
+// stands in for a Docker resources monitor.
+func ExampleNewHostRemainder() {
+	cfg := snmp.DefaultConfig()
+	cfg.Address = "docker-host1.example.net"
+	c, err := snmp.New(cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	containers := snmp.ContainerUsageFunc(func(context.Context) ([]monitor.Sample, error) {
+		return []monitor.Sample{{Name: "memory_rss_bytes", Value: 512 << 20, Unit: monitor.Bytes}}, nil
+	})
+	m, err := snmp.NewHostRemainder(snmp.DefaultRemainderConfig(), c, nil, containers)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := m.Check(ctx, inventory.Target{Kind: inventory.KindHost, ID: "tcp://docker-host1.example.net:2376", Name: "host"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, _ := res.Sample("memory_host_percent", nil)
+	fmt.Printf("host memory outside containers: %.2f%%\n", s.Value)
+}
+
+// The formulas on their own: a 4 GiB host using 2 GiB, of which 1 GiB is
+// the containers' rss; a host 40 % busy over 4 CPUs, with one container
+// using one full core.
+func ExampleMemoryRemainder() {
+	m := snmp.Memory{TotalKB: 4 << 20, AvailKB: 1 << 20, BufferKB: 256 << 10, CachedKB: 768 << 10, HasBuffer: true, HasCached: true}
+	pct, err := snmp.MemoryRemainder(m, 1<<30)
+	fmt.Println(pct, err)
+	fmt.Println(snmp.CPURemainder(40, 100, 4))
+	// Output:
+	// 25 <nil>
+	// 15
 }

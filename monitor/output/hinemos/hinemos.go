@@ -12,8 +12,8 @@ import (
 // integer ("%d": "running,3", "image,474361657") and any other v is
 // rounded half away from zero. NaN and infinities print as "nan", "inf"
 // and "-inf", which Hinemos rejects as non-numeric (unknown): do not
-// print values that could not be had; the seed scripts print nothing for
-// them.
+// print values that could not be had; the Hinemos Docker monitoring
+// scripts print nothing for them, and so does [Write].
 func Line(key string, v float64, decimals int) string {
 	return key + "," + Value(v, decimals)
 }

@@ -15,7 +15,7 @@ func TestLine(t *testing.T) {
 		decimals int
 		want     string
 	}{
-		// Seed 002 examples.
+		// The Hinemos Docker monitoring scripts' examples.
 		{"Status", 0, 0, "Status,0"},
 		{"running", 3, 0, "running,3"},
 		{"image", 474361657, 0, "image,474361657"},

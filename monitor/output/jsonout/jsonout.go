@@ -54,6 +54,9 @@ type Sample struct {
 	Name string `json:"name"`
 	// Value is null when the value is NaN or infinite.
 	Value *float64 `json:"value"`
+	// Exact is [monitor.Sample.Exact]: the exact decimal text of an
+	// integer Value cannot hold (beyond 2^53); omitted otherwise.
+	Exact string `json:"exact,omitempty"`
 	// Unit is "", "%", "B", "s" or "c"; omitted when empty.
 	Unit monitor.Unit `json:"unit,omitempty"`
 	// Labels are the sample's labels, omitted when none.
@@ -83,7 +86,7 @@ func NewEvaluation(ev monitor.Evaluation) Evaluation {
 		out.Error = ev.Err.Error()
 	}
 	for i, s := range ev.Result.Samples {
-		js := Sample{Name: s.Name, Unit: s.Unit, Labels: s.Labels, Time: s.Time, Mode: s.Mode}
+		js := Sample{Name: s.Name, Exact: s.Exact, Unit: s.Unit, Labels: s.Labels, Time: s.Time, Mode: s.Mode}
 		if !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
 			v := s.Value
 			js.Value = &v

@@ -132,3 +132,20 @@ func TestLineSink(t *testing.T) {
 type errWriter struct{}
 
 func (errWriter) Write([]byte) (int, error) { return 0, errors.New("closed") }
+
+// TestExact: an integer a float64 cannot hold travels as its exact text
+// beside the (rounded) number, which encoding/json prints as
+// 9223372036854776000; other samples carry no "exact".
+func TestExact(t *testing.T) {
+	ev := monitor.Evaluation{Check: "memory", Target: web, Result: monitor.Result{Samples: []monitor.Sample{
+		{Name: "memory_stat", Value: 9223372036854775807, Exact: "9223372036854775807", Labels: map[string]string{"key": "hierarchical_memsw_limit"}},
+		{Name: "memory_stat", Value: 4096, Labels: map[string]string{"key": "rss"}},
+	}}}
+	var buf bytes.Buffer
+	require.NoError(t, jsonout.NewLineSink(&buf).Write(context.Background(), []monitor.Evaluation{ev}))
+	assert.Contains(t, buf.String(), `"samples":[{"name":"memory_stat","value":9223372036854776000,"exact":"9223372036854775807","labels":{"key":"hierarchical_memsw_limit"}},{"name":"memory_stat","value":4096,"labels":{"key":"rss"}}]`)
+	var back jsonout.Evaluation
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &back))
+	assert.Equal(t, "9223372036854775807", back.Samples[0].Exact)
+	assert.Empty(t, back.Samples[1].Exact)
+}

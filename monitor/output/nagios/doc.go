@@ -11,6 +11,13 @@
 // labels are quoted when they contain a space, "=" or "'" (a quote inside
 // is doubled).
 //
+// The line shows the samples the check is judged on: when thresholds are
+// given, only the samples some threshold matches (by name and labels)
+// appear in the summary and the perfdata, so a CPU check shows
+// cpu_percent rather than every sample its monitor produced; a threshold
+// without ranges adds a sample to the line without alerting on it. With
+// no thresholds every sample appears.
+//
 // # Usage
 //
 //	evs, err := runner.CheckOnce(ctx, "cpu")

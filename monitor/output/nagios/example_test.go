@@ -31,3 +31,25 @@ func ExampleFormat() {
 	// CPU UNKNOWN: web-1: no baseline yet
 	// exit 3
 }
+
+// The thresholds choose what the line shows: the memory monitor measured
+// a dozen samples, the check is about memory_host_percent, and a
+// threshold without ranges adds memory_rss_bytes without judging it.
+func ExampleFormat_selection() {
+	crit, _ := monitor.ParseRange("90")
+	ths := []monitor.Threshold{{Sample: "memory_host_percent", Critical: &crit}, {Sample: "memory_rss_bytes"}}
+	evs := []monitor.Evaluation{{Check: "memory", Target: inventory.Target{Name: "web-1"}, Status: monitor.OK,
+		Result: monitor.Result{Samples: []monitor.Sample{
+			{Name: "memory_usage_bytes", Value: 52428800, Unit: monitor.Bytes},
+			{Name: "memory_rss_bytes", Value: 25165824, Unit: monitor.Bytes},
+			{Name: "memory_host_percent", Value: 0.61, Unit: monitor.Percent},
+			{Name: "memory_stat", Value: 16777216, Labels: map[string]string{"key": "cache"}},
+		}}}}
+	text, _ := nagios.Format("MEMORY", evs, ths)
+	fmt.Println(text)
+	text, _ = nagios.Format("MEMORY", evs, nil)
+	fmt.Println(text)
+	// Output:
+	// MEMORY OK: web-1: memory_rss_bytes=25165824B, memory_host_percent=0.61% | memory_rss_bytes=25165824B memory_host_percent=0.61%;;90;0;100
+	// MEMORY OK: web-1: memory_usage_bytes=52428800B, memory_rss_bytes=25165824B, memory_host_percent=0.61% (+1 more) | memory_usage_bytes=52428800B memory_rss_bytes=25165824B memory_host_percent=0.61%;;;0;100 'memory_stat{key=cache}'=16777216
+}

@@ -29,14 +29,24 @@ import (
 // and line breaks in the summary are replaced, as they would break the
 // format.
 //
-// Perfdata has one entry per Sample of every Evaluation, in order. The
-// label is the sample name, then its labels as {key=value,...} sorted by
-// key, then ":<target>" when there are several Evaluations. The UOM is the
-// Sample's Unit when it is a Monitoring Plugins unit (%, B, s, c, ...) and
-// empty otherwise; NaN and infinite values are "U". warn and crit are the
-// ranges of the first Threshold that matches the sample and has one; min
-// and max are 0 and 100 for percentages.
+// Which samples: with thresholds, only the samples some Threshold
+// matches (by name and labels, [monitor.Threshold.Matches]) appear, in
+// the summary and in the perfdata, so a check judged on cpu_percent
+// shows cpu_percent and not the dozen other samples its monitor
+// produced; a Threshold without ranges selects a sample without judging
+// it. With no thresholds every sample appears. The Evaluations'
+// statuses are taken as they are: Format does not judge.
+//
+// Perfdata has one entry per selected Sample of every Evaluation, in
+// order. The label is the sample name, then its labels as {key=value,...}
+// sorted by key, then ":<target>" when there are several Evaluations. The
+// UOM is the Sample's Unit when it is a Monitoring Plugins unit (%, B, s,
+// c, ...) and empty otherwise; NaN and infinite values are "U", and an
+// integer a float64 cannot hold is its exact text (Sample.Exact). warn
+// and crit are the ranges of the first Threshold that matches the sample
+// and has one; min and max are 0 and 100 for percentages.
 func Format(name string, evs []monitor.Evaluation, thresholds []monitor.Threshold) (text string, exit int) {
+	evs = selected(evs, thresholds)
 	status := monitor.Unknown
 	summary := "no target matched"
 	if len(evs) > 0 {
@@ -52,7 +62,7 @@ func Format(name string, evs []monitor.Evaluation, thresholds []monitor.Threshol
 		b.WriteString(name + " ")
 	}
 	b.WriteString(status.String() + ": " + clean(summary))
-	if perf := Perfdata(evs, thresholds); perf != "" {
+	if perf := perfdata(evs, thresholds); perf != "" {
 		b.WriteString(" | " + perf)
 	}
 	return b.String(), status.ExitCode()
@@ -129,7 +139,7 @@ func sampleSummary(ss []monitor.Sample) string {
 	const most = 3
 	var parts []string
 	for _, s := range ss[:min(len(ss), most)] {
-		v := value(s.Value)
+		v := sampleValue(s)
 		if v != "U" {
 			v += string(s.Unit)
 		}
@@ -146,9 +156,36 @@ var cleaner = strings.NewReplacer("|", "/", "\r\n", " ", "\n", " ", "\r", " ")
 
 func clean(s string) string { return cleaner.Replace(s) }
 
+// selected returns evs with only the samples some threshold matches; evs
+// itself when there are no thresholds. The Evaluations are copied, never
+// modified.
+func selected(evs []monitor.Evaluation, ths []monitor.Threshold) []monitor.Evaluation {
+	if len(ths) == 0 {
+		return evs
+	}
+	out := make([]monitor.Evaluation, len(evs))
+	for i, ev := range evs {
+		var keep []monitor.Sample
+		for _, s := range ev.Result.Samples {
+			if slices.ContainsFunc(ths, func(th monitor.Threshold) bool { return th.Matches(s) }) {
+				keep = append(keep, s)
+			}
+		}
+		ev.Result.Samples = keep
+		out[i] = ev
+	}
+	return out
+}
+
 // Perfdata returns the performance data part of [Format]'s line (after
-// "| "): space-separated 'label'=value[UOM];warn;crit;min;max entries.
+// "| "): space-separated 'label'=value[UOM];warn;crit;min;max entries
+// for the samples [Format] selects (those some threshold matches; all
+// of them when there are no thresholds).
 func Perfdata(evs []monitor.Evaluation, thresholds []monitor.Threshold) string {
+	return perfdata(selected(evs, thresholds), thresholds)
+}
+
+func perfdata(evs []monitor.Evaluation, thresholds []monitor.Threshold) string {
 	var entries []string
 	for _, ev := range evs {
 		suffix := ""
@@ -179,12 +216,21 @@ func entry(label string, s monitor.Sample, ths []monitor.Threshold) string {
 	if s.Unit == monitor.Percent {
 		lo, hi = "0", "100"
 	}
-	v := value(s.Value)
+	v := sampleValue(s)
 	if v != "U" {
 		v += uom(s.Unit)
 	}
 	fields := strings.TrimRight(strings.Join([]string{v, warn, crit, lo, hi}, ";"), ";")
 	return QuoteLabel(label) + "=" + fields
+}
+
+// sampleValue renders s's value: its Exact text when it has one, else
+// [value].
+func sampleValue(s monitor.Sample) string {
+	if s.Exact != "" && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
+		return s.Exact
+	}
+	return value(s.Value)
 }
 
 // value renders a perfdata value: integers exactly, other values with 6
@@ -255,7 +301,8 @@ type Sink struct {
 var _ monitor.Sink = (*Sink)(nil)
 
 // NewSink returns a Sink writing to w. thresholds maps check names to the
-// Thresholds whose ranges the perfdata shows; it may be nil. The Sink
+// Thresholds whose samples and ranges the perfdata shows (every sample
+// of a check without thresholds); it may be nil. The Sink
 // relies on the Runner never calling Write concurrently.
 func NewSink(w io.Writer, thresholds map[string][]monitor.Threshold) *Sink {
 	return &Sink{w: w, thresholds: thresholds}
