@@ -1,6 +1,9 @@
 // Package jsonout renders Evaluations as JSON for machines: a [Report]
 // document for one-shot commands and status APIs, and JSON lines (one
-// Evaluation per line) through [LineSink] for a long-running Runner.
+// Evaluation per line) through [LineSink] for a long-running Runner, or
+// through a [LineNotifier] ([NewLineNotifier], [NewFileNotifier]): a
+// [notify.Notifier] for a [notify.FanOut], safe for concurrent use, that
+// counts the lines it could not write and syncs its file on Flush.
 //
 // The field names are stable and snake_case; statuses are text ("OK",
 // "WARNING", "CRITICAL", "UNKNOWN") with the numeric exit code beside
@@ -15,6 +18,9 @@
 // # Usage
 //
 //	run, _ := monitor.NewRunner(cfg, resolver, monitor.WithSink(jsonout.NewLineSink(os.Stdout)))
+//
+//	n, err := jsonout.NewFileNotifier("/var/log/minato/notifications.jsonl")
+//	err = fan.Add("jsonl", n) // fan.Close(ctx) syncs and closes the file
 //
 //	evs, _ := run.CheckOnce(ctx, "cpu")
 //	_ = jsonout.Write(os.Stdout, evs)

@@ -32,16 +32,21 @@
 //
 // # Sending
 //
-// A [Sender] sends one [Trap] per [Sender.Send], as one UDP datagram.
-// Notifications are not acknowledged (informs are not supported), so a
-// lost or refused one cannot be detected; [Sender.Stats] counts what was
-// handed to the network and what failed locally.
+// A [Sender] sends one [Trap] per [Sender.Send], as one UDP datagram,
+// before Send returns. Notifications are not acknowledged (informs are
+// not supported), so a lost or refused one cannot be detected;
+// [Sender.Stats] counts what was handed to the network and what failed
+// locally, in the [notify.Stats] every notifier reports (Pending is
+// always 0). There is deliberately no queue: a datagram that nothing
+// answers takes no longer to send than to queue, and a queue would only
+// defer the same local failure.
 //
-// [NewSink] adapts a Sender to a [monitor.Sink] that sends one
-// notification per Evaluation that is not OK (optionally the recoveries
-// too), with the status this Sink saw before as minatoPreviousStatus.
-// For one notification per status change, send [FromTransition] from a
-// [monitor.WithTransitions] callback instead.
+// [NewNotifier] adapts a Sender to a [notify.Notifier] (for a
+// [notify.FanOut]) that sends one notification per Evaluation that is
+// not OK (optionally the recoveries too), with the status it saw before
+// as minatoPreviousStatus; [NewSink] is the same as a [monitor.Sink] of
+// its own. Given the Runner's transitions (a FanOut's Transition), it
+// sends one notification per status change.
 //
 // # Security
 //
@@ -80,6 +85,6 @@
 //	if err != nil {
 //		return err
 //	}
-//	defer s.Close()
-//	run, _ := monitor.NewRunner(rcfg, resolver, monitor.WithSink(snmptrap.NewSink(s, snmptrap.SinkOptions{Recoveries: true})))
+//	err = fan.Add("trap", snmptrap.NewNotifier(s, snmptrap.SinkOptions{Recoveries: true})) // fan.Close(ctx) closes s
+//	run, _ := monitor.NewRunner(rcfg, resolver, monitor.WithTransitions(fan.Transition))
 package snmptrap

@@ -2,23 +2,23 @@ package snmptrap
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gosnmp/gosnmp"
 	"github.com/minato-ops/minato/monitor"
+	"github.com/minato-ops/minato/monitor/output/notify"
 	"github.com/minato-ops/minato/monitor/snmp"
 )
 
-// ErrClosed is returned by Send after Close.
-var ErrClosed = errors.New("snmptrap: sender closed")
+// ErrClosed is returned by Send after Close. It is [notify.ErrClosed], as
+// for the other notifiers.
+var ErrClosed = notify.ErrClosed
 
 // engineTimeEpoch is when the SNMPv3 engine time of every Sender is 0;
 // see [Sender].
@@ -63,8 +63,7 @@ type Sender struct {
 	cfg    Config
 	target string // "192.0.2.10:162 SNMPv2c", for errors
 	start  time.Time
-
-	sent, dropped atomic.Uint64
+	count  notify.Counter
 
 	mu     sync.Mutex // serialises sends and guards g, usm and closed
 	g      *gosnmp.GoSNMP
@@ -158,14 +157,17 @@ func (s *Sender) Config() Config { return s.cfg }
 // network, not that the receiver accepted it (see [Sender]). Every call
 // is counted once in [Sender.Stats], as sent or as dropped.
 func (s *Sender) Send(ctx context.Context, tr Trap) error {
+	return s.count.Count(s.send(ctx, tr))
+}
+
+// send is Send without the counting.
+func (s *Sender) send(ctx context.Context, tr Trap) error {
 	if err := ctx.Err(); err != nil {
-		s.dropped.Add(1)
 		return fmt.Errorf("snmptrap: send to %s: %w", s.target, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		s.dropped.Add(1)
 		return ErrClosed
 	}
 	now := time.Now()
@@ -177,13 +179,11 @@ func (s *Sender) Send(ctx context.Context, tr Trap) error {
 	_, err := s.g.SendTrap(gosnmp.SnmpTrap{Variables: varbinds(tr, now.Sub(s.start))})
 	s.g.Context = context.Background()
 	if err != nil {
-		s.dropped.Add(1)
 		if ctx.Err() != nil {
 			return fmt.Errorf("snmptrap: send to %s: %w", s.target, ctx.Err())
 		}
 		return fmt.Errorf("snmptrap: send to %s: %w", s.target, err)
 	}
-	s.sent.Add(1)
 	return nil
 }
 
@@ -217,17 +217,18 @@ func truncate(s string) string {
 	return s[:n]
 }
 
-// Dropped returns the number of notifications Send failed to send.
-func (s *Sender) Dropped() uint64 { return s.dropped.Load() }
+// Dropped returns the number of notifications Send failed to send:
+// Stats().Dropped.
+func (s *Sender) Dropped() uint64 { return s.count.Stats().Dropped }
 
 // Stats returns the number of notifications sent (handed to the network)
-// and dropped (Send returned an error).
-func (s *Sender) Stats() (sent, dropped uint64) {
-	return s.sent.Load(), s.dropped.Load()
-}
+// and dropped (Send returned an error). Pending is always 0: Send sends
+// before it returns.
+func (s *Sender) Stats() notify.Stats { return s.count.Stats() }
 
 // Close releases the socket; later Sends fail with ErrClosed. It waits
-// for a Send in progress, is idempotent, and later calls return nil.
+// for a Send in progress (which does not wait for an answer, as a
+// notification has none), is idempotent, and later calls return nil.
 func (s *Sender) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/monitor"
+	"github.com/minato-ops/minato/monitor/output/notify"
 )
 
 func TestVarbinds(t *testing.T) {
@@ -101,7 +102,7 @@ func TestSendDecoded(t *testing.T) {
 	if err := s.Send(context.Background(), tr); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close: %v", err)
 	}
-	if sent, dropped := s.Stats(); sent != 1 || dropped != 2 {
-		t.Errorf("Stats = %d sent, %d dropped; want 1, 2", sent, dropped)
+	if st := s.Stats(); st != (notify.Stats{Sent: 1, Dropped: 2}) {
+		t.Errorf("Stats = %+v; want 1 sent, 2 dropped", st)
 	}
 }

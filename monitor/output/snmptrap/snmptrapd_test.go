@@ -2,7 +2,9 @@ package snmptrap_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/minato-ops/minato/internal/snmpdtest"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/monitor"
+	"github.com/minato-ops/minato/monitor/output/notify"
 	"github.com/minato-ops/minato/monitor/output/snmptrap"
 	"github.com/minato-ops/minato/monitor/snmp"
 )
@@ -112,8 +115,8 @@ func TestSnmptrapd(t *testing.T) {
 		if !strings.Contains(line, "SNMP v2c, community "+snmpdtest.Community) {
 			t.Errorf("not logged as SNMPv2c with community %s:\n%s", snmpdtest.Community, line)
 		}
-		if sent, dropped := s.Stats(); sent != 1 || dropped != 0 || s.Dropped() != 0 {
-			t.Errorf("Stats = %d sent, %d dropped; want 1, 0", sent, dropped)
+		if st := s.Stats(); st != (notify.Stats{Sent: 1}) || s.Dropped() != 0 {
+			t.Errorf("Stats = %+v; want 1 sent", st)
 		}
 	})
 
@@ -214,6 +217,31 @@ func TestSnmptrapd(t *testing.T) {
 		for i, w := range want {
 			w.TargetName, w.TargetID, w.Message = web.Name, web.ID, "m-"+w.Check
 			assertTrap(t, got[i], w)
+		}
+	})
+
+	t.Run("notifier in a fan-out", func(t *testing.T) {
+		s := newSender(t, receiverConfig(r))
+		fan := notify.NewFanOut(notify.FanOutConfig{})
+		if err := fan.Add("trap", snmptrap.NewNotifier(s, snmptrap.SinkOptions{Recoveries: true})); err != nil {
+			t.Fatal(err)
+		}
+		db := inventory.Target{Kind: inventory.KindContainer, ID: "1eae26f41927", Name: "fan-db"}
+		ctx := context.Background()
+		fan.Transition(ctx, monitor.Transition{From: monitor.OK, Evaluation: monitor.Evaluation{Check: "fan-crit", Target: db, Status: monitor.Critical, Message: "down"}})
+		if err := fan.Flush(ctx); err != nil {
+			t.Errorf("Flush: %v", err)
+		}
+		assertTrap(t, wait(t, r, "fan-crit"), snmptrap.Trap{Check: "fan-crit", TargetName: db.Name, TargetID: db.ID, Status: monitor.Critical, Previous: monitor.OK, Message: "down"})
+		if err := fan.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := s.Send(ctx, snmptrap.Trap{Check: "after-close"}); !errors.Is(err, snmptrap.ErrClosed) {
+			t.Errorf("Send after the fan-out's Close: %v", err)
+		}
+		want := []notify.NamedStats{{Name: "trap", Stats: notify.Stats{Sent: 1, Dropped: 1}}}
+		if got := fan.Stats(); !reflect.DeepEqual(got, want) {
+			t.Errorf("Stats = %+v, want %+v", got, want)
 		}
 	})
 }

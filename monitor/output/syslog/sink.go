@@ -3,10 +3,10 @@ package syslog
 import (
 	"cmp"
 	"context"
-	"errors"
 	"strconv"
 
 	"github.com/minato-ops/minato/monitor"
+	"github.com/minato-ops/minato/monitor/output/notify"
 )
 
 // SeverityOf maps a monitor Status to a syslog Severity: OK → Info,
@@ -24,50 +24,69 @@ func SeverityOf(s monitor.Status) Severity {
 	return Notice
 }
 
-// SinkOptions tune the Sink of [NewSink].
+// SinkOptions tune the Notifier of [NewNotifier] and the Sink of
+// [NewSink].
 type SinkOptions struct {
 	// All sends every Evaluation; by default OK ones are left out, so
 	// that only problems reach the log.
 	All bool
 	// Hostname chooses the HOSTNAME of an Evaluation's message; nil, or
-	// an empty result, means the Writer's Config.Hostname. For seed 002's
-	// per-container nodes, return ev.Target.ShortID().
+	// an empty result, means the Writer's Config.Hostname. For the
+	// per-container nodes of the Hinemos Docker monitoring scripts,
+	// return ev.Target.ShortID().
 	Hostname func(ev monitor.Evaluation) string
 }
 
-// NewSink returns a [monitor.Sink] sending one message through w for each
-// Evaluation whose Status is not OK (every Evaluation with opts.All). The
-// message's severity is [SeverityOf] the Status, its MSGID the check name,
-// its time the Result's (now when there is none), and its text a stable
-// key=value line:
+// Notifier is a [notify.Notifier] sending one message through its Writer
+// for each Evaluation whose Status is not OK (every Evaluation with
+// SinkOptions.All). The message's severity is [SeverityOf] the Status,
+// its MSGID the check name, its time the Result's (now when there is
+// none), and its text a stable key=value line:
 //
 //	check=cpu target=web-1 id=0e0d8cdf3a57 status=CRITICAL message="cpu_percent=95% (critical 90)"
 //
 // where target is "-" when the Target has no name and message is quoted
-// as a Go string literal. Write sends every message even when some fail,
-// and returns the failures joined. The Sink does not close w.
+// as a Go string literal. The Writer's methods are the Notifier's: Flush,
+// Stats and Close are those of [Writer], so closing the Notifier closes
+// the Writer.
+type Notifier struct {
+	*Writer
+	opts SinkOptions
+}
+
+var _ notify.Notifier = (*Notifier)(nil)
+
+// NewNotifier returns a Notifier sending through w, which it owns from
+// then on.
+func NewNotifier(w *Writer, opts SinkOptions) *Notifier {
+	return &Notifier{Writer: w, opts: opts}
+}
+
+// Notify sends (UDP) or queues (TCP) the message for ev, or does nothing
+// and returns nil when ev is OK and SinkOptions.All is not set. An error
+// is [Writer.Send]'s: the message was dropped.
+func (n *Notifier) Notify(ctx context.Context, ev monitor.Evaluation) error {
+	if ev.Status == monitor.OK && !n.opts.All {
+		return nil
+	}
+	m := Message{
+		Time:     ev.Result.Time,
+		Severity: SeverityOf(ev.Status),
+		MsgID:    ev.Check,
+		Text:     EvaluationText(ev),
+	}
+	if n.opts.Hostname != nil {
+		m.Hostname = n.opts.Hostname(ev)
+	}
+	return n.Send(ctx, m)
+}
+
+// NewSink returns a [monitor.Sink] sending, through w, what
+// [NewNotifier] would for each Evaluation of a round. Write sends every
+// message even when some fail, and returns the failures joined. The Sink
+// does not close w.
 func NewSink(w *Writer, opts SinkOptions) monitor.Sink {
-	return monitor.SinkFunc(func(ctx context.Context, evs []monitor.Evaluation) error {
-		var errs []error
-		for _, ev := range evs {
-			if ev.Status == monitor.OK && !opts.All {
-				continue
-			}
-			m := Message{
-				Time:     ev.Result.Time,
-				Severity: SeverityOf(ev.Status),
-				MsgID:    ev.Check,
-				Text:     EvaluationText(ev),
-			}
-			if opts.Hostname != nil {
-				m.Hostname = opts.Hostname(ev)
-			}
-			if err := w.Send(ctx, m); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		return errors.Join(errs...)
-	})
+	return notify.AsSink(NewNotifier(w, opts))
 }
 
 // EvaluationText is the message text NewSink sends for ev:

@@ -59,7 +59,7 @@ func TestSink(t *testing.T) {
 	assert.Contains(t, srv.next(t), "<10>1 2015-09-06T07:15:16.123456Z 1eae26f41927 ")
 
 	// Failures are joined, every message is tried.
-	require.NoError(t, w5.Close())
+	require.NoError(t, w5.Close(context.Background()))
 	err := sink.Write(ctx, sinkEvals())
 	assert.ErrorIs(t, err, syslog.ErrClosed)
 	assert.Len(t, err.(interface{ Unwrap() []error }).Unwrap(), 4)

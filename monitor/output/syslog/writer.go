@@ -2,29 +2,31 @@ package syslog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/minato-ops/minato/monitor/output/notify"
 )
 
+// The errors of a Writer are those of package notify, so that a Writer
+// and the other notifiers fail alike.
 var (
-	// ErrBufferFull is returned (wrapped) by Send when a TCP Writer
+	// ErrBufferFull is wrapped by the error of Send when a TCP Writer
 	// already holds BufferSize unsent messages. The message is counted as
-	// dropped.
-	ErrBufferFull = errors.New("syslog: buffer full")
-	// ErrClosed is returned by Send after Close.
-	ErrClosed = errors.New("syslog: writer closed")
-	// ErrUndelivered is returned (wrapped) by Close when queued messages
-	// could not be sent within the Timeout.
-	ErrUndelivered = errors.New("syslog: messages not delivered")
+	// dropped. It is [notify.ErrBufferFull].
+	ErrBufferFull = notify.ErrBufferFull
+	// ErrClosed is returned by Send after Close. It is [notify.ErrClosed].
+	ErrClosed = notify.ErrClosed
+	// ErrUndelivered is wrapped by the error of Close when queued
+	// messages could not be sent in time. It is [notify.ErrUndelivered].
+	ErrUndelivered = notify.ErrUndelivered
 )
 
 // Reconnection backoff of a TCP Writer: doubled after each failed attempt,
-// back to the minimum after a successful write.
+// back to the minimum for the next message.
 const (
 	minBackoff = 50 * time.Millisecond
 	maxBackoff = 5 * time.Second
@@ -33,9 +35,9 @@ const (
 // Option configures optional collaborators of a Writer.
 type Option func(*Writer)
 
-// WithLogger logs connection losses and reconnections of a TCP Writer
-// (which Send cannot report, as they happen in the background). Default:
-// silent.
+// WithLogger logs what happens in the background of a TCP Writer, which
+// Send cannot report: the connection lost (warn) and made again (info),
+// and each failed attempt (debug). Default: silent.
 func WithLogger(l *slog.Logger) Option {
 	return func(w *Writer) {
 		if l != nil {
@@ -54,33 +56,32 @@ func WithLogger(l *slog.Logger) Option {
 //
 // Over TCP, New dials once, so that a wrong or unreachable address is
 // reported at once. Send then only queues the message (at most BufferSize
-// of them), and one goroutine writes them in order over a persistent
-// connection. When the connection breaks it is redialled with a backoff
-// from 50 ms doubling to 5 s, and the queued messages wait; before each
-// write the connection is checked for a close by the receiver (on Unix),
-// so that a message is not written into a connection already closed. A
-// message is never dropped silently: a Send to a full queue fails with
-// ErrBufferFull, and Close reports the messages it could not flush.
-// Plain TCP syslog has no acknowledgement (RFC 6587; RELP adds one), so a
-// message written just as the receiver goes away can still be lost
-// without notice.
+// of them, in a [notify.Queue]), and one goroutine writes them in order
+// over a persistent connection. When the connection breaks it is
+// redialled with a backoff from 50 ms doubling to 5 s, and the queued
+// messages wait; before each write the connection is checked for a close
+// by the receiver (on Unix), so that a message is not written into a
+// connection already closed. A message is never dropped silently: a Send
+// to a full queue fails with ErrBufferFull, and Close reports the
+// messages it could not flush. Plain TCP syslog has no acknowledgement
+// (RFC 6587; RELP adds one), so a message written just as the receiver
+// goes away can still be lost without notice.
 type Writer struct {
 	cfg Config
 	log *slog.Logger
 
-	sent, dropped, pending atomic.Uint64
-
+	// UDP only.
 	mu     sync.RWMutex // closed vs. Send
 	closed bool
-
-	udp net.Conn // UDP only
+	udp    net.Conn
+	count  notify.Counter
 
 	// TCP only.
-	queue    chan []byte
-	quit     chan struct{} // closed by Close
-	done     chan struct{} // closed when loop returns
-	deadline time.Time     // for the flush; set before quit is closed
-	conn     net.Conn      // owned by loop
+	q      *notify.Queue[[]byte]
+	connMu sync.Mutex // held by deliver while it writes, and by Close
+	conn   net.Conn   // nil while disconnected
+	down   bool       // the last attempt failed
+	shut   bool       // closed: dial no more
 }
 
 // New validates cfg, fills in its defaults and connects to cfg.Address:
@@ -95,6 +96,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 	for _, o := range opts {
 		o(w)
 	}
+	w.log = w.log.With("address", cfg.Address, "protocol", cfg.Protocol)
 	d := net.Dialer{Timeout: cfg.Timeout}
 	conn, err := d.Dial(cfg.Protocol, cfg.Address)
 	if err != nil {
@@ -105,10 +107,17 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		return w, nil
 	}
 	w.conn = conn
-	w.queue = make(chan []byte, cfg.BufferSize)
-	w.quit = make(chan struct{})
-	w.done = make(chan struct{})
-	go w.loop()
+	qc := notify.QueueConfig{
+		Name:       cfg.Protocol + " " + cfg.Address,
+		BufferSize: cfg.BufferSize,
+		Retries:    notify.RetryForever,
+		Backoff:    minBackoff,
+		MaxBackoff: maxBackoff,
+	}
+	if w.q, err = notify.NewQueue(qc, w.deliver, notify.WithLogger(w.log)); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("syslog: %w", err)
+	}
 	return w, nil
 }
 
@@ -116,157 +125,134 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 func (w *Writer) Config() Config { return w.cfg }
 
 // Send formats m in the configured format, setting its Time to now when
-// zero, and sends it (UDP) or queues it (TCP). ctx is checked before
-// anything is done; the TCP queueing never blocks. Every message given to
-// Send is eventually counted once in [Writer.Stats]: as sent, or as
-// dropped when Send returns an error or Close cannot flush it.
+// zero, and sends it (UDP) or queues it (TCP). ctx is only checked before
+// anything is done: it does not bound a TCP delivery, and the queueing
+// never blocks. Every message given to Send is counted once in
+// [Writer.Stats]: as sent, or as dropped when Send returns an error or
+// Close cannot flush it.
 func (w *Writer) Send(ctx context.Context, m Message) error {
-	if err := ctx.Err(); err != nil {
-		w.dropped.Add(1)
-		return err
-	}
 	if m.Time.IsZero() {
 		m.Time = time.Now()
 	}
 	b := format(m, w.cfg)
+	if w.q != nil {
+		return w.q.Enqueue(ctx, frame(w.cfg.Format, b))
+	}
+	if err := ctx.Err(); err != nil {
+		return w.count.Count(err)
+	}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
-		w.dropped.Add(1)
-		return ErrClosed
+		return w.count.Count(ErrClosed)
 	}
-	if w.udp != nil {
-		if _, err := w.udp.Write(b); err != nil {
-			w.dropped.Add(1)
-			return fmt.Errorf("syslog: %w", err)
-		}
-		w.sent.Add(1)
-		return nil
+	if _, err := w.udp.Write(b); err != nil {
+		return w.count.Count(fmt.Errorf("syslog: %w", err))
 	}
-	if !w.reserve() {
-		w.dropped.Add(1)
-		return fmt.Errorf("%w: %d messages already wait for %s %s", ErrBufferFull, w.cfg.BufferSize, w.cfg.Protocol, w.cfg.Address)
-	}
-	w.queue <- frame(w.cfg.Format, b) // never blocks: pending ≤ cap(queue)
-	return nil
-}
-
-// reserve counts one more pending message unless BufferSize are pending.
-func (w *Writer) reserve() bool {
-	for {
-		n := w.pending.Load()
-		if n >= uint64(w.cfg.BufferSize) {
-			return false
-		}
-		if w.pending.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
+	return w.count.Count(nil)
 }
 
 // Dropped returns the number of messages that were not and will not be
-// sent.
-func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
+// sent: Stats().Dropped.
+func (w *Writer) Dropped() uint64 { return w.Stats().Dropped }
 
 // Stats returns the number of messages sent (written to the socket),
 // dropped (Send failed, or Close could not flush them) and pending
 // (queued or being written; always 0 for UDP).
-func (w *Writer) Stats() (sent, dropped, pending uint64) {
-	return w.sent.Load(), w.dropped.Load(), w.pending.Load()
+func (w *Writer) Stats() notify.Stats {
+	if w.q != nil {
+		return w.q.Stats()
+	}
+	return w.count.Stats()
+}
+
+// Flush waits until every message given to Send before the call is
+// written to the TCP connection, or dropped, and returns nil; when ctx
+// ends first, it returns an error wrapping ctx's, and the messages stay
+// queued. Over UDP there is nothing to wait for: Send has written the
+// datagram.
+func (w *Writer) Flush(ctx context.Context) error {
+	if w.q != nil {
+		return w.q.Flush(ctx)
+	}
+	return nil
 }
 
 // Close stops accepting messages and, over TCP, goes on sending the
-// queued ones for at most Timeout. The messages still unsent are then
-// counted as dropped and reported by an error wrapping ErrUndelivered.
-// Close is idempotent; later calls return nil.
-func (w *Writer) Close() error {
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return nil
-	}
-	w.closed = true
-	w.mu.Unlock()
-	if w.udp != nil {
+// queued ones until ctx ends or for at most Timeout, whichever comes
+// first; a write or dial in progress then is cut short. The messages
+// still unsent are counted as dropped and reported by an error wrapping
+// ErrUndelivered. Close is idempotent; later calls return nil.
+func (w *Writer) Close(ctx context.Context) error {
+	if w.q == nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.closed {
+			return nil
+		}
+		w.closed = true
 		return w.udp.Close()
 	}
-	w.deadline = time.Now().Add(w.cfg.Timeout)
-	close(w.quit)
-	<-w.done
-	n := w.pending.Swap(0)
-	if n == 0 {
-		return nil
-	}
-	w.dropped.Add(n)
-	return fmt.Errorf("%w: %d messages could not be sent to %s %s within %s (%d dropped in all)",
-		ErrUndelivered, n, w.cfg.Protocol, w.cfg.Address, w.cfg.Timeout, w.dropped.Load())
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	err := w.q.Close(ctx)
+	w.connMu.Lock()
+	defer w.connMu.Unlock()
+	w.shut = true
+	w.dropConn()
+	return err
 }
 
-// closing reports whether Close has been called and, if so, when the
-// flush must end.
-func (w *Writer) closing() (time.Time, bool) {
-	select {
-	case <-w.quit:
-		return w.deadline, true
-	default:
-		return time.Time{}, false
+// deliver writes one framed message, dialling first when there is no
+// live connection. It is the Queue's deliver function: one attempt, cut
+// short when ctx ends.
+func (w *Writer) deliver(ctx context.Context, msg []byte) error {
+	w.connMu.Lock()
+	defer w.connMu.Unlock()
+	if w.shut {
+		return notify.Permanent(ErrClosed)
 	}
+	err := w.write(ctx, msg)
+	switch {
+	case ctx.Err() != nil:
+		// Close gave up: not an outage to report.
+	case err != nil && !w.down:
+		w.down = true
+		w.log.Warn("syslog: cannot send; messages wait for the receiver", "error", err)
+	case err == nil && w.down:
+		w.down = false
+		w.log.Info("syslog: sending again")
+	}
+	return err
 }
 
-// loop writes the queued messages in order until Close.
-func (w *Writer) loop() {
-	defer close(w.done)
-	defer w.dropConn()
-	backoff := minBackoff
-	for {
-		var msg []byte
-		select {
-		case msg = <-w.queue:
-		case <-w.quit:
-			select {
-			case msg = <-w.queue:
-			default:
-				return
-			}
-		}
-		for {
-			err := w.write(msg)
-			if err == nil {
-				break
-			}
-			w.log.Warn("syslog: send failed; retrying", "address", w.cfg.Address, "protocol", w.cfg.Protocol, "retry_in", backoff, "error", err)
-			if !w.wait(backoff) {
-				return
-			}
-			backoff = min(2*backoff, maxBackoff)
-		}
-		backoff = minBackoff
-		w.pending.Add(^uint64(0))
-		w.sent.Add(1)
-	}
-}
-
-// write writes msg, dialling first when there is no live connection.
-func (w *Writer) write(msg []byte) error {
+// write writes msg, dialling first when there is no live connection;
+// w.connMu is held.
+func (w *Writer) write(ctx context.Context, msg []byte) error {
 	if w.conn != nil && !alive(w.conn) {
-		w.log.Info("syslog: connection closed by the receiver", "address", w.cfg.Address)
+		w.log.Info("syslog: connection closed by the receiver")
 		w.dropConn()
 	}
-	deadline := time.Now().Add(w.cfg.Timeout)
-	if end, ok := w.closing(); ok && end.Before(deadline) {
-		deadline = end
-	}
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
 	if w.conn == nil {
-		d := net.Dialer{Deadline: deadline}
-		conn, err := d.Dial(w.cfg.Protocol, w.cfg.Address)
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, w.cfg.Protocol, w.cfg.Address)
 		if err != nil {
 			return err
 		}
-		w.log.Info("syslog: connected", "address", w.cfg.Address)
+		w.log.Info("syslog: connected")
 		w.conn = conn
 	}
-	_ = w.conn.SetWriteDeadline(deadline)
-	if _, err := w.conn.Write(msg); err != nil {
+	conn := w.conn
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetWriteDeadline(deadline)
+	// A write blocked on a full socket buffer is cut when ctx ends (Close
+	// gave up), not only at the deadline.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetWriteDeadline(time.Unix(1, 0)) })
+	_, err := conn.Write(msg)
+	stop()
+	if err != nil {
 		w.dropConn()
 		return err
 	}
@@ -277,27 +263,5 @@ func (w *Writer) dropConn() {
 	if w.conn != nil {
 		_ = w.conn.Close()
 		w.conn = nil
-	}
-}
-
-// wait sleeps for d, cut short by the end of Close's flush; it returns
-// false when that end has come.
-func (w *Writer) wait(d time.Duration) bool {
-	if end, ok := w.closing(); ok {
-		left := time.Until(end)
-		if left <= 0 {
-			return false
-		}
-		d = min(d, left)
-		time.Sleep(d)
-		return time.Now().Before(end)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-w.quit:
-		return w.wait(d) // Close started: sleep what the flush allows
 	}
 }

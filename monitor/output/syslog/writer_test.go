@@ -158,7 +158,7 @@ func newWriter(t *testing.T, c syslog.Config) *syslog.Writer {
 	}
 	w, err := syslog.New(c)
 	require.NoError(t, err)
-	t.Cleanup(func() { w.Close() })
+	t.Cleanup(func() { _ = w.Close(context.Background()) })
 	return w
 }
 
@@ -171,8 +171,8 @@ func want5424(i int) string {
 }
 
 func stats(w *syslog.Writer) [3]uint64 {
-	s, d, p := w.Stats()
-	return [3]uint64{s, d, p}
+	s := w.Stats()
+	return [3]uint64{s.Sent, s.Dropped, s.Pending}
 }
 
 func TestUDPRoundTrip(t *testing.T) {
@@ -186,10 +186,10 @@ func TestUDPRoundTrip(t *testing.T) {
 		require.NoError(t, w.Send(ctx, msg(1)))
 		assert.Equal(t, f.want, srv.next(t), f.format)
 		assert.Equal(t, [3]uint64{1, 0, 0}, stats(w))
-		require.NoError(t, w.Close())
+		require.NoError(t, w.Close(context.Background()))
 		assert.ErrorIs(t, w.Send(ctx, msg(2)), syslog.ErrClosed)
 		assert.Equal(t, [3]uint64{1, 1, 0}, stats(w))
-		assert.NoError(t, w.Close(), "Close is idempotent")
+		assert.NoError(t, w.Close(context.Background()), "Close is idempotent")
 	}
 
 	// A zero Time is the time of the Send; the Config's host name is used.
@@ -237,7 +237,7 @@ func TestTCPRoundTrip(t *testing.T) {
 		assert.Equal(t, want5424(1), srv.next(t, 5*time.Second))
 		assert.Equal(t, "<14>1 2015-09-06T07:15:16.123456Z 90b56eb899e7 minato - - - two\nlines ü", srv.next(t, 5*time.Second))
 		assert.Equal(t, want5424(3), srv.next(t, 5*time.Second))
-		require.NoError(t, w.Close())
+		require.NoError(t, w.Close(context.Background()))
 		assert.Equal(t, [3]uint64{3, 0, 0}, stats(w))
 		assert.ErrorIs(t, w.Send(ctx, msg(4)), syslog.ErrClosed)
 	})
@@ -265,7 +265,7 @@ func TestTCPConcurrentSends(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	require.NoError(t, w.Close())
+	require.NoError(t, w.Close(context.Background()))
 	got := map[string]bool{}
 	for range 500 {
 		got[srv.next(t, 5*time.Second)] = true
@@ -295,7 +295,7 @@ func TestTCPReconnect(t *testing.T) {
 	}
 	require.NoError(t, w.Send(ctx, msg(5)))
 	assert.Equal(t, want5424(5), srv.next(t, 5*time.Second))
-	require.NoError(t, w.Close())
+	require.NoError(t, w.Close(context.Background()))
 	assert.Equal(t, [3]uint64{5, 0, 0}, stats(w))
 }
 
@@ -316,10 +316,10 @@ func TestTCPBufferFull(t *testing.T) {
 	assert.Equal(t, [3]uint64{0, 2, 3}, stats(w))
 
 	start := time.Now()
-	err := w.Close()
+	err := w.Close(context.Background())
 	assert.Less(t, time.Since(start), 2*time.Second, "Close gives up after Timeout")
 	require.ErrorIs(t, err, syslog.ErrUndelivered)
-	assert.Contains(t, err.Error(), "3 messages could not be sent to tcp "+srv.addr+" within 300ms (5 dropped in all)")
+	assert.Contains(t, err.Error(), "3 messages could not be delivered to tcp "+srv.addr+" before the close ended (5 dropped in all)")
 	assert.Equal(t, [3]uint64{0, 5, 0}, stats(w))
 	srv.none(t, 100*time.Millisecond)
 }
@@ -336,7 +336,7 @@ func TestCloseFlushes(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		srv.start(t, srv.addr)
 	}()
-	require.NoError(t, w.Close(), "Close waits for the receiver to come back within Timeout")
+	require.NoError(t, w.Close(context.Background()), "Close waits for the receiver to come back within Timeout")
 	assert.Equal(t, [3]uint64{5, 0, 0}, stats(w))
 	for i := 1; i <= 5; i++ {
 		assert.Equal(t, want5424(i), srv.next(t, time.Second))
@@ -373,7 +373,7 @@ func TestConfigResolved(t *testing.T) {
 	srv := newUDPServer(t)
 	w, err := syslog.New(syslog.Config{Address: srv.addr()})
 	require.NoError(t, err)
-	defer w.Close()
+	defer w.Close(context.Background())
 	c := w.Config()
 	assert.Equal(t, syslog.UDP, c.Protocol)
 	assert.Equal(t, syslog.RFC5424, c.Format)

@@ -1,7 +1,9 @@
 // Package webhook posts JSON messages to an HTTP(S) endpoint: a chat
-// incoming webhook, an incident tool, an in-house collector. [NewSink]
-// adapts a [Sender] to a [monitor.Sink] that posts one JSON object per
-// Evaluation, in the shape of [jsonout.NewEvaluation]:
+// incoming webhook, an incident tool, an in-house collector.
+// [NewNotifier] adapts a [Sender] to a [notify.Notifier] (for a
+// [notify.FanOut]) that posts one JSON object per Evaluation, in the
+// shape of [jsonout.NewEvaluation]; [NewSink] is the same as a
+// [monitor.Sink] of its own:
 //
 //	POST /minato HTTP/1.1
 //	Content-Type: application/json
@@ -10,16 +12,19 @@
 //
 //	{"check":"cpu","target":{"kind":"container","id":"0e0d8cdf3a57","name":"web-1"},"status":"CRITICAL",…}
 //
-// [Sender.Send] only queues (at most BufferSize messages); one goroutine
-// posts them in order. A 2xx status is delivered. 5xx, 429 (whose
-// Retry-After is honoured, up to 30 s) and network errors are retried
-// with a backoff doubling from Config.Backoff up to 30 s, at most
-// Config.Retries times; other statuses (4xx, and 3xx: redirects are not
-// followed) are dropped at once. A message is never dropped silently:
+// [Sender.Send] only queues (at most BufferSize messages, in a
+// [notify.Queue]); one goroutine posts them in order. A 2xx status is
+// delivered. 5xx, 429 (whose Retry-After is honoured, up to 30 s) and
+// network errors are retried with a backoff doubling from Config.Backoff
+// up to 30 s, at most Config.Retries times; other statuses (4xx, and
+// 3xx: redirects are not followed) are dropped at once. A message is never dropped silently:
 // Send fails with [ErrBufferFull] when the queue is full, each drop is
-// counted by [Sender.Stats] and logged at warn ([WithLogger]), and Close,
-// which flushes for at most twice the Timeout, reports what it could not
-// deliver with [ErrUndelivered].
+// counted by [Sender.Stats] (the [notify.Stats] every notifier reports)
+// and either returned or logged at warn ([WithLogger]), and Close reports
+// what it could not deliver with [ErrUndelivered]. [Sender.Flush] waits
+// for the messages sent before it. Close flushes until its context ends
+// or for at most twice the Timeout, and then cancels the POST in flight,
+// so that a hanging endpoint cannot hold up a shutdown.
 //
 // # Security
 //
@@ -40,7 +45,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	defer s.Close()
+//	err = fan.Add("webhook", webhook.NewNotifier(s)) // fan.Close(ctx) closes s
 //
-//	run, _ := monitor.NewRunner(rcfg, resolver, monitor.WithSink(webhook.NewSink(s)))
+//	run, _ := monitor.NewRunner(rcfg, resolver, monitor.WithTransitions(fan.Transition))
 package webhook

@@ -12,7 +12,7 @@ import (
 	"github.com/minato-ops/minato/monitor/output/webhook"
 )
 
-func ExampleNewSink() {
+func ExampleNewNotifier() {
 	// A receiver that prints what it gets.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -33,19 +33,19 @@ func ExampleNewSink() {
 		fmt.Println(err)
 		return
 	}
-	sink := webhook.NewSink(s) // monitor.WithSink(sink) for a Runner
-	_ = sink.Write(context.Background(), []monitor.Evaluation{{
+	n := webhook.NewNotifier(s) // for a notify.FanOut
+	_ = n.Notify(context.Background(), monitor.Evaluation{
 		Check:    "status",
 		Target:   inventory.Target{Kind: inventory.KindContainer, ID: "90b56eb899e7", Name: "web-1"},
 		Status:   monitor.Critical,
 		Observed: monitor.Critical,
 		Message:  "exited",
-	}})
-	if err := s.Close(); err != nil { // flushes the queue
+	})
+	if err := n.Close(context.Background()); err != nil { // flushes the queue, closes s
 		fmt.Println(err)
 	}
-	sent, dropped, pending := s.Stats()
-	fmt.Println("sent", sent, "dropped", dropped, "pending", pending)
+	st := s.Stats()
+	fmt.Println("sent", st.Sent, "dropped", st.Dropped, "pending", st.Pending)
 	// Output:
 	// POST /minato
 	// Content-Type: application/json

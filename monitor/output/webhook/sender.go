@@ -14,21 +14,25 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/minato-ops/minato/monitor/output/notify"
 )
 
+// The errors of a Sender are those of package notify, so that a Sender
+// and the other notifiers fail alike.
 var (
-	// ErrBufferFull is returned (wrapped) by Send when BufferSize messages
-	// are already queued or being posted. The message is counted as
-	// dropped.
-	ErrBufferFull = errors.New("webhook: buffer full")
-	// ErrClosed is returned by Send after Close.
-	ErrClosed = errors.New("webhook: sender closed")
-	// ErrUndelivered is returned (wrapped) by Close when queued messages
-	// could not be delivered within twice the Timeout.
-	ErrUndelivered = errors.New("webhook: messages not delivered")
+	// ErrBufferFull is wrapped by the error of Send when BufferSize
+	// messages are already queued or being posted. The message is
+	// counted as dropped. It is [notify.ErrBufferFull].
+	ErrBufferFull = notify.ErrBufferFull
+	// ErrClosed is returned by Send after Close. It is
+	// [notify.ErrClosed].
+	ErrClosed = notify.ErrClosed
+	// ErrUndelivered is wrapped by the error of Close when queued
+	// messages could not be delivered in time. It is
+	// [notify.ErrUndelivered].
+	ErrUndelivered = notify.ErrUndelivered
 )
 
 // UserAgent is the User-Agent of every POST, unless Config.Headers sets
@@ -47,9 +51,11 @@ const (
 type Option func(*Sender)
 
 // WithLogger logs what Send cannot report, as it happens in the
-// background: each retry (at debug) and each dropped message (at warn,
-// with the HTTP status or the network error, and never the headers, the
-// body sent or the URL's path and query). Default: silent.
+// background: each retry (at debug) and each dropped message (at warn),
+// with the endpoint's scheme and host, the number of attempts, and the
+// HTTP status and the start of the response or the network error; never
+// the headers, the body sent or the URL's path and query. Default:
+// silent.
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Sender) {
 		if l != nil {
@@ -75,10 +81,10 @@ func WithHTTPClient(c *http.Client) Option {
 // Sender posts JSON messages to one webhook endpoint. It is safe for
 // concurrent use.
 //
-// Send encodes the payload and queues it (at most BufferSize messages);
-// one goroutine posts them in order, each with Content-Type
-// application/json, User-Agent "minato" and Config.Headers. The outcome
-// of a POST:
+// Send encodes the payload and queues it (at most BufferSize messages,
+// in a [notify.Queue]); one goroutine posts them in order, each with
+// Content-Type application/json, User-Agent "minato" and Config.Headers.
+// The outcome of a POST:
 //
 //   - 2xx: delivered, counted as sent.
 //   - 5xx, 429 and network errors (refused, reset, timed out): retried
@@ -99,17 +105,7 @@ type Sender struct {
 	client    *http.Client
 	ownClient bool // made by New, not given by WithHTTPClient
 	log       *slog.Logger
-
-	sent, dropped, pending atomic.Uint64
-
-	mu     sync.RWMutex // closed vs. Send
-	closed bool
-
-	queue  chan []byte
-	quit   chan struct{}   // closed by Close
-	done   chan struct{}   // closed when loop returns
-	ctx    context.Context // cancelled when Close's flush must end
-	cancel context.CancelFunc
+	q         *notify.Queue[[]byte]
 }
 
 // New validates cfg, fills in its defaults and starts the goroutine that
@@ -125,9 +121,6 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 		cfg:      cfg,
 		endpoint: endpoint(u),
 		log:      slog.New(slog.DiscardHandler),
-		queue:    make(chan []byte, cfg.BufferSize),
-		quit:     make(chan struct{}),
-		done:     make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -138,8 +131,18 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	c := *s.client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	s.client = &c
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	go s.loop()
+	qc := notify.QueueConfig{
+		Name:       s.endpoint,
+		BufferSize: cfg.BufferSize,
+		Retries:    max(cfg.Retries, 0), // NoRetries: a single attempt
+		Backoff:    cfg.Backoff,
+		MaxBackoff: MaxBackoff,
+	}
+	q, err := notify.NewQueue(qc, s.post, notify.WithLogger(s.log.With("endpoint", s.endpoint)))
+	if err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
+	}
+	s.q = q
 	return s, nil
 }
 
@@ -160,190 +163,82 @@ func (s *Sender) Config() Config {
 }
 
 // Send encodes payload as JSON (with [json.Marshal]) and queues it for
-// posting. It never blocks: ctx is only checked before anything is done,
-// and delivery goes on in the background after Send returns. Every
-// payload given to Send is eventually counted once in [Sender.Stats]: as
-// sent, or as dropped when Send returns an error, the endpoint refuses it
-// or Close cannot flush it.
+// posting. It never blocks: ctx is only checked, and delivery goes on in
+// the background after Send returns, whatever becomes of ctx. Every
+// payload given to Send is counted once in [Sender.Stats]: as sent, or as
+// dropped when Send returns an error, the endpoint refuses it or Close
+// cannot flush it.
 func (s *Sender) Send(ctx context.Context, payload any) error {
-	if err := ctx.Err(); err != nil {
-		s.dropped.Add(1)
-		return err
-	}
 	body, err := json.Marshal(payload)
 	if err != nil {
-		s.dropped.Add(1)
-		return fmt.Errorf("webhook: %w", err)
+		return s.q.Drop(fmt.Errorf("webhook: %w", err))
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		s.dropped.Add(1)
-		return ErrClosed
-	}
-	if !s.reserve() {
-		s.dropped.Add(1)
-		return fmt.Errorf("%w: %d messages already wait for %s", ErrBufferFull, s.cfg.BufferSize, s.endpoint)
-	}
-	s.queue <- body // never blocks: pending ≤ cap(queue)
-	return nil
-}
-
-// reserve counts one more pending message unless BufferSize are pending.
-func (s *Sender) reserve() bool {
-	for {
-		n := s.pending.Load()
-		if n >= uint64(s.cfg.BufferSize) {
-			return false
-		}
-		if s.pending.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
+	return s.q.Enqueue(ctx, body)
 }
 
 // Dropped returns the number of messages that were not and will not be
-// delivered.
-func (s *Sender) Dropped() uint64 { return s.dropped.Load() }
+// delivered: Stats().Dropped.
+func (s *Sender) Dropped() uint64 { return s.q.Stats().Dropped }
 
 // Stats returns the number of messages sent (answered with a 2xx
 // status), dropped (Send failed, the endpoint refused them, their retries
 // were spent, or Close could not flush them) and pending (queued or being
 // posted).
-func (s *Sender) Stats() (sent, dropped, pending uint64) {
-	return s.sent.Load(), s.dropped.Load(), s.pending.Load()
-}
+func (s *Sender) Stats() notify.Stats { return s.q.Stats() }
+
+// Flush waits until every message given to Send before the call was
+// delivered or dropped (retries included), and returns nil; when ctx ends
+// first it returns an error wrapping ctx's, and the messages stay queued.
+func (s *Sender) Flush(ctx context.Context) error { return s.q.Flush(ctx) }
 
 // Close stops accepting messages and goes on posting the queued ones,
-// retries included, for at most twice the Timeout; a POST still running
-// then is cancelled. The messages not delivered by then are counted as
-// dropped and reported by an error wrapping ErrUndelivered. Close is
-// idempotent; later calls return nil.
-func (s *Sender) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	flush := 2 * s.cfg.Timeout
-	stop := time.AfterFunc(flush, s.cancel)
-	close(s.quit)
-	<-s.done
-	stop.Stop()
-	s.cancel()
+// retries included, until ctx ends or for at most twice the Timeout,
+// whichever comes first; a POST still running then is canceled at once.
+// The messages not delivered by then are counted as dropped and reported
+// by an error wrapping ErrUndelivered. Close is idempotent; later calls
+// return nil.
+func (s *Sender) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.cfg.Timeout)
+	defer cancel()
+	err := s.q.Close(ctx)
 	if s.ownClient {
 		s.client.CloseIdleConnections()
 	}
-	n := s.pending.Swap(0)
-	if n == 0 {
-		return nil
-	}
-	s.dropped.Add(n)
-	return fmt.Errorf("%w: %d messages could not be posted to %s within %s (%d dropped in all)",
-		ErrUndelivered, n, s.endpoint, flush, s.dropped.Load())
+	return err
 }
 
-// loop posts the queued messages in order until Close.
-func (s *Sender) loop() {
-	defer close(s.done)
-	for {
-		var body []byte
-		select {
-		case body = <-s.queue:
-		case <-s.quit:
-			select {
-			case body = <-s.queue:
-			default:
-				return
-			}
-		}
-		if !s.deliver(body) {
-			return // Close's flush is over; body is still pending
-		}
-	}
+// statusError is a POST answered with a status that is not 2xx. Its log
+// value shows the status and the start of the response as attributes.
+type statusError struct {
+	status  int
+	excerpt string // start of the response body
 }
 
-// outcome is the result of one POST.
-type outcome struct {
-	status     int           // HTTP status; 0 for a network error
-	err        error         // network error
-	retry      bool          // worth trying again
-	retryAfter time.Duration // from a 429's Retry-After; < 0 when absent
-	excerpt    string        // start of the response body
+func (e *statusError) Error() string {
+	if e.excerpt == "" {
+		return "status " + strconv.Itoa(e.status)
+	}
+	return "status " + strconv.Itoa(e.status) + ": " + e.excerpt
 }
 
-// deliver posts body until it is delivered, refused or its retries are
-// spent, and counts it. It returns false, without counting it, when
-// Close's flush ended first.
-func (s *Sender) deliver(body []byte) bool {
-	retries := max(s.cfg.Retries, 0)
-	delay := s.cfg.Backoff
-	for attempt := 1; ; attempt++ {
-		o := s.post(body)
-		if o.status >= 200 && o.status < 300 {
-			s.pending.Add(^uint64(0))
-			s.sent.Add(1)
-			return true
-		}
-		if s.ctx.Err() != nil {
-			return false // cut by the end of Close's flush
-		}
-		if !o.retry || attempt > retries {
-			why := "refused by the endpoint"
-			if o.retry {
-				why = "retries spent"
-			}
-			s.log.Warn("webhook: message dropped: "+why, o.attrs(s.endpoint, attempt)...)
-			s.pending.Add(^uint64(0)) // after the log: a drop counted is logged
-			s.dropped.Add(1)
-			return true
-		}
-		wait := delay
-		if o.retryAfter >= 0 {
-			wait = min(o.retryAfter, MaxBackoff)
-		}
-		s.log.Debug("webhook: post failed; retrying", append(o.attrs(s.endpoint, attempt), "retry_in", wait)...)
-		if !s.sleep(wait) {
-			return false
-		}
-		delay = min(2*delay, MaxBackoff)
+func (e *statusError) LogValue() slog.Value {
+	a := []slog.Attr{slog.Int("status", e.status)}
+	if e.excerpt != "" {
+		a = append(a, slog.String("response", e.excerpt))
 	}
+	return slog.GroupValue(a...)
 }
 
-// attrs are the log attributes of o: never the headers nor the body sent.
-func (o outcome) attrs(endpoint string, attempts int) []any {
-	a := []any{"endpoint", endpoint, "attempts", attempts}
-	if o.err != nil {
-		return append(a, "error", o.err)
-	}
-	a = append(a, "status", o.status)
-	if o.excerpt != "" {
-		a = append(a, "response", o.excerpt)
-	}
-	return a
-}
-
-// sleep waits for d; it returns false when Close's flush ends first.
-func (s *Sender) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.ctx.Done():
-		return false
-	}
-}
-
-// post makes one POST of body.
-func (s *Sender) post(body []byte) outcome {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
+// post makes one POST of body: the Queue's deliver function. Its error
+// is a *statusError or a network error, marked for the Queue: permanent
+// for a status other than 429 and 5xx and for a certificate that is not
+// trusted, with the Retry-After of a 429.
+func (s *Sender) post(ctx context.Context, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		return outcome{err: errors.New("cannot build the request"), retryAfter: -1}
+		return notify.Permanent(errors.New("cannot build the request"))
 	}
 	for k, v := range s.cfg.Headers {
 		req.Header.Set(k, v)
@@ -359,23 +254,27 @@ func (s *Sender) post(body []byte) outcome {
 			err = ue.Err // without the URL, which may hold a secret
 		}
 		var ce *tls.CertificateVerificationError
-		return outcome{err: err, retry: !errors.As(err, &ce), retryAfter: -1}
+		if errors.As(err, &ce) {
+			return notify.Permanent(err)
+		}
+		return err
 	}
 	defer resp.Body.Close()
-	o := outcome{status: resp.StatusCode, retryAfter: -1}
+	defer func() { _, _ = io.CopyN(io.Discard, resp.Body, maxDrain) }()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	err = &statusError{status: resp.StatusCode, excerpt: excerpt(resp.Body)}
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 	case resp.StatusCode == http.StatusTooManyRequests:
-		o.retry = true
-		o.retryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if d := retryAfter(resp.Header.Get("Retry-After"), time.Now()); d >= 0 {
+			return notify.RetryAfter(err, d)
+		}
+		return err
 	case resp.StatusCode >= 500:
-		o.retry = true
+		return err
 	}
-	if o.status < 200 || o.status >= 300 {
-		o.excerpt = excerpt(resp.Body)
-	}
-	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
-	return o
+	return notify.Permanent(err)
 }
 
 // retryAfter parses a Retry-After header: delay-seconds or an HTTP date.

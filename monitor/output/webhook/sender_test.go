@@ -86,7 +86,7 @@ func newSender(t *testing.T, c webhook.Config, opts ...webhook.Option) *webhook.
 	t.Helper()
 	s, err := webhook.New(c, opts...)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s
 }
 
@@ -96,8 +96,8 @@ func fast(srv *httptest.Server) webhook.Config {
 }
 
 func stats(s *webhook.Sender) [3]uint64 {
-	sent, dropped, pending := s.Stats()
-	return [3]uint64{sent, dropped, pending}
+	st := s.Stats()
+	return [3]uint64{st.Sent, st.Dropped, st.Pending}
 }
 
 // syncBuffer is a bytes.Buffer safe for a logger and the test.
@@ -139,11 +139,11 @@ func TestDelivery(t *testing.T) {
 	assert.JSONEq(t, `{"n":1,"text":"héllo <b>"}`, r.Body)
 	assert.Equal(t, "[2]", rec.next(t).Body)
 
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{2, 0, 0}, stats(s))
 	assert.ErrorIs(t, s.Send(ctx, 3), webhook.ErrClosed)
 	assert.Equal(t, uint64(1), s.Dropped())
-	assert.NoError(t, s.Close(), "Close is idempotent")
+	assert.NoError(t, s.Close(context.Background()), "Close is idempotent")
 }
 
 func TestHeadersSent(t *testing.T) {
@@ -193,7 +193,7 @@ func TestRetryOn500ThenSuccess(t *testing.T) {
 	assert.Equal(t, []string{`"one"`, `"one"`, `"one"`, `"two"`}, bodies, "the second waits behind the first")
 	assert.GreaterOrEqual(t, at[1].Sub(at[0]), 10*time.Millisecond, "first backoff")
 	assert.GreaterOrEqual(t, at[2].Sub(at[1]), 20*time.Millisecond, "doubled")
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{2, 0, 0}, stats(s))
 	assert.Contains(t, buf.String(), "retrying")
 	assert.Contains(t, buf.String(), "status=500")
@@ -215,7 +215,7 @@ func TestRetriesSpent(t *testing.T) {
 		rec.next(t)
 	}
 	rec.none(t, 100*time.Millisecond)
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{0, 1, 0}, stats(s))
 	out := buf.String()
 	assert.Contains(t, out, "level=WARN")
@@ -233,7 +233,7 @@ func TestRetriesSpent(t *testing.T) {
 	require.NoError(t, s1.Send(context.Background(), "y"))
 	rec.next(t)
 	rec.none(t, 100*time.Millisecond)
-	require.NoError(t, s1.Close())
+	require.NoError(t, s1.Close(context.Background()))
 	assert.Equal(t, [3]uint64{0, 1, 0}, stats(s1))
 }
 
@@ -252,7 +252,7 @@ func Test429RetryAfter(t *testing.T) {
 	gap := second.At.Sub(first.At)
 	assert.GreaterOrEqual(t, gap, 950*time.Millisecond)
 	assert.Less(t, gap, 3*time.Second)
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{1, 0, 0}, stats(s))
 }
 
@@ -267,7 +267,7 @@ func Test429WithoutRetryAfterUsesBackoff(t *testing.T) {
 	require.NoError(t, s.Send(context.Background(), "x"))
 	first, second := rec.next(t), rec.next(t)
 	assert.Less(t, second.At.Sub(first.At), 500*time.Millisecond)
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{1, 0, 0}, stats(s))
 }
 
@@ -287,11 +287,11 @@ func TestPermanent400Dropped(t *testing.T) {
 	assert.Equal(t, `"bad"`, rec.next(t).Body)
 	assert.Equal(t, `"good"`, rec.next(t).Body, "not retried: the next one follows")
 	rec.none(t, 100*time.Millisecond)
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{1, 1, 0}, stats(s))
 	out := buf.String()
 	assert.Contains(t, out, "level=WARN")
-	assert.Contains(t, out, "refused by the endpoint")
+	assert.Contains(t, out, `reason="permanent error"`)
 	assert.Contains(t, out, "status=400")
 	assert.Contains(t, out, `response="invalid_payload: missing text"`)
 	assert.NotContains(t, out, "s3cr3t")
@@ -310,7 +310,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	require.NoError(t, s.Send(context.Background(), "x"))
 	rec.next(t)
 	target.none(t, 100*time.Millisecond)
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{0, 1, 0}, stats(s))
 }
 
@@ -348,14 +348,13 @@ func TestServerDownThenUp(t *testing.T) {
 		require.NoError(t, s.Send(ctx, i))
 	}
 	time.Sleep(300 * time.Millisecond) // a few refused attempts
-	_, _, pending := s.Stats()
-	assert.Equal(t, uint64(4), pending)
+	assert.Equal(t, uint64(4), s.Stats().Pending)
 
 	listen(t, addr, rec) // up again, on the same address
 	for i := 2; i <= 5; i++ {
 		assert.Equal(t, fmt.Sprint(i), rec.next(t).Body, "in order")
 	}
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{5, 0, 0}, stats(s))
 }
 
@@ -376,8 +375,8 @@ func TestServerUnavailableForAWhile(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	assert.Equal(t, [3]uint64{0, 0, 5}, stats(s), "1 is retried; the others wait")
 	up.Store(true)
-	require.NoError(t, waitFor(func() bool { sent, _, _ := s.Stats(); return sent == 5 }))
-	require.NoError(t, s.Close())
+	require.NoError(t, waitFor(func() bool { return s.Stats().Sent == 5 }))
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{5, 0, 0}, stats(s))
 	var bodies []string
 	for len(rec.got) > 0 {
@@ -417,7 +416,7 @@ func TestBufferFull(t *testing.T) {
 	release <- struct{}{}
 	release <- struct{}{}
 	assert.Equal(t, "2", rec.next(t).Body)
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{2, 1, 0}, stats(s))
 }
 
@@ -428,7 +427,7 @@ func TestCloseFlushes(t *testing.T) {
 	for i := range 20 {
 		require.NoError(t, s.Send(context.Background(), i))
 	}
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{20, 0, 0}, stats(s))
 	for i := range 20 {
 		assert.Equal(t, fmt.Sprint(i), rec.next(t).Body)
@@ -453,13 +452,13 @@ func TestCloseUndelivered(t *testing.T) {
 	}
 	rec.next(t)
 	start := time.Now()
-	err := s.Close()
+	err := s.Close(context.Background())
 	took := time.Since(start)
 	require.ErrorIs(t, err, webhook.ErrUndelivered)
-	assert.Contains(t, err.Error(), "3 messages could not be posted to "+srv.URL+" within 200ms")
+	assert.Contains(t, err.Error(), "3 messages could not be delivered to "+srv.URL+" before the close ended")
 	assert.Less(t, took, time.Second, "Close flushes for 2×Timeout")
 	assert.Equal(t, [3]uint64{0, 3, 0}, stats(s))
-	assert.NoError(t, s.Close())
+	assert.NoError(t, s.Close(context.Background()))
 }
 
 func TestSendContext(t *testing.T) {
@@ -477,7 +476,7 @@ func TestSendContext(t *testing.T) {
 	require.NoError(t, s.Send(ctx, "y"))
 	cancel()
 	assert.Equal(t, `"y"`, rec.next(t).Body)
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{1, 1, 0}, stats(s))
 }
 
@@ -512,7 +511,7 @@ func TestTLS(t *testing.T) {
 	s2 := newSender(t, c, webhook.WithHTTPClient(srv.Client()))
 	require.NoError(t, s2.Send(context.Background(), "y"))
 	assert.Equal(t, `"y"`, rec.next(t).Body)
-	require.NoError(t, s2.Close())
+	require.NoError(t, s2.Close(context.Background()))
 	assert.Equal(t, [3]uint64{1, 0, 0}, stats(s2))
 }
 
@@ -539,7 +538,7 @@ func TestConcurrentSends(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, [3]uint64{200, 0, 0}, stats(s))
 	assert.Len(t, rec.got, 200)
 }
