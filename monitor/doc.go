@@ -25,13 +25,14 @@
 //
 // # Judging
 //
-// A [Threshold] holds a warning and a critical [Range] in the Monitoring
-// Plugins grammar ("10", "10:", "~:10", "10:20", "@10:20", see
-// [ParseRange]); [EvaluateThresholds] raises a Result's own Status with
-// them. [HinemosBands] is Hinemos' numeric judgement (info and warning as
-// half-open bands, anything else critical) for the seed-compatible
-// commands. A [Damper] implements [Damping]: a new status must repeat
-// before it is reported.
+// A [Threshold] judges the samples of one name in one of two ways: a
+// warning and a critical [Range] in the Monitoring Plugins grammar ("10",
+// "10:", "~:10", "10:20", "@10:20", a trailing "80%" tolerated; see
+// [ParseRange]), or Hinemos' numeric judgement, [HinemosBands]: an info
+// and a warning band, half-open ("0:80" is 0 <= v < 80; see [ParseBand]),
+// anything else critical. [EvaluateThresholds] raises a Result's own
+// Status with them. A [Damper] implements [Damping]: a new status must
+// repeat before it is reported.
 //
 // # Running checks
 //
@@ -41,6 +42,19 @@
 // writes each round's [Evaluation]s to [Sink]s (monitor/output has Nagios,
 // JSON and Prometheus renderings) and reports [Transition]s, which a
 // binary connects to a job or an HA recovery.
+//
+// A source that pushes (the Docker Engine's events) is a [Watcher]. A
+// Check whose Monitor is a Watcher, with Interval 0, is watched: the
+// Runner runs its Watch, restarts it with backoff when the stream fails
+// (reporting the failure as an Unknown Evaluation), and judges, damps,
+// writes and reports each observation as it arrives, keeping the latest
+// per Target. [WatchFunc] adapts a function; monitor/docker's
+// EventWatcher is the Docker one.
+//
+// An error a Monitor returns becomes an Unknown Evaluation whose Message
+// is the one text operators see for it, whichever output prints it: "no
+// value yet: a rate needs the previous sample (the next run has one)"
+// for [ErrNoBaseline], "unsupported: ..." for [ErrNotSupported].
 //
 // # Usage
 //
@@ -61,6 +75,14 @@
 //		Interval:   time.Minute,
 //		Thresholds: []monitor.Threshold{{Sample: "cpu_percent", Critical: &crit}},
 //		Damping:    monitor.Damping{Raise: 3},
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	err = run.Add(monitor.Check{
+//		Name:    "events",
+//		Monitor: events, // a Watcher, such as monitor/docker's EventWatcher; no Interval
+//		Damping: monitor.Damping{Clear: 2},
 //	})
 //	if err != nil {
 //		return err

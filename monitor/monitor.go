@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/minato-ops/minato/inventory"
 )
@@ -40,11 +41,38 @@ type BatchMonitor interface {
 
 // Watcher is an optional capability for sources that push (engine events).
 // Watch calls emit for every observation until ctx is done, then returns
-// nil; any other return is a failure of the stream. emit must not block
-// for long.
+// nil; any other return, and a nil return before ctx is done, is a failure
+// of the stream. Neither the Target nor the Result may be modified after
+// it was given to emit.
+//
+// A [Runner] runs a Check whose Monitor is a Watcher as a watch (see
+// [Check.Interval] and [Runner.Run]): it calls Watch on a goroutine of its
+// own, restarts it with backoff when it fails, and judges each emitted
+// Result as it judges a polled one. Its emit writes the Sinks and calls
+// the transition callbacks before it returns, so it blocks as long as
+// they do; it is safe for concurrent use, and calls made after Watch
+// returned are ignored. Such a Monitor's Check is never called by the
+// Runner; it usually returns an error wrapping [ErrNotSupported].
 type Watcher interface {
 	Watch(ctx context.Context, emit func(inventory.Target, Result)) error
 }
+
+// WatchFunc adapts a function to a [Watcher] that is also a [Monitor], so
+// that it can be the Monitor of a watched [Check].
+type WatchFunc func(ctx context.Context, emit func(inventory.Target, Result)) error
+
+// Watch calls f(ctx, emit).
+func (f WatchFunc) Watch(ctx context.Context, emit func(inventory.Target, Result)) error {
+	return f(ctx, emit)
+}
+
+// Check returns an error wrapping [ErrNotSupported]: a WatchFunc is
+// watched, not polled.
+func (f WatchFunc) Check(context.Context, inventory.Target) (Result, error) {
+	return Result{}, errWatchedNotPolled
+}
+
+var errWatchedNotPolled = fmt.Errorf("%w: watched, not polled", ErrNotSupported)
 
 // Describer is an optional capability: Describe lists the samples a
 // Monitor can produce, so outputs (Prometheus HELP/TYPE, SNMP OIDs, docs)

@@ -46,6 +46,14 @@ const rangeGrammar = `want [@][START:]END: "10" (alert outside 0..10), "10:" (ou
 // Numbers are decimal (exponents allowed); "inf" and "nan" are not
 // accepted: use "~" or an empty END for open ends. START greater than END
 // is an error. Errors wrap [ErrBadRange] and quote the text.
+//
+// A number may be followed by "%" signs, which are ignored: "80%",
+// "1:12%%", "@10:20%", "~:80%" and "10%:" read as "80", "1:12", "@10:20",
+// "~:80" and "10:". Nagios command definitions often write "--warning
+// 80%", and the Monitoring Plugins C library, which reads each bound with
+// strtod and ignores what follows it, accepts them the same way. Only
+// trailing "%" after a number is tolerated; anything else after a number
+// is an error. [Range.String] writes no "%".
 func ParseRange(s string) (Range, error) {
 	text := s
 	bad := func(format string, args ...any) (Range, error) {
@@ -93,9 +101,10 @@ func ParseRange(s string) (Range, error) {
 	return r, nil
 }
 
-// parseBound parses one finite decimal number.
+// parseBound parses one finite decimal number, optionally followed by
+// "%" signs (ignored). Errors quote s as given.
 func parseBound(s string) (float64, error) {
-	v, err := strconv.ParseFloat(s, 64)
+	v, err := strconv.ParseFloat(strings.TrimRight(s, "%"), 64)
 	switch {
 	case errors.Is(err, strconv.ErrRange):
 		return 0, fmt.Errorf("%q is out of range", s)

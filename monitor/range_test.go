@@ -39,6 +39,15 @@ func TestParseRange(t *testing.T) {
 		{"5:5", monitor.Range{Start: 5, End: 5}, "5:5", []float64{4.9, 5.1}, []float64{5}},
 		{"1e21", monitor.Range{Start: 0, End: 1e21}, "1000000000000000000000", nil, nil},
 		{"0", monitor.Range{}, "0", []float64{-1, 1}, []float64{0}},
+		// Trailing % signs after a number are ignored, as the Monitoring
+		// Plugins C library does ("--warning 80%").
+		{"80%", monitor.Range{Start: 0, End: 80}, "80", []float64{80.5}, []float64{80}},
+		{"1:12%%", monitor.Range{Start: 1, End: 12}, "1:12", []float64{0.5, 13}, []float64{1, 12}},
+		{"@10:20%", monitor.Range{Start: 10, End: 20, Inside: true}, "@10:20", []float64{15}, []float64{21}},
+		{"~:80%", monitor.Range{Start: -inf, End: 80}, "~:80", []float64{81}, []float64{-5}},
+		{"10%:", monitor.Range{Start: 10, End: inf}, "10:", []float64{9}, []float64{1e9}},
+		{"10%:20%", monitor.Range{Start: 10, End: 20}, "10:20", nil, nil},
+		{"@0.5%", monitor.Range{Start: 0, End: 0.5, Inside: true}, "@0.5", nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -79,6 +88,19 @@ func TestParseRangeErrors(t *testing.T) {
 		"0x1p4":  `end "0x1p4" is not a decimal number`,
 		"1_000":  `end "1_000" is not a decimal number`,
 		"@@10":   `end "@10" is not a number`,
+		// Only trailing % after a number is tolerated.
+		"%":      `monitor: bad range "%": end "%" is not a number`,
+		"@%":     `end "%" is not a number`,
+		"10:%":   `end "%" is not a number`,
+		"~%:10":  `start "~%" is not a number`,
+		"%80":    `end "%80" is not a number`,
+		"80%x":   `end "80%x" is not a number`,
+		"80 %":   `end "80 %" is not a number`,
+		"80%:~":  `~ (minus infinity) is allowed only as the start`,
+		"inf%":   `end "inf%" is not a finite number`,
+		"0x10%":  `end "0x10%" is not a number`,
+		"1e999%": `end "1e999%" is out of range`,
+		"20%:10": `start 20 is greater than end 10`,
 	}
 	for in, want := range cases {
 		_, err := monitor.ParseRange(in)
@@ -112,6 +134,9 @@ func TestRangeText(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"warn":"80","crit":"@~:0"}`, string(b))
 
+	require.NoError(t, json.Unmarshal([]byte(`{"warn":"80%","crit":"@~:0%"}`), &c), "a trailing %% is tolerated in files too")
+	assert.Equal(t, cfg{Warn: &monitor.Range{End: 80}, Crit: monitor.Range{Start: -inf, End: 0, Inside: true}}, c)
+
 	err = json.Unmarshal([]byte(`{"warn":"9:1"}`), &c)
 	assert.ErrorIs(t, err, monitor.ErrBadRange)
 	_, err = json.Marshal(monitor.Range{Start: 2, End: 1})
@@ -119,7 +144,7 @@ func TestRangeText(t *testing.T) {
 }
 
 func FuzzParseRange(f *testing.F) {
-	for _, s := range []string{"10", "10:", "~:10", "10:20", "@10:20", ":", "~:", "@", "", "-0", "-0:-0", "1e308:", "@~:-1e-300", "4.9e-324", "1:2:3", "0x1p3"} {
+	for _, s := range []string{"10", "10:", "~:10", "10:20", "@10:20", ":", "~:", "@", "", "-0", "-0:-0", "1e308:", "@~:-1e-300", "4.9e-324", "1:2:3", "0x1p3", "80%", "1:12%%", "@10:20%", "~:80%", "10%:", "%", "~%:1", "1%%:%"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -22,6 +22,8 @@ const (
 	// DefaultCheckTimeout is RunnerConfig.DefaultTimeout's default, the
 	// customary Monitoring Plugins runtime limit.
 	DefaultCheckTimeout = 10 * time.Second
+	// DefaultMaxWatchTargets is RunnerConfig.MaxWatchTargets' default.
+	DefaultMaxWatchTargets = 10000
 )
 
 // RunnerConfig is the data part of a [Runner]'s settings.
@@ -35,12 +37,18 @@ type RunnerConfig struct {
 	// bounds how long Run waits for calls still running before it closes
 	// the monitors. Zero means DefaultCheckTimeout (10 s).
 	DefaultTimeout time.Duration `json:"default_timeout,omitempty"`
+	// MaxWatchTargets bounds how many Targets a watched check keeps the
+	// latest Evaluation and damping state of: beyond it the least
+	// recently observed Target is forgotten (its next observation starts
+	// afresh, from OK), so that a stream of short-lived containers cannot
+	// grow memory without end. Zero means DefaultMaxWatchTargets (10 000).
+	MaxWatchTargets int `json:"max_watch_targets,omitempty"`
 }
 
 // DefaultRunnerConfig returns the RunnerConfig with every default spelled
 // out.
 func DefaultRunnerConfig() RunnerConfig {
-	return RunnerConfig{MaxConcurrent: DefaultMaxConcurrent, DefaultTimeout: DefaultCheckTimeout}
+	return RunnerConfig{MaxConcurrent: DefaultMaxConcurrent, DefaultTimeout: DefaultCheckTimeout, MaxWatchTargets: DefaultMaxWatchTargets}
 }
 
 // Validate reports negative values; all problems are joined, each naming
@@ -53,6 +61,9 @@ func (c RunnerConfig) Validate() error {
 	if c.DefaultTimeout < 0 {
 		errs = append(errs, fmt.Errorf("default_timeout: %s: want 0 (default %s) or a positive duration", c.DefaultTimeout, DefaultCheckTimeout))
 	}
+	if c.MaxWatchTargets < 0 {
+		errs = append(errs, fmt.Errorf("max_watch_targets: %d: want 0 (default %d) or more", c.MaxWatchTargets, DefaultMaxWatchTargets))
+	}
 	return errors.Join(errs...)
 }
 
@@ -62,6 +73,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	}
 	if c.DefaultTimeout == 0 {
 		c.DefaultTimeout = DefaultCheckTimeout
+	}
+	if c.MaxWatchTargets == 0 {
+		c.MaxWatchTargets = DefaultMaxWatchTargets
 	}
 	return c
 }
@@ -76,7 +90,7 @@ type runnerOptions struct {
 }
 
 // WithLogger sets the logger; nil (the default) discards. The Runner logs
-// rounds at Debug and failing sinks at Warn.
+// rounds at Debug, and failing sinks and failed watches at Warn.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *runnerOptions) { o.log = l }
 }
@@ -89,18 +103,20 @@ func WithSink(s Sink) Option {
 
 // WithTransitions adds a callback for reported status changes; repeat it
 // for several, called in the order given. A callback runs on the check's
-// goroutine after the round's Sinks were written: it is never called
-// concurrently for one check, but may be for different checks, and it
-// delays that check's next round, so slow work (a recovery job) belongs on
-// its own goroutine. ctx is the one given to [Runner.Run].
+// goroutine after the round's Sinks were written (for a watched check,
+// within the Watcher's emit, after the observation was written): it is
+// never called concurrently for one check, but may be for different
+// checks, and it delays that check's next round (or observation), so slow
+// work (a recovery job) belongs on its own goroutine. ctx is the one given
+// to [Runner.Run].
 func WithTransitions(f func(context.Context, Transition)) Option {
 	return func(o *runnerOptions) { o.transitions = append(o.transitions, f) }
 }
 
 // Runner schedules Checks: it resolves their Targets, calls their Monitors
-// with bounded concurrency and a timeout, judges the Results with
-// thresholds and damping, writes Evaluations to Sinks and reports
-// Transitions. Create it with [NewRunner], [Runner.Add] the checks, then
+// with bounded concurrency and a timeout (or runs their Watch, for a
+// [Watcher]), judges the Results with thresholds and damping, writes
+// Evaluations to Sinks and reports Transitions. Create it with [NewRunner], [Runner.Add] the checks, then
 // call [Runner.Run] once. Its methods are safe for concurrent use.
 type Runner struct {
 	cfg         RunnerConfig
@@ -116,16 +132,19 @@ type Runner struct {
 	started bool
 	latest  map[string][]Evaluation // by check name
 
-	sinkMu sync.Mutex
+	// sinks serialises Sink writes.
+	sinkGate gate
 }
 
 // runCheck is a Check plus its scheduling state; dampers and known are
-// owned by the check's goroutine in Run.
+// owned by the check's goroutine in Run. watch is set for a watched check
+// and used instead of dampers, known and Runner.latest.
 type runCheck struct {
 	Check
 	timeout time.Duration
 	dampers map[string]*Damper
 	known   []inventory.Target
+	watch   *watchState
 }
 
 // NewRunner returns a Runner that resolves Targets with res. It fails when
@@ -164,6 +183,7 @@ func NewRunner(cfg RunnerConfig, res inventory.Resolver, opts ...Option) (*Runne
 		sem:         make(chan struct{}, cfg.MaxConcurrent),
 		byName:      map[string]*runCheck{},
 		latest:      map[string][]Evaluation{},
+		sinkGate:    newGate(),
 	}, nil
 }
 
@@ -184,6 +204,9 @@ func (r *Runner) Add(c Check) error {
 	}
 	c.Thresholds = slices.Clone(c.Thresholds)
 	rc := &runCheck{Check: c, timeout: c.timeout(r.cfg.DefaultTimeout), dampers: map[string]*Damper{}}
+	if c.watched() {
+		rc.watch = newWatchState(r.cfg.MaxWatchTargets)
+	}
 	r.checks = append(r.checks, rc)
 	r.byName[c.Name] = rc
 	return nil
@@ -206,10 +229,28 @@ func (r *Runner) Add(c Check) error {
 // ctx. A round cut short by ctx is discarded. Damping state is dropped for
 // Targets that are no longer resolved.
 //
-// When ctx is done Run waits up to DefaultTimeout for calls still running,
-// calls Close on every Monitor that implements io.Closer (each once; errors
-// are logged) and returns nil. Run may be called only once; a second call
-// returns an error.
+// A watched check (its Monitor is a [Watcher]) has no rounds: after
+// StartDelay, Run calls Watch on a goroutine of its own. Each emitted
+// Target that Targets matches, with its Result, is judged like a polled
+// one ([EvaluateThresholds], then the (check, Target) Damper), kept as
+// that Target's latest Evaluation (for at most MaxWatchTargets Targets,
+// the least recently observed forgotten first), written to every Sink as
+// a one-element slice, and reported as a Transition when the reported
+// status changed. When Watch returns before ctx is done (with an error,
+// or nil: the stream ended), Run logs the error at Warn, judges one
+// Unknown Evaluation of the zero Target, "stream failed: <error>
+// (restarting in 1s)", through that Target's Damper like any other, and
+// restarts Watch after a delay of 1 s, doubling up to 30 s. A Watch that
+// has then run for a minute resets the delay, and clears a reported
+// failure with an OK Evaluation of the zero Target ("stream running
+// again", not damped, a Transition if the failure had been reported),
+// after which the zero Target is forgotten. A panic in Watch is a
+// failure like an error. Watch calls do not count against MaxConcurrent.
+//
+// When ctx is done Run waits up to DefaultTimeout for calls (and Watch
+// calls) still running, calls Close on every Monitor that implements
+// io.Closer (each once; errors are logged) and returns nil. Run may be
+// called only once; a second call returns an error.
 func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Lock()
 	if r.started {
@@ -222,7 +263,11 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	for _, c := range checks {
-		wg.Go(func() { r.loop(ctx, c) })
+		if c.watch != nil {
+			wg.Go(func() { r.watchLoop(ctx, c) })
+		} else {
+			wg.Go(func() { r.loop(ctx, c) })
+		}
 	}
 	wg.Wait()
 	r.drain()
@@ -231,14 +276,8 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) loop(ctx context.Context, c *runCheck) {
-	if c.StartDelay > 0 {
-		t := time.NewTimer(c.StartDelay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	if c.StartDelay > 0 && !sleep(ctx, c.StartDelay) {
+		return
 	}
 	tick := time.NewTicker(c.Interval)
 	defer tick.Stop()
@@ -294,9 +333,7 @@ func (r *Runner) round(ctx context.Context, c *runCheck) {
 	r.log.Debug("monitor round", "check", c.Name, "evaluations", len(evs), "transitions", len(transitions), "took", time.Since(start))
 	r.write(ctx, evs)
 	for _, t := range transitions {
-		for _, f := range r.transitions {
-			f(ctx, t)
-		}
+		r.transition(ctx, t)
 	}
 }
 
@@ -329,8 +366,8 @@ func (r *Runner) write(ctx context.Context, evs []Evaluation) {
 	if len(evs) == 0 {
 		return
 	}
-	r.sinkMu.Lock()
-	defer r.sinkMu.Unlock()
+	r.sinkGate.lock()
+	defer r.sinkGate.unlock()
 	for i, s := range r.sinks {
 		if err := s.Write(ctx, evs); err != nil {
 			r.log.Warn("monitor sink failed", "sink", i, "check", evs[0].Check, "err", err)
@@ -511,15 +548,19 @@ func same(a, b io.Closer) (eq bool) {
 // Runner's state ([Runner.Evaluations]) is not touched. Calls share the
 // MaxConcurrent bound with Run.
 //
-// The error is for the round as a whole: no such check, the Resolve
-// failed, no Target matched (wrapping [inventory.ErrNoMatch]) or ctx is
-// done. Per-Target failures are Evaluations with Err set.
+// The error is for the round as a whole: no such check, a watched check
+// (a Watcher has no one-shot round), the Resolve failed, no Target matched
+// (wrapping [inventory.ErrNoMatch]) or ctx is done. Per-Target failures
+// are Evaluations with Err set.
 func (r *Runner) CheckOnce(ctx context.Context, name string) ([]Evaluation, error) {
 	r.mu.Lock()
 	c, ok := r.byName[name]
 	r.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("monitor: no check named %q", name)
+	}
+	if c.watch != nil {
+		return nil, fmt.Errorf("monitor: check %q: watchers have no one-shot round: its Monitor streams observations while Run runs", name)
 	}
 	targets, err := r.resolve(ctx, c)
 	if err != nil {
@@ -537,15 +578,26 @@ func (r *Runner) CheckOnce(ctx context.Context, name string) ([]Evaluation, erro
 
 // Evaluations returns the latest Evaluation of every (check, Target) that
 // Run has evaluated, sorted by check name and then Target key, for status
-// APIs and scrape handlers. Targets no longer resolved are left out. The
-// slice is the caller's; the Results it references must not be modified.
+// APIs and scrape handlers. Targets no longer resolved are left out, and
+// so are the Targets a watched check has forgotten (see
+// RunnerConfig.MaxWatchTargets). The slice is the caller's; the Results it
+// references must not be modified.
 func (r *Runner) Evaluations() []Evaluation {
 	r.mu.Lock()
 	var out []Evaluation
 	for _, evs := range r.latest {
 		out = append(out, evs...)
 	}
+	var watched []*watchState
+	for _, c := range r.checks {
+		if c.watch != nil {
+			watched = append(watched, c.watch)
+		}
+	}
 	r.mu.Unlock()
+	for _, ws := range watched {
+		out = append(out, ws.evaluations()...)
+	}
 	slices.SortStableFunc(out, func(a, b Evaluation) int {
 		return cmp.Or(cmp.Compare(a.Check, b.Check), cmp.Compare(a.Target.Key(), b.Target.Key()))
 	})

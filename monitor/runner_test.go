@@ -226,7 +226,7 @@ func TestRunnerFirstEvaluationTransition(t *testing.T) {
 		assert.Equal(t, monitor.Warning, byName["b"].Status)
 		assert.Equal(t, "restarting", byName["b"].Message)
 		assert.Equal(t, monitor.Unknown, byName["c"].Status)
-		assert.Equal(t, "no baseline yet", byName["c"].Message)
+		assert.Equal(t, "no value yet: a rate needs the previous sample (the next run has one)", byName["c"].Message)
 		assert.ErrorIs(t, byName["c"].Err, monitor.ErrNoBaseline)
 	})
 }
@@ -398,6 +398,11 @@ func TestRunnerErrorMessagesAndPanics(t *testing.T) {
 		m := &monitortest.Scripted{ByTarget: map[string][]monitortest.Step{
 			"a": {{Err: fmt.Errorf("percpu: %w", monitor.ErrNotSupported)}},
 			"b": {{Err: errors.New("inspect web-1: no such container")}},
+			"c": {{Err: fmt.Errorf("%w: the engine reports no per-core CPU counters (cgroup v2)", monitor.ErrNotSupported)}},
+			"d": {{Err: monitor.ErrNotSupported}},
+			"e": {{Err: fmt.Errorf("snmp: h: memTotalReal is absent: %w", monitor.ErrNotSupported)}},
+			"f": {{Err: fmt.Errorf("x: %w: y", monitor.ErrNotSupported)}},
+			"g": {{Err: fmt.Errorf("%w for key k1", monitor.ErrNoBaseline)}},
 		}}
 		boom := monitor.MonitorFunc(func(context.Context, inventory.Target) (monitor.Result, error) {
 			var s []int
@@ -405,7 +410,7 @@ func TestRunnerErrorMessagesAndPanics(t *testing.T) {
 			return monitor.Result{}, nil
 		})
 		sink := &monitortest.RecordingSink{}
-		r := newRunner(t, monitor.RunnerConfig{}, inventory.Static(tA, tB), monitor.WithSink(sink))
+		r := newRunner(t, monitor.RunnerConfig{}, inventory.Static(tA, tB, tC, container("d"), container("e"), container("f"), container("g")), monitor.WithSink(sink))
 		require.NoError(t, r.Add(monitor.Check{Name: "m", Monitor: m, Interval: time.Minute}))
 		require.NoError(t, r.Add(monitor.Check{Name: "panic", Monitor: boom, Interval: time.Minute, Targets: inventory.Selector{Names: []string{"a"}}}))
 		stop := start(t, r)
@@ -417,8 +422,13 @@ func TestRunnerErrorMessagesAndPanics(t *testing.T) {
 			msgs[ev.Check+"/"+ev.Target.Name] = ev.Message
 		}
 		assert.Equal(t, map[string]string{
-			"m/a":     "unsupported",
+			"m/a":     "unsupported: percpu",
 			"m/b":     "inspect web-1: no such container",
+			"m/c":     "unsupported: the engine reports no per-core CPU counters (cgroup v2)",
+			"m/d":     "unsupported",
+			"m/e":     "unsupported: snmp: h: memTotalReal is absent",
+			"m/f":     "unsupported: x: y",
+			"m/g":     "no value yet: a rate needs the previous sample (the next run has one)",
 			"panic/a": "monitor: check panicked: runtime error: index out of range [3] with length 0",
 		}, msgs)
 	})
@@ -557,9 +567,12 @@ func TestRunnerAddValidation(t *testing.T) {
 	r := newRunner(t, monitor.RunnerConfig{}, inventory.Static())
 	err := r.Add(monitor.Check{
 		Timeout: -1, StartDelay: -1,
-		Targets:    inventory.Selector{IDs: []string{"zz"}},
-		Thresholds: []monitor.Threshold{{Sample: "cpu_percent", Critical: &monitor.Range{Start: 9, End: 1}}},
-		Damping:    monitor.Damping{Raise: -1},
+		Targets: inventory.Selector{IDs: []string{"zz"}},
+		Thresholds: []monitor.Threshold{
+			{Sample: "cpu_percent", Critical: &monitor.Range{Start: 9, End: 1}},
+			{Sample: "mem", Warning: rng(t, "80"), Bands: &monitor.HinemosBands{Info: monitor.Band{Lower: 2, Upper: 1}}},
+		},
+		Damping: monitor.Damping{Raise: -1, Clear: -1},
 	})
 	for _, want := range []string{
 		`monitor: check "": `,
@@ -571,6 +584,9 @@ func TestRunnerAddValidation(t *testing.T) {
 		"targets: inventory: bad pattern",
 		"thresholds[0] (cpu_percent): critical: monitor: bad range: start 9 is greater than end 1",
 		"damping: raise: -1",
+		"\ndamping: clear: -1",
+		"\nthresholds[1] (mem): bands: set together with warning: ",
+		"\nthresholds[1] (mem): bands: info: lower 2 is greater than upper 1",
 	} {
 		assert.ErrorContains(t, err, want)
 	}
@@ -580,13 +596,13 @@ func TestRunnerAddValidation(t *testing.T) {
 }
 
 func TestNewRunnerValidation(t *testing.T) {
-	_, err := monitor.NewRunner(monitor.RunnerConfig{MaxConcurrent: -1, DefaultTimeout: -time.Second}, nil,
+	_, err := monitor.NewRunner(monitor.RunnerConfig{MaxConcurrent: -1, DefaultTimeout: -time.Second, MaxWatchTargets: -1}, nil,
 		monitor.WithSink(nil), monitor.WithTransitions(nil))
-	for _, want := range []string{"max_concurrent: -1", "default_timeout: -1s", "resolver: nil", "WithSink: nil sink", "WithTransitions: nil callback"} {
+	for _, want := range []string{"max_concurrent: -1", "default_timeout: -1s", "max_watch_targets: -1: want 0 (default 10000) or more", "resolver: nil", "WithSink: nil sink", "WithTransitions: nil callback"} {
 		assert.ErrorContains(t, err, want)
 	}
 	assert.NoError(t, monitor.DefaultRunnerConfig().Validate())
-	assert.Equal(t, monitor.RunnerConfig{MaxConcurrent: 10, DefaultTimeout: 10 * time.Second}, monitor.DefaultRunnerConfig())
+	assert.Equal(t, monitor.RunnerConfig{MaxConcurrent: 10, DefaultTimeout: 10 * time.Second, MaxWatchTargets: 10000}, monitor.DefaultRunnerConfig())
 }
 
 type describedMonitor struct {

@@ -16,7 +16,8 @@ type Evaluation struct {
 	Check string
 	// Target is what was measured. It is the zero Target for an error
 	// that concerns no particular Target (the first resolve of a check
-	// failed).
+	// failed, the stream of a watched check failed) and for the OK
+	// Evaluation that clears a stream failure.
 	Target inventory.Target
 	// Result is what the Monitor returned, with Time filled in; the zero
 	// Result when Err is set.
@@ -26,15 +27,20 @@ type Evaluation struct {
 	// Observed is the status before damping: [EvaluateThresholds] of
 	// Result, or Unknown when Err is set.
 	Observed Status
-	// Message is one operator-facing line: for an error "no baseline
-	// yet" ([ErrNoBaseline]), "unsupported" ([ErrNotSupported]), "timed
-	// out after 10s" or the error text; otherwise the threshold reasons
-	// and Result.Message joined by "; ".
+	// Message is one operator-facing line. For an error it is
+	// "no value yet: a rate needs the previous sample (the next run has
+	// one)" ([ErrNoBaseline]), "unsupported: <detail>" ([ErrNotSupported];
+	// the detail is the error's own text without the sentinel's), "timed
+	// out after 10s", "cannot resolve targets: ...", "stream failed: ..."
+	// (a watched check) or the error text; otherwise the threshold reasons
+	// and Result.Message joined by "; ". Outputs and command-line tools
+	// print it as it is.
 	Message string
 	// Err is why the value could not be obtained; Observed is then
 	// Unknown.
 	Err error
-	// Took is how long the Check (or the whole CheckAll) call took.
+	// Took is how long the Check (or the whole CheckAll) call took; 0
+	// for an observation of a watched check.
 	Took time.Duration
 }
 
@@ -49,9 +55,10 @@ type Transition struct {
 
 // Sink receives each round's Evaluations.
 //
-// A [Runner] calls Write once per round of a Check with that round's
-// Evaluations, sorted by Target key, and never calls Write concurrently
-// (sinks need no locking of their own for one Runner). Write may block;
+// A [Runner] calls Write once per round of a polled Check with that
+// round's Evaluations, sorted by Target key, and once per observation of
+// a watched Check (a one-element slice). It never calls Write
+// concurrently (sinks need no locking of their own for one Runner). Write may block;
 // it delays the next round of that Check, so slow sinks should buffer.
 // Neither evs nor anything it references may be modified; it may be
 // retained. A non-nil error is logged by the Runner, which goes on.
@@ -65,12 +72,18 @@ type SinkFunc func(ctx context.Context, evs []Evaluation) error
 // Write calls f(ctx, evs).
 func (f SinkFunc) Write(ctx context.Context, evs []Evaluation) error { return f(ctx, evs) }
 
+// noValueYet is the one operator-facing text for [ErrNoBaseline].
+const noValueYet = "no value yet: a rate needs the previous sample (the next run has one)"
+
 // errorMessage is the operator-facing text for a measurement error.
 func errorMessage(err error) string {
 	switch {
 	case errors.Is(err, ErrNoBaseline):
-		return "no baseline yet"
+		return noValueYet
 	case errors.Is(err, ErrNotSupported):
+		if d := detail(err, ErrNotSupported); d != "" {
+			return "unsupported: " + d
+		}
 		return "unsupported"
 	}
 	var te *timeoutError
@@ -101,6 +114,27 @@ func (e *timeoutError) Unwrap() []error {
 		return []error{context.DeadlineExceeded}
 	}
 	return []error{context.DeadlineExceeded, e.err}
+}
+
+// detail returns what err says besides sentinel's own text: for
+// "monitor: not supported here: the engine reports no per-core CPU
+// counters" the part after the sentinel, for "snmp: memTotalReal is
+// absent: monitor: not supported here" the part before it; otherwise
+// err's text without a leading "monitor: ". It is "" when err says
+// nothing more than sentinel.
+func detail(err, sentinel error) string {
+	s, st := err.Error(), sentinel.Error()
+	switch {
+	case s == st:
+		return ""
+	case strings.HasPrefix(s, st+": "):
+		s = s[len(st)+2:]
+	case strings.HasSuffix(s, ": "+st):
+		s = s[:len(s)-len(st)-2]
+	case strings.Contains(s, ": "+st+": "):
+		s = strings.Replace(s, ": "+st+": ", ": ", 1)
+	}
+	return strings.TrimPrefix(s, "monitor: ")
 }
 
 func joinMessages(parts ...string) string {

@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// Threshold judges the samples of one name against a warning and a
-// critical [Range].
+// Threshold judges the samples of one name, either against a warning and
+// a critical [Range] (Monitoring Plugins) or with [HinemosBands] (Hinemos:
+// an info band judged OK, a warning band, anything else critical).
 //
 // A Threshold applies to every sample of the Result whose Name equals
 // Sample and whose Labels include all of Labels (nil Labels: every sample
@@ -25,10 +26,15 @@ type Threshold struct {
 	Warning *Range `json:"warning,omitempty"`
 	// Critical alerts with [Critical]; nil never does.
 	Critical *Range `json:"critical,omitempty"`
+	// Bands, when set, judges the matching samples instead of Warning and
+	// Critical, which must then be nil: OK in Bands.Info, Warning in
+	// Bands.Warning, Critical anywhere else ([HinemosBands.Judge]).
+	Bands *HinemosBands `json:"bands,omitempty"`
 }
 
-// Validate reports whether t is usable: Sample is set and both ranges are
-// valid. The error names the field.
+// Validate reports whether t is usable: Sample is set, the ranges or the
+// bands are valid, and Bands is not combined with Warning or Critical.
+// Problems are joined; each names its field.
 func (t Threshold) Validate() error {
 	var errs []error
 	if t.Sample == "" {
@@ -43,6 +49,19 @@ func (t Threshold) Validate() error {
 		if err := t.Critical.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("critical: %w", err))
 		}
+	}
+	if t.Bands != nil {
+		var with []string
+		if t.Warning != nil {
+			with = append(with, "warning")
+		}
+		if t.Critical != nil {
+			with = append(with, "critical")
+		}
+		if len(with) > 0 {
+			errs = append(errs, fmt.Errorf("bands: set together with %s: judge with bands (Hinemos) or with warning and critical ranges (Monitoring Plugins), not both", strings.Join(with, " and ")))
+		}
+		errs = append(errs, prefixed("bands: ", t.Bands.Validate())...)
 	}
 	return errors.Join(errs...)
 }
@@ -63,13 +82,17 @@ func (t Threshold) Matches(s Sample) bool {
 //   - Critical, if any matching sample is in the alerting region of a
 //     Critical range; otherwise Warning, if any matching sample is in the
 //     alerting region of a Warning range;
+//   - for a Threshold with Bands, the [HinemosBands.Judge] verdict of each
+//     matching sample;
 //   - Unknown, if a Threshold matches no sample of r ("no sample
 //     cpu_percent") or a matching sample's value is NaN.
 //
 // So a critical alert wins over a missing sample, and a missing sample
 // over OK. The message lists the alerting samples, most severe first, in
-// the form `cpu_percent=93.5% (critical 90)`, then the missing ones, joined
-// by ", ". r is not modified.
+// the form `cpu_percent=93.5% (critical 90)`, or for bands
+// `cpu_percent=93.5% (critical: outside info [0,80) and warning [80,90))`
+// and `cpu_percent=85% (warning: in [80,90))`, then the missing ones,
+// joined by ", ". r is not modified.
 func EvaluateThresholds(r Result, ths []Threshold) (Status, string) {
 	type reason struct {
 		status Status
@@ -86,6 +109,13 @@ func EvaluateThresholds(r Result, ths []Threshold) (Status, string) {
 			switch {
 			case math.IsNaN(s.Value):
 				reasons = append(reasons, reason{Unknown, sampleID(s) + " is NaN"})
+			case th.Bands != nil:
+				switch v := s.Value; th.Bands.Judge(&v) {
+				case Critical:
+					reasons = append(reasons, reason{Critical, fmt.Sprintf("%s=%s (critical: %s)", sampleID(s), formatValue(s.Value, s.Unit), th.Bands.outside())})
+				case Warning:
+					reasons = append(reasons, reason{Warning, fmt.Sprintf("%s=%s (warning: in %s)", sampleID(s), formatValue(s.Value, s.Unit), th.Bands.Warning)})
+				}
 			case th.Critical != nil && th.Critical.Alert(s.Value):
 				reasons = append(reasons, reason{Critical, fmt.Sprintf("%s=%s (critical %s)", sampleID(s), formatValue(s.Value, s.Unit), th.Critical)})
 			case th.Warning != nil && th.Warning.Alert(s.Value):
@@ -143,4 +173,30 @@ func formatValue(v float64, u Unit) string {
 		}
 	}
 	return formatBound(v) + string(u)
+}
+
+// prefixed returns the errors joined in err by [errors.Join] (err itself
+// when it is no such join), each with prefix, so that every line of a
+// joined Validate error names its field path. nil gives nil.
+func prefixed(prefix string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		parts := joined.Unwrap()
+		texts := make([]string, len(parts))
+		for i, e := range parts {
+			texts[i] = e.Error()
+		}
+		// errors.Join's text is its parts' joined by newlines; an error
+		// of fmt.Errorf with several %w has text of its own.
+		if strings.Join(texts, "\n") == err.Error() {
+			var out []error
+			for _, e := range parts {
+				out = append(out, prefixed(prefix, e)...)
+			}
+			return out
+		}
+	}
+	return []error{fmt.Errorf("%s%w", prefix, err)}
 }

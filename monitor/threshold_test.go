@@ -23,6 +23,8 @@ func TestEvaluateThresholds(t *testing.T) {
 	}
 	core := func(c string) map[string]string { return map[string]string{"core": c} }
 	cpuTh := monitor.Threshold{Sample: "cpu_percent", Warning: rng(t, "80"), Critical: rng(t, "90")}
+	bandsTh := monitor.Threshold{Sample: "cpu_percent", Bands: &monitor.HinemosBands{
+		Info: monitor.Band{Lower: 0, Upper: 80}, Warning: monitor.Band{Lower: 80, Upper: 90}}}
 	cases := []struct {
 		name    string
 		result  monitor.Result
@@ -52,6 +54,23 @@ func TestEvaluateThresholds(t *testing.T) {
 			[]monitor.Threshold{{Sample: "status", Critical: rng(t, "@1:1")}}, monitor.Critical, "status=1 (critical @1:1)"},
 		{"NaN is unknown", monitor.Result{Samples: []monitor.Sample{cpu(math.NaN(), nil)}}, []monitor.Threshold{cpuTh}, monitor.Unknown, "cpu_percent is NaN"},
 		{"threshold without ranges only requires presence", monitor.Result{Samples: []monitor.Sample{cpu(1e9, nil)}}, []monitor.Threshold{{Sample: "cpu_percent"}}, monitor.OK, ""},
+		// Hinemos bands: info judged OK, warning band Warning, anything else Critical.
+		{"bands: info is OK", monitor.Result{Samples: []monitor.Sample{cpu(79.9, nil)}}, []monitor.Threshold{bandsTh}, monitor.OK, ""},
+		{"bands: lower bound is in the band", monitor.Result{Samples: []monitor.Sample{cpu(80, nil)}}, []monitor.Threshold{bandsTh}, monitor.Warning, "cpu_percent=80% (warning: in [80,90))"},
+		{"bands: warning", monitor.Result{Samples: []monitor.Sample{cpu(85, nil)}}, []monitor.Threshold{bandsTh}, monitor.Warning, "cpu_percent=85% (warning: in [80,90))"},
+		{"bands: upper bound is outside", monitor.Result{Samples: []monitor.Sample{cpu(90, nil)}}, []monitor.Threshold{bandsTh}, monitor.Critical, "cpu_percent=90% (critical: outside info [0,80) and warning [80,90))"},
+		{"bands: critical", monitor.Result{Samples: []monitor.Sample{cpu(93.5, nil)}}, []monitor.Threshold{bandsTh}, monitor.Critical, "cpu_percent=93.5% (critical: outside info [0,80) and warning [80,90))"},
+		{"bands: below every band is critical", monitor.Result{Samples: []monitor.Sample{cpu(-1, nil)}}, []monitor.Threshold{bandsTh}, monitor.Critical, "cpu_percent=-1% (critical: outside info [0,80) and warning [80,90))"},
+		{"bands: empty warning band left out", monitor.Result{Samples: []monitor.Sample{{Name: "daemon_down", Value: 1}}},
+			[]monitor.Threshold{{Sample: "daemon_down", Bands: &monitor.HinemosBands{Info: monitor.Band{Upper: 1}}}}, monitor.Critical, "daemon_down=1 (critical: outside info [0,1))"},
+		{"bands: both empty", monitor.Result{Samples: []monitor.Sample{{Name: "x", Value: 0}}},
+			[]monitor.Threshold{{Sample: "x", Bands: &monitor.HinemosBands{}}}, monitor.Critical, "x=0 (critical: the info and warning bands are empty)"},
+		{"bands: NaN is unknown", monitor.Result{Samples: []monitor.Sample{cpu(math.NaN(), nil)}}, []monitor.Threshold{bandsTh}, monitor.Unknown, "cpu_percent is NaN"},
+		{"bands: missing sample", monitor.Result{}, []monitor.Threshold{bandsTh}, monitor.Unknown, "no sample cpu_percent"},
+		{"bands and ranges: most severe first", monitor.Result{Samples: []monitor.Sample{cpu(85, core("0")), cpu(95, core("1"))}},
+			[]monitor.Threshold{bandsTh, {Sample: "pids_current"}}, monitor.Critical,
+			`cpu_percent{core="1"}=95% (critical: outside info [0,80) and warning [80,90)), cpu_percent{core="0"}=85% (warning: in [80,90)), no sample pids_current`},
+		{"bands raise but never lower", monitor.Result{Status: monitor.Critical, Samples: []monitor.Sample{cpu(1, nil)}}, []monitor.Threshold{bandsTh}, monitor.Critical, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,4 +86,20 @@ func TestThresholdValidate(t *testing.T) {
 	err := monitor.Threshold{Warning: &monitor.Range{Start: 2, End: 1}}.Validate()
 	assert.ErrorContains(t, err, "sample: empty")
 	assert.ErrorContains(t, err, "warning: monitor: bad range: start 2 is greater than end 1")
+}
+
+func TestThresholdValidateBands(t *testing.T) {
+	bands := &monitor.HinemosBands{Info: monitor.Band{Upper: 80}, Warning: monitor.Band{Lower: 80, Upper: 90}}
+	assert.NoError(t, monitor.Threshold{Sample: "x", Bands: bands}.Validate())
+
+	err := monitor.Threshold{Sample: "x", Bands: bands, Warning: rng(t, "80"), Critical: rng(t, "90")}.Validate()
+	assert.EqualError(t, err, "bands: set together with warning and critical: judge with bands (Hinemos) or with warning and critical ranges (Monitoring Plugins), not both")
+	err = monitor.Threshold{Sample: "x", Bands: bands, Critical: rng(t, "90")}.Validate()
+	assert.ErrorContains(t, err, "bands: set together with critical: ")
+	err = monitor.Threshold{Sample: "x", Bands: bands, Warning: rng(t, "90")}.Validate()
+	assert.ErrorContains(t, err, "bands: set together with warning: ")
+
+	err = monitor.Threshold{Sample: "x", Bands: &monitor.HinemosBands{Info: monitor.Band{Lower: 5, Upper: 1}, Warning: monitor.Band{Upper: math.NaN()}}}.Validate()
+	assert.ErrorContains(t, err, "bands: info: lower 5 is greater than upper 1")
+	assert.ErrorContains(t, err, "bands: warning: lower and upper must be numbers, not NaN")
 }

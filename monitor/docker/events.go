@@ -754,6 +754,14 @@ func EventTarget(e container.Event, engine string) inventory.Target {
 // EventWatcher is a [monitor.Watcher] over an [EventStream]: one Result
 // per event, its Status the worst of [EventStatus] and the
 // [EventAnalyzer]'s findings (whose messages it carries).
+//
+// It is also a [monitor.Monitor] and a [monitor.Describer], so that it can
+// be the Monitor of a watched [monitor.Check] (Interval 0): the Runner runs
+// Watch, restarts it when it fails, judges each Result with the Check's
+// thresholds and damping per container, and reports the Transitions. Its
+// Check is never called there and returns an error wrapping
+// monitor.ErrNotSupported. Run one Watch at a time: the analyzer it feeds
+// is not safe for concurrent use.
 type EventWatcher struct {
 	s *EventStream
 	a *EventAnalyzer
@@ -762,7 +770,28 @@ type EventWatcher struct {
 	InspectOnDie bool
 }
 
-var _ monitor.Watcher = (*EventWatcher)(nil)
+var (
+	_ monitor.Watcher   = (*EventWatcher)(nil)
+	_ monitor.Monitor   = (*EventWatcher)(nil)
+	_ monitor.Describer = (*EventWatcher)(nil)
+)
+
+// errWatched is what EventWatcher.Check returns.
+var errWatched = fmt.Errorf("%w: events are watched, not polled", monitor.ErrNotSupported)
+
+// Check returns an error wrapping monitor.ErrNotSupported ("events are
+// watched, not polled"): events arrive through Watch.
+func (w *EventWatcher) Check(context.Context, inventory.Target) (monitor.Result, error) {
+	return monitor.Result{}, errWatched
+}
+
+// Describe lists the samples Watch's Results carry.
+func (w *EventWatcher) Describe() []monitor.SampleDesc {
+	return []monitor.SampleDesc{
+		{Name: "container_exit_code", Kind: monitor.Gauge, Help: "Exit code of a container that died, from its die event."},
+		{Name: "container_oom_killed", Kind: monitor.Gauge, Help: "1 when a container that died was killed for running out of memory (State.OOMKilled)."},
+	}
+}
 
 // NewEventWatcher returns the watcher of s's events.
 func NewEventWatcher(s *EventStream, cfg AnalyzerConfig) *EventWatcher {

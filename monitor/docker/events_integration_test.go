@@ -16,6 +16,7 @@ import (
 	"github.com/minato-ops/minato/monitor"
 	"github.com/minato-ops/minato/monitor/baseline"
 	"github.com/minato-ops/minato/monitor/docker"
+	"github.com/minato-ops/minato/monitor/monitortest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -342,6 +343,97 @@ func TestEventWatcherIntegration(t *testing.T) {
 	assert.Equal(t, monitor.Critical, r.Status)
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// TestEventWatcherRunnerIntegration: the EventWatcher as the Monitor of a
+// watched Check; the Runner reports a container's death as a Transition
+// and its next start as another.
+func TestEventWatcherRunnerIntegration(t *testing.T) {
+	h, c := engine(t)
+	s := newStream(t, c, t.TempDir(), docker.EventStreamOptions{Filters: labelFilter(h)})
+	w := docker.NewEventWatcher(s, docker.AnalyzerConfig{})
+
+	var mu sync.Mutex
+	var trs []monitor.Transition
+	sink := &monitortest.RecordingSink{}
+	r, err := monitor.NewRunner(monitor.RunnerConfig{}, inventory.Static(), monitor.WithSink(sink),
+		monitor.WithTransitions(func(_ context.Context, tr monitor.Transition) {
+			mu.Lock()
+			trs = append(trs, tr)
+			mu.Unlock()
+		}))
+	require.NoError(t, err)
+	// No thresholds: the watcher judges each event itself, and a
+	// threshold on container_exit_code would find no such sample in the
+	// events other than die (Unknown).
+	require.NoError(t, r.Add(monitor.Check{Name: "events", Monitor: w, Targets: inventory.Selector{Kind: inventory.KindContainer}}))
+	_, err = r.CheckOnce(context.Background(), "events")
+	assert.ErrorContains(t, err, "watchers have no one-shot round")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	time.Sleep(300 * time.Millisecond)
+
+	crash := h.Run(t, dockertest.RunOptions{Args: []string{"exit", "3"}})
+	h.WaitState(t, crash.ID, "exited", 10*time.Second)
+	transition := func(to monitor.Status) monitor.Transition {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			for _, tr := range trs {
+				if tr.Target.ID == crash.ID && tr.Status == to {
+					mu.Unlock()
+					return tr
+				}
+			}
+			mu.Unlock()
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("no transition to %s for %.12s", to, crash.ID)
+		return monitor.Transition{}
+	}
+	tr := transition(monitor.Critical)
+	assert.Equal(t, monitor.OK, tr.From)
+	assert.Equal(t, inventory.KindContainer, tr.Target.Kind)
+	assert.Equal(t, crash.Name, tr.Target.Name)
+	assert.Equal(t, "container die: died with exit code 3", tr.Message)
+
+	_, err = c.Start(ctx, crash.ID, dcontainer.StartOptions{})
+	require.NoError(t, err)
+	tr = transition(monitor.OK)
+	assert.Equal(t, monitor.Critical, tr.From)
+	assert.Equal(t, "container start", tr.Message)
+
+	var found bool
+	for _, ev := range r.Evaluations() {
+		assert.Equal(t, inventory.KindContainer, ev.Target.Kind, "the selector keeps containers only")
+		found = found || ev.Target.ID == crash.ID
+	}
+	assert.True(t, found, "the container's latest Evaluation is kept")
+	for _, w := range sink.Writes() {
+		assert.Len(t, w, 1, "one Write per event")
+	}
+}
+
+// TestEventWatcherConformanceIntegration runs the Watcher conformance
+// suite against the real engine, a container's death as the trigger.
+func TestEventWatcherConformanceIntegration(t *testing.T) {
+	h, c := engine(t)
+	s := newStream(t, c, t.TempDir(), docker.EventStreamOptions{Filters: labelFilter(h)})
+	w := docker.NewEventWatcher(s, docker.AnalyzerConfig{})
+	monitortest.TestWatcher(t, w, func(context.Context) error {
+		h.Run(t, dockertest.RunOptions{Args: []string{"exit", "3"}})
+		return nil
+	}, monitortest.ObserveWithin(15*time.Second), monitortest.PromptWithin(5*time.Second))
+	_, err := w.Check(context.Background(), inventory.Target{})
+	assert.ErrorIs(t, err, monitor.ErrNotSupported)
+	assert.EqualError(t, err, "monitor: not supported here: events are watched, not polled")
 }
 
 // TestEventBufferOverflowIntegration: more than 256 engine events between

@@ -23,18 +23,23 @@ type Option func(*suite)
 // concurrency part of the suite; the default is 8.
 func Concurrency(n int) Option { return func(s *suite) { s.concurrency = max(n, 1) } }
 
-// PromptWithin sets how soon Check must return once its ctx is cancelled;
-// the default is 2 s.
+// PromptWithin sets how soon Check (or Watch) must return once its ctx is
+// cancelled; the default is 2 s.
 func PromptWithin(d time.Duration) Option { return func(s *suite) { s.prompt = d } }
 
 // CheckTimeout sets the timeout of the ordinary Check calls the suite
 // makes; the default is 30 s.
 func CheckTimeout(d time.Duration) Option { return func(s *suite) { s.timeout = d } }
 
+// ObserveWithin sets how long [TestWatcher] waits for the first
+// observation after the trigger; the default is 30 s.
+func ObserveWithin(d time.Duration) Option { return func(s *suite) { s.observe = d } }
+
 type suite struct {
 	concurrency int
 	prompt      time.Duration
 	timeout     time.Duration
+	observe     time.Duration
 }
 
 type outcome struct {
@@ -69,7 +74,8 @@ type outcome struct {
 // be checked from outside, so it is not.
 //
 // TestMonitor takes a testing.TB so that it can run in benchmarks and be
-// tested itself; it may be called from any goroutine.
+// tested itself; it may be called from any goroutine. A Monitor that is a
+// [monitor.Watcher] is watched, not polled: test it with [TestWatcher].
 func TestMonitor(tb testing.TB, m monitor.Monitor, target inventory.Target, opts ...Option) {
 	tb.Helper()
 	s := suite{concurrency: 8, prompt: 2 * time.Second, timeout: 30 * time.Second}
