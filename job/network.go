@@ -1,6 +1,7 @@
 package job
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -77,6 +78,33 @@ type When struct {
 	// an exit code (succeeded or failed, not skipped, timed out, cancelled
 	// or failed with an error) and that code is one of Codes.
 	Codes []int `json:"codes"`
+}
+
+// UnmarshalText sets w from its short form, the condition alone:
+// "success", "failure" or "always" (a job file's `when: failure`). Exit
+// codes need the mapping form ({codes: [0, 3]}), which decoders that know
+// both forms read into the fields.
+func (w *When) UnmarshalText(text []byte) error {
+	switch s := string(text); s {
+	case WhenSuccess, WhenFailure, WhenAlways:
+		*w = When{On: s}
+		return nil
+	}
+	return errors.New("want success, failure, always or {codes: [...]}")
+}
+
+// UnmarshalJSON reads either form: a string, as UnmarshalText, or an
+// object of the fields.
+func (w *When) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		return w.UnmarshalText([]byte(s))
+	}
+	type fields When // without the methods
+	return json.Unmarshal(b, (*fields)(w))
 }
 
 // Unit is one node of a [Network]: an Action applied to one Target once

@@ -1,27 +1,31 @@
 package jobfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
-	"math"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/minato-ops/minato/internal/strictyaml"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/schedule"
 	"github.com/minato-ops/minato/job/scheduler"
-	"go.yaml.in/yaml/v3"
 )
 
 // Definition is a parsed job network definition. Build turns it into a
 // runnable [job.Network].
 type Definition struct {
-	Name        string    `json:"name"`
-	Concurrency int       `json:"concurrency,omitempty"`
+	Name string `json:"name"`
+	// Concurrency is how many units run at once; 0 means no limit.
+	Concurrency int `json:"concurrency,omitempty"`
+	// OutputLimit is how many bytes of each unit's output are kept in
+	// memory; 0 means 1 MiB.
 	OutputLimit int64     `json:"output_limit,omitempty"`
 	Units       []UnitDef `json:"units"`
 	// Queue is the scheduler queue the network's units wait in; "" means
@@ -35,6 +39,8 @@ type Definition struct {
 // ScheduleDef is a Definition's schedule: a cron in a zone, optionally on
 // a business-day calendar, with the scheduler's overlap and catch-up
 // policies. [ScheduleDef.Schedule] turns it into a [schedule.Schedule].
+// In a file it is a mapping of these fields or, for a cron alone, the cron
+// spec as a plain string (`schedule: "0 2 * * *"`).
 type ScheduleDef struct {
 	// Cron is the cron spec, as [schedule.ParseCron] reads it: 5 fields (6
 	// with seconds first), a descriptor such as @daily or "@every 10m",
@@ -44,11 +50,9 @@ type ScheduleDef struct {
 	// agent's local zone (or the cron's TZ= prefix, which must not say
 	// otherwise).
 	Timezone string `json:"timezone,omitempty"`
-	// Calendar names a calendar defined in the agent's configuration;
-	// InlineCalendar is one given in the definition itself (named
-	// "inline"). At most one of them is set.
-	Calendar       string             `json:"calendar,omitempty"`
-	InlineCalendar *schedule.Calendar `json:"-"`
+	// Calendar is the business-day calendar the network runs on; nil means
+	// every day.
+	Calendar *CalendarRef `json:"calendar,omitempty"`
 	// Shift moves due times that fall on non-business days ("" means
 	// schedule.ShiftSkip); only with a calendar.
 	Shift schedule.Shift `json:"shift,omitempty"`
@@ -60,65 +64,113 @@ type ScheduleDef struct {
 	CatchUp time.Duration `json:"catch_up,omitempty"`
 }
 
+// CalendarRef is a schedule's calendar: the name of a calendar of the
+// agent's configuration, written as a plain string (`calendar: business`),
+// or a calendar given inline as a mapping of Weekdays, Holidays and
+// Workdays (see [schedule.Calendar]), named "inline" in messages.
+type CalendarRef struct {
+	// Name is the name of one of the agent's calendars; "" for an inline
+	// calendar.
+	Name     string             `json:"-"`
+	Weekdays []schedule.Weekday `json:"weekdays,omitempty"`
+	Holidays []schedule.Date    `json:"holidays,omitempty"`
+	Workdays []schedule.Date    `json:"workdays,omitempty"`
+}
+
 // InlineCalendarName is the Name of a calendar given inline in a
 // definition's schedule.
 const InlineCalendarName = "inline"
 
-// Schedule builds the schedule.Schedule: the cron in its zone (Timezone, else
-// the agent's local zone), on its calendar when it has one. A named
+// UnmarshalText sets the schedule from a cron spec alone.
+func (s *ScheduleDef) UnmarshalText(text []byte) error {
+	*s = ScheduleDef{Cron: string(text)}
+	return nil
+}
+
+// Validate reports the problems of the schedule's own fields, joined, each
+// as "key: text": cron required, unknown shift or overlap, a shift without
+// a calendar. The Calendar has its own Validate; whether the cron parses
+// in its zone needs the zone database, which Parse and Schedule read.
+func (s *ScheduleDef) Validate() error {
+	var p problems
+	if s.Cron == "" {
+		p.add(`cron: required: when the network is due, such as "0 2 * * *", @daily or "@every 10m"`)
+	}
+	switch s.Shift {
+	case "", schedule.ShiftSkip, schedule.ShiftNext, schedule.ShiftPrevious:
+	default:
+		p.add("shift: %s: want skip, next or previous", strictyaml.Quote(string(s.Shift)))
+	}
+	switch s.Overlap {
+	case "", scheduler.OverlapSkip, scheduler.OverlapQueue, scheduler.OverlapReplace, scheduler.OverlapAllow:
+	default:
+		p.add("overlap: %s: want skip, queue, replace or allow", strictyaml.Quote(string(s.Overlap)))
+	}
+	if s.shifts() && s.Calendar == nil {
+		p.add("shift: %s: only with a calendar (it moves due times off non-business days)", s.Shift)
+	}
+	return p.err()
+}
+
+// shifts reports whether Shift moves due times.
+func (s *ScheduleDef) shifts() bool {
+	return s.Shift == schedule.ShiftNext || s.Shift == schedule.ShiftPrevious
+}
+
+// cron parses Cron in its zone: Timezone, else the TZ= prefix, else the
+// local zone. Its problems are "key: text": an unknown zone, a cron that
+// does not parse, a Timezone and a TZ= prefix that differ, a shift on an
+// @every cron.
+func (s *ScheduleDef) cron() (*schedule.Cron, error) {
+	var p problems
+	loc := time.Local
+	if s.Timezone != "" {
+		l, err := time.LoadLocation(s.Timezone)
+		if err != nil {
+			p.add("timezone: %s: unknown time zone (want an IANA name such as Asia/Tokyo or UTC)", strictyaml.Quote(s.Timezone))
+			l = time.UTC // still check the cron
+		}
+		loc = l
+	}
+	c, err := schedule.ParseCron(s.Cron, loc)
+	if err != nil {
+		p.add("cron: %s", strings.ReplaceAll(err.Error(), strconv.Quote(s.Cron), strictyaml.Quote(s.Cron)))
+		return nil, p.err()
+	}
+	if prefix, ok := tzPrefix(s.Cron); ok && s.Timezone != "" && prefix != s.Timezone {
+		p.add("timezone: %s differs from the cron's TZ=%s: give the zone once", strictyaml.Quote(s.Timezone), prefix)
+	}
+	if s.shifts() && s.Calendar != nil && c.Every() > 0 {
+		p.add("shift: %s: needs a field schedule: a shift moves a wall time, and %s has none", s.Shift, s.Cron)
+	}
+	return c, p.err()
+}
+
+// Schedule builds the schedule.Schedule: the cron in its zone (Timezone,
+// else the agent's local zone), on its calendar when it has one. A named
 // calendar is looked up in calendars; an unknown name is an error naming
-// it and listing the known ones.
+// it and listing the known ones. A ScheduleDef made in Go is checked as
+// Parse checks one.
 func (s *ScheduleDef) Schedule(calendars map[string]*schedule.Calendar) (schedule.Schedule, error) {
+	if err := s.Validate(); err != nil {
+		return nil, under("schedule", err)
+	}
 	c, err := s.cron()
 	if err != nil {
-		return nil, err
+		return nil, under("schedule", err)
 	}
-	cal := s.InlineCalendar
-	if s.Calendar != "" {
-		if cal != nil {
-			return nil, fmt.Errorf("schedule: calendar: give a name or an inline calendar, not both")
-		}
-		if cal = calendars[s.Calendar]; cal == nil {
-			known := slices.Sorted(maps.Keys(calendars))
-			if len(known) == 0 {
-				return nil, fmt.Errorf("schedule: calendar %q: no such calendar (none is defined)", s.Calendar)
-			}
-			return nil, fmt.Errorf("schedule: calendar %q: no such calendar (known: %s)", s.Calendar, strings.Join(known, ", "))
-		}
-	}
-	if cal == nil {
-		if s.Shift != "" && s.Shift != schedule.ShiftSkip {
-			return nil, fmt.Errorf("schedule: shift %s: only with a calendar", s.Shift)
-		}
+	if s.Calendar == nil {
 		return c, nil
+	}
+	cal, err := s.Calendar.calendar(calendars)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
 	}
 	sched, err := schedule.OnCalendar(c, cal, s.Shift)
 	if err != nil {
 		return nil, fmt.Errorf("schedule: %w", err)
 	}
 	return sched, nil
-}
-
-// cron parses Cron in its zone: Timezone, else the TZ= prefix, else the
-// local zone. A Timezone and a TZ= prefix that name different zones are an
-// error.
-func (s *ScheduleDef) cron() (*schedule.Cron, error) {
-	loc := time.Local
-	if s.Timezone != "" {
-		l, err := time.LoadLocation(s.Timezone)
-		if err != nil {
-			return nil, fmt.Errorf("schedule: timezone %q: unknown time zone (want an IANA name such as Asia/Tokyo or UTC)", s.Timezone)
-		}
-		loc = l
-	}
-	c, err := schedule.ParseCron(s.Cron, loc)
-	if err != nil {
-		return nil, err
-	}
-	if prefix, ok := tzPrefix(s.Cron); ok && s.Timezone != "" && prefix != s.Timezone {
-		return nil, fmt.Errorf("schedule: timezone %q differs from the cron's TZ=%s: give the zone once", s.Timezone, prefix)
-	}
-	return c, nil
 }
 
 // tzPrefix returns the zone of a cron's "TZ=" or "CRON_TZ=" prefix.
@@ -134,18 +186,120 @@ func tzPrefix(spec string) (string, bool) {
 	return name, true
 }
 
+// UnmarshalText sets the name of one of the agent's calendars.
+func (r *CalendarRef) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		return errors.New("want the name of a calendar of the agent's configuration")
+	}
+	*r = CalendarRef{Name: string(text)}
+	return nil
+}
+
+// Validate reports the problems of an inline calendar (as
+// [schedule.Calendar.Validate], and an empty list of weekdays), joined, and
+// a reference that has both a name and inline days.
+func (r *CalendarRef) Validate() error {
+	if r.Name != "" {
+		if r.Weekdays != nil || r.Holidays != nil || r.Workdays != nil {
+			return errors.New("give a name or an inline calendar, not both")
+		}
+		return nil
+	}
+	var p problems
+	if r.Weekdays != nil && len(r.Weekdays) == 0 {
+		p.add("weekdays: empty: leave it out for Monday to Friday")
+	}
+	prefix := fmt.Sprintf("calendar %q: ", InlineCalendarName)
+	for _, e := range unjoin(r.inline().Validate()) {
+		p.add("%s", strings.TrimPrefix(e.Error(), prefix))
+	}
+	return p.err()
+}
+
+// inline returns the inline calendar.
+func (r *CalendarRef) inline() *schedule.Calendar {
+	return &schedule.Calendar{Name: InlineCalendarName, Weekdays: r.Weekdays, Holidays: r.Holidays, Workdays: r.Workdays}
+}
+
+// calendar returns the named calendar from calendars, or the inline one.
+func (r *CalendarRef) calendar(calendars map[string]*schedule.Calendar) (*schedule.Calendar, error) {
+	if r.Name == "" {
+		return r.inline(), nil
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	if cal := calendars[r.Name]; cal != nil {
+		return cal, nil
+	}
+	known := slices.Sorted(maps.Keys(calendars))
+	if len(known) == 0 {
+		return nil, fmt.Errorf("calendar %s: no such calendar (none is defined)", strictyaml.Quote(r.Name))
+	}
+	return nil, fmt.Errorf("calendar %s: no such calendar (known: %s)", strictyaml.Quote(r.Name), strings.Join(known, ", "))
+}
+
 // UnitDef is one unit of a Definition. Exactly one of Run, Exec, Host and
 // Container is set.
 type UnitDef struct {
-	Name      string           `json:"name"`
-	Needs     []string         `json:"needs,omitempty"`
-	When      job.When         `json:"when"`
-	Timeout   time.Duration    `json:"timeout,omitempty"`
+	Name    string        `json:"name"`
+	Needs   []string      `json:"needs,omitempty"`
+	When    job.When      `json:"when"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Retry is the retry policy, checked by its own Validate; exit codes
+	// in OnExit are 0-255.
 	Retry     *job.RetryPolicy `json:"retry,omitempty"`
 	Run       *RunDef          `json:"run,omitempty"`
 	Exec      *ExecDef         `json:"exec,omitempty"`
 	Host      *HostDef         `json:"host,omitempty"`
 	Container *ContainerDef    `json:"container,omitempty"`
+}
+
+// Validate reports the problems of the unit's own fields, joined, each as
+// "key: text" or about the unit as a whole. Its action (Run, Exec, Host or
+// Container) and Retry have their own Validate; names in Needs are checked
+// by [Definition.Validate].
+func (u *UnitDef) Validate() error {
+	var p problems
+	switch {
+	case u.Name == "":
+		p.add("name: required")
+	case strings.ContainsAny(u.Name, " \t/"):
+		p.add("name: %s: no spaces or slashes", strictyaml.Quote(u.Name))
+	}
+	kinds := 0
+	for _, set := range []bool{u.Run != nil, u.Exec != nil, u.Host != nil, u.Container != nil} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		p.add("give exactly one of run, exec, host or container (found %d)", kinds)
+	}
+	w := u.When
+	switch {
+	case !slices.Contains([]string{"", job.WhenSuccess, job.WhenFailure, job.WhenAlways, job.WhenExit}, w.On):
+		p.add("when.on: %s: want success, failure, always or exit", strictyaml.Quote(w.On))
+	case w.Codes != nil && len(w.Codes) == 0 || w.On == job.WhenExit && len(w.Codes) == 0:
+		p.add("when.codes: want a non-empty list of exit codes")
+	case len(w.Codes) > 0 && w.On != "" && w.On != job.WhenExit:
+		p.add("when.codes: only without on (or with on: exit)")
+	case (w.On != "" || len(w.Codes) > 0) && len(u.Needs) == 0:
+		p.add("when: a condition needs units to look at: add needs")
+	}
+	for i, c := range w.Codes {
+		if c < 0 || c > 255 {
+			p.add("when.codes[%d]: %d: want an exit code from 0 to 255", i, c)
+		}
+	}
+	if u.Retry != nil {
+		for _, c := range slices.Sorted(maps.Keys(u.Retry.OnExit)) {
+			if c < 0 || c > 255 {
+				p.add("retry.on_exit[%d]: want an exit code from 0 to 255", c)
+			}
+		}
+	}
+	return p.err()
 }
 
 // RunDef runs the unit in a new container.
@@ -158,12 +312,36 @@ type RunDef struct {
 	User       string            `json:"user,omitempty"`
 	Mounts     []string          `json:"mounts,omitempty"`
 	Network    string            `json:"network,omitempty"`
-	Memory     int64             `json:"memory,omitempty"`
+	// Memory is the memory limit in bytes, at least 6 MiB (the engine's
+	// minimum); 0 means none.
+	Memory int64 `json:"memory,omitempty"`
+	// CPUs is how many CPUs the container may use (0.5, 2); 0 means no
+	// limit.
 	CPUs       float64           `json:"cpus,omitempty"`
 	Labels     map[string]string `json:"labels,omitempty"`
 	StopSignal string            `json:"stop_signal,omitempty"`
 	StopGrace  time.Duration     `json:"stop_grace,omitempty"`
 	Keep       bool              `json:"keep,omitempty"`
+}
+
+// Validate reports the problems of the run, joined, each as "key: text".
+func (r *RunDef) Validate() error {
+	var p problems
+	if r.Image == "" {
+		p.add("image: required: the image to run (minato never pulls: it must be on the engine)")
+	}
+	for i, m := range r.Mounts {
+		if parts := strings.Split(m, ":"); len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !strings.HasPrefix(parts[1], "/") {
+			p.add("mounts[%d]: %s: want HOST:CONTAINER[:ro|rw] with an absolute container path", i, strictyaml.Quote(m))
+		}
+	}
+	if r.Memory != 0 && r.Memory < 6<<20 {
+		p.add("memory: %d: want %d or more", r.Memory, 6<<20)
+	}
+	if r.CPUs < 0 {
+		p.add("cpus: %v: want a number of CPUs greater than 0, such as 0.5 or 2", r.CPUs)
+	}
+	return p.err()
 }
 
 // ExecDef runs the unit's command in a running container.
@@ -175,6 +353,20 @@ type ExecDef struct {
 	WorkDir   string            `json:"workdir,omitempty"`
 }
 
+// Validate reports the problems of the exec, joined, each as "key: text".
+func (e *ExecDef) Validate() error {
+	var p problems
+	if e.Container == "" {
+		p.add("container: required: the name or ID of a running container")
+	} else if strings.Contains(e.Container, "*") {
+		p.add("container: %s: exec takes one container: give its exact name or ID", strictyaml.Quote(e.Container))
+	}
+	if len(e.Command) == 0 {
+		p.add("command: required: the command as a list, such as [transform, --fast]")
+	}
+	return p.err()
+}
+
 // HostDef runs a program on minato's own host.
 type HostDef struct {
 	Command []string          `json:"command"`
@@ -182,7 +374,16 @@ type HostDef struct {
 	Env     map[string]string `json:"env,omitempty"`
 }
 
-// ContainerDef is one of seed 002's container operations on the selected
+// Validate reports the problem of the host command, as "key: text".
+func (h *HostDef) Validate() error {
+	if len(h.Command) == 0 {
+		return errors.New("command: required: the program and its arguments as a list")
+	}
+	return nil
+}
+
+// ContainerDef is one of the container operations of the Hinemos Docker
+// monitoring scripts (start, stop, restart, remove) on the selected
 // containers.
 type ContainerDef struct {
 	Action string        `json:"action"`
@@ -192,622 +393,107 @@ type ContainerDef struct {
 	Force  bool          `json:"force,omitempty"`
 }
 
-// ParseFile reads and parses a definition file (YAML or JSON).
+// Validate reports the problems of the operation, joined.
+func (c *ContainerDef) Validate() error {
+	var p problems
+	switch c.Action {
+	case "start", "stop", "restart", "remove":
+	default:
+		p.add("action: %s: want start, stop, restart or remove", strictyaml.Quote(c.Action))
+	}
+	if (len(c.Names) == 0) == (len(c.IDs) == 0) {
+		p.add("give names or ids (one of them), with a trailing * for a prefix")
+	}
+	return p.err()
+}
+
+// ParseFile reads and parses a definition file (YAML or JSON) of at most
+// strictyaml.MaxBytes (4 MiB).
 func ParseFile(path string) (*Definition, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, strictyaml.MaxBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > strictyaml.MaxBytes {
+		return nil, fmt.Errorf("%s: more than the %d MiB a definition may have", path, strictyaml.MaxBytes>>20)
 	}
 	return Parse(b)
 }
 
-// Parse parses a definition in YAML or JSON and checks it completely. The
-// error lists every problem found, joined, each with its key path.
+// Parse parses a definition in YAML or JSON and checks it completely: the
+// schedule's time zones are looked up in the zone database, named
+// calendars are left to [ScheduleDef.Schedule]. The error lists every
+// problem found (up to 100), one a line, each with its key path. A
+// document larger than 4 MiB, or whose aliases expand to more than 100000
+// values, is refused at once.
 func Parse(data []byte) (*Definition, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("not valid YAML or JSON: %w", err)
-	}
-	if root.Kind == 0 || len(root.Content) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty definition: want at least name and units")
 	}
-	w := &walker{}
-	def := w.definition(root.Content[0])
-	w.check(def)
-	if err := errors.Join(w.errs...); err != nil {
+	def := &Definition{}
+	whole := func() error {
+		err := def.Validate()
+		if s := def.Schedule; s != nil && s.Cron != "" {
+			_, zerr := s.cron()
+			err = errors.Join(err, under("schedule", zerr))
+		}
+		return err
+	}
+	if err := (strictyaml.Options{Validate: whole}).Unmarshal(data, def); err != nil {
 		return nil, err
 	}
 	return def, nil
 }
 
-// walker decodes the node tree, collecting every problem.
-type walker struct{ errs []error }
-
-func (w *walker) errorf(path, format string, a ...any) {
-	w.errs = append(w.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, a...)))
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
+// Validate reports the problems of the definition's own fields and those
+// across units, joined, each as "key: text": name and units required,
+// concurrency, output limit and queue name, duplicate unit names, needs
+// that name no unit or the unit itself, and cycles. Each unit, its action
+// and the schedule have their own Validate, which Parse calls.
+func (d *Definition) Validate() error {
+	var p problems
+	if d.Name == "" {
+		p.add("name: required: the network's name")
 	}
-	if n.Tag == "!!null" {
-		return "null"
+	if d.Concurrency < 0 {
+		p.add("concurrency: %d: want 0 or more", d.Concurrency)
 	}
-	return fmt.Sprintf("%q", n.Value)
-}
-
-// fields walks a mapping node, calling set for each known key and
-// reporting unknown and repeated keys.
-func (w *walker) fields(n *yaml.Node, path string, allowed []string, set func(key string, v *yaml.Node, p string)) bool {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	if d.OutputLimit < 0 {
+		p.add("output_limit: %d: want 0 (1 MiB) or more", d.OutputLimit)
 	}
-	if n.Kind != yaml.MappingNode {
-		w.errorf(path, "want a mapping with keys %s, got %s", strings.Join(allowed, ", "), kindName(n))
-		return false
+	if d.Queue != "" && !scheduler.ValidName(d.Queue) {
+		p.add("queue: %s: want a queue name of letters, digits, '.', '_' and '-'", strictyaml.Quote(d.Queue))
 	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i].Value, n.Content[i+1]
-		p := join(path, k)
-		switch {
-		case !slices.Contains(allowed, k):
-			w.errorf(p, "unknown key (allowed: %s)", strings.Join(allowed, ", "))
-		case seen[k]:
-			w.errorf(p, "given twice")
-		default:
-			seen[k] = true
-			set(k, v, p)
-		}
-	}
-	return true
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-func (w *walker) str(n *yaml.Node, p string) string {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		w.errorf(p, "want a string, got %s", kindName(n))
-		return ""
-	}
-	return n.Value
-}
-
-func (w *walker) strList(n *yaml.Node, p string) []string {
-	if n.Kind != yaml.SequenceNode {
-		w.errorf(p, "want a list of strings, got %s", kindName(n))
-		return nil
-	}
-	out := make([]string, 0, len(n.Content))
-	for i, c := range n.Content {
-		out = append(out, w.str(c, fmt.Sprintf("%s[%d]", p, i)))
-	}
-	return out
-}
-
-func (w *walker) strMap(n *yaml.Node, p string) map[string]string {
-	if n.Kind != yaml.MappingNode {
-		w.errorf(p, "want a mapping of strings, got %s", kindName(n))
-		return nil
-	}
-	out := map[string]string{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i].Value
-		if _, dup := out[k]; dup {
-			w.errorf(join(p, k), "given twice")
-		}
-		out[k] = w.str(n.Content[i+1], join(p, k))
-	}
-	return out
-}
-
-func (w *walker) integer(n *yaml.Node, p string, min int64) int64 {
-	v, err := strconv.ParseInt(n.Value, 10, 64)
-	if n.Kind != yaml.ScalarNode || err != nil {
-		w.errorf(p, "want a whole number, got %s", kindName(n))
-		return 0
-	}
-	if v < min {
-		w.errorf(p, "%d: want %d or more", v, min)
-	}
-	return v
-}
-
-func (w *walker) number(n *yaml.Node, p string) float64 {
-	v, err := strconv.ParseFloat(n.Value, 64)
-	if n.Kind != yaml.ScalarNode || err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		w.errorf(p, "want a number, got %s", kindName(n))
-		return 0
-	}
-	return v
-}
-
-func (w *walker) boolean(n *yaml.Node, p string) bool {
-	v, err := strconv.ParseBool(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil || n.Tag != "!!bool" && n.Tag != "!!str" {
-		w.errorf(p, "want true or false, got %s", kindName(n))
-	}
-	return v
-}
-
-// duration reads "30s", "1m30s", "2h": Go duration syntax, positive.
-func (w *walker) duration(n *yaml.Node, p string) time.Duration {
-	if n.Kind != yaml.ScalarNode {
-		w.errorf(p, "want a duration such as 30s or 1m30s, got %s", kindName(n))
-		return 0
-	}
-	d, err := time.ParseDuration(n.Value)
-	switch {
-	case err != nil:
-		w.errorf(p, "%q: want a duration such as 30s or 1m30s (units ns, us, ms, s, m, h)", n.Value)
-	case d <= 0:
-		w.errorf(p, "%q: want a duration greater than 0", n.Value)
-	}
-	return d
-}
-
-// nonNegativeDuration is duration allowing 0 ("0", "0s").
-func (w *walker) nonNegativeDuration(n *yaml.Node, p string) time.Duration {
-	if n.Kind != yaml.ScalarNode {
-		w.errorf(p, "want a duration such as 30s or 1m30s, got %s", kindName(n))
-		return 0
-	}
-	d, err := time.ParseDuration(n.Value)
-	switch {
-	case err != nil:
-		w.errorf(p, "%q: want a duration such as 30s or 1m30s (units ns, us, ms, s, m, h)", n.Value)
-	case d < 0:
-		w.errorf(p, "%q: want a duration of 0 or more", n.Value)
-	}
-	return d
-}
-
-func (w *walker) definition(n *yaml.Node) *Definition {
-	def := &Definition{}
-	w.fields(n, "", []string{"name", "concurrency", "output_limit", "queue", "schedule", "units"}, func(k string, v *yaml.Node, p string) {
-		switch k {
-		case "name":
-			def.Name = w.str(v, p)
-		case "queue":
-			if def.Queue = w.str(v, p); !scheduler.ValidName(def.Queue) && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-				w.errorf(p, "%q: want a queue name of letters, digits, '.', '_' and '-'", def.Queue)
-			}
-		case "schedule":
-			def.Schedule = w.schedule(v, p)
-		case "concurrency":
-			def.Concurrency = int(w.integer(v, p, 0))
-		case "output_limit":
-			def.OutputLimit = w.integer(v, p, 1)
-		case "units":
-			if v.Kind != yaml.SequenceNode {
-				w.errorf(p, "want a list of units, got %s", kindName(v))
-				return
-			}
-			for i, u := range v.Content {
-				def.Units = append(def.Units, w.unit(u, fmt.Sprintf("units[%d]", i)))
-			}
-		}
-	})
-	return def
-}
-
-func (w *walker) schedule(n *yaml.Node, path string) *ScheduleDef {
-	s := &ScheduleDef{}
-	calendarGiven := false
-	w.fields(n, path, []string{"cron", "timezone", "calendar", "shift", "overlap", "catch_up"}, func(k string, v *yaml.Node, p string) {
-		switch k {
-		case "cron":
-			s.Cron = w.str(v, p)
-		case "timezone":
-			if s.Timezone = w.str(v, p); s.Timezone != "" {
-				if _, err := time.LoadLocation(s.Timezone); err != nil {
-					w.errorf(p, "%q: unknown time zone (want an IANA name such as Asia/Tokyo or UTC)", s.Timezone)
-				}
-			} else if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-				w.errorf(p, "empty: leave it out for the agent's local zone")
-			}
-		case "calendar":
-			calendarGiven = true
-			if v.Kind == yaml.MappingNode || v.Kind == yaml.AliasNode && v.Alias != nil && v.Alias.Kind == yaml.MappingNode {
-				s.InlineCalendar = w.calendar(v, p)
-				return
-			}
-			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-				w.errorf(p, "want the name of a calendar of the agent's configuration, or a mapping with keys weekdays, holidays, workdays; got %s", kindName(v))
-				return
-			}
-			if s.Calendar = v.Value; s.Calendar == "" {
-				w.errorf(p, "empty: give the name of a calendar of the agent's configuration")
-			}
-		case "shift":
-			switch s.Shift = schedule.Shift(w.str(v, p)); s.Shift {
-			case schedule.ShiftSkip, schedule.ShiftNext, schedule.ShiftPrevious:
-			default:
-				if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-					w.errorf(p, "%q: want skip, next or previous", string(s.Shift))
-				}
-			}
-		case "overlap":
-			switch s.Overlap = scheduler.Overlap(w.str(v, p)); s.Overlap {
-			case scheduler.OverlapSkip, scheduler.OverlapQueue, scheduler.OverlapReplace, scheduler.OverlapAllow:
-			default:
-				if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-					w.errorf(p, "%q: want skip, queue, replace or allow", string(s.Overlap))
-				}
-			}
-		case "catch_up":
-			s.CatchUp = w.nonNegativeDuration(v, p)
-		}
-	})
-	if n.Kind != yaml.MappingNode && !(n.Kind == yaml.AliasNode && n.Alias != nil && n.Alias.Kind == yaml.MappingNode) {
-		return s // fields reported it
-	}
-	if s.Cron == "" {
-		w.errorf(join(path, "cron"), `required: when the network is due, such as "0 2 * * *", @daily or "@every 10m"`)
-		return s
-	}
-	c, err := schedule.ParseCron(s.Cron, time.UTC)
-	if err != nil {
-		w.errorf(join(path, "cron"), "%v", err)
-		return s
-	}
-	if prefix, ok := tzPrefix(s.Cron); ok && s.Timezone != "" && prefix != s.Timezone {
-		w.errorf(join(path, "timezone"), "%q differs from the cron's TZ=%s: give the zone once", s.Timezone, prefix)
-	}
-	if s.Shift != "" && s.Shift != schedule.ShiftSkip {
-		switch {
-		case !calendarGiven:
-			w.errorf(join(path, "shift"), "%s: only with a calendar (it moves due times off non-business days)", s.Shift)
-		case c.Every() > 0:
-			w.errorf(join(path, "shift"), "%s: needs a field schedule: a shift moves a wall time, and %s has none", s.Shift, s.Cron)
-		}
-	}
-	return s
-}
-
-// calendar reads an inline calendar: weekdays, holidays, workdays.
-func (w *walker) calendar(n *yaml.Node, path string) *schedule.Calendar {
-	cal := &schedule.Calendar{Name: InlineCalendarName}
-	// each calls parse on every string of the list v, reporting what is
-	// not a string and what parse rejects.
-	each := func(v *yaml.Node, p, what string, parse func(s string) error) {
-		if v.Kind != yaml.SequenceNode {
-			w.errorf(p, "want a list of %s, got %s", what, kindName(v))
-			return
-		}
-		for i, c := range v.Content {
-			ip := fmt.Sprintf("%s[%d]", p, i)
-			if c.Kind != yaml.ScalarNode || c.Tag == "!!null" {
-				w.errorf(ip, "want a string, got %s", kindName(c))
-			} else if err := parse(c.Value); err != nil {
-				w.errorf(ip, "%v", err)
-			}
-		}
-	}
-	dates := func(v *yaml.Node, p string) []schedule.Date {
-		var out []schedule.Date
-		each(v, p, "dates (YYYY-MM-DD)", func(s string) error {
-			d, err := schedule.ParseDate(s)
-			if err == nil {
-				out = append(out, d)
-			}
-			return err
-		})
-		return out
-	}
-	w.fields(n, path, []string{"weekdays", "holidays", "workdays"}, func(k string, v *yaml.Node, p string) {
-		switch k {
-		case "weekdays":
-			if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
-				w.errorf(p, "empty: leave it out for Monday to Friday")
-			}
-			each(v, p, "weekdays (mon, tue, ...)", func(s string) error {
-				wd, err := schedule.ParseWeekday(s)
-				if err == nil {
-					cal.Weekdays = append(cal.Weekdays, wd)
-				}
-				return err
-			})
-		case "holidays":
-			cal.Holidays = dates(v, p)
-		case "workdays":
-			cal.Workdays = dates(v, p)
-		}
-	})
-	if err := cal.Validate(); err != nil {
-		for _, e := range unjoin(err) {
-			w.errorf(path, "%s", strings.TrimPrefix(e.Error(), fmt.Sprintf("calendar %q: ", cal.Name)))
-		}
-	}
-	return cal
-}
-
-// unjoin returns the errors joined in err, or err alone.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-func (w *walker) unit(n *yaml.Node, path string) UnitDef {
-	var u UnitDef
-	w.fields(n, path, []string{"name", "needs", "when", "timeout", "retry", "run", "exec", "host", "container"}, func(k string, v *yaml.Node, p string) {
-		switch k {
-		case "name":
-			u.Name = w.str(v, p)
-		case "needs":
-			u.Needs = w.strList(v, p)
-		case "when":
-			u.When = w.when(v, p)
-		case "timeout":
-			u.Timeout = w.duration(v, p)
-		case "retry":
-			u.Retry = w.retry(v, p)
-		case "run":
-			u.Run = w.run(v, p)
-		case "exec":
-			u.Exec = w.exec(v, p)
-		case "host":
-			u.Host = w.host(v, p)
-		case "container":
-			u.Container = w.container(v, p)
-		}
-	})
-	return u
-}
-
-func (w *walker) when(n *yaml.Node, p string) job.When {
-	if n.Kind == yaml.ScalarNode {
-		switch n.Value {
-		case "success", "failure", "always":
-			return job.When{On: n.Value}
-		}
-		w.errorf(p, "%q: want success, failure, always or {codes: [...]}", n.Value)
-		return job.When{}
-	}
-	var wh job.When
-	w.fields(n, p, []string{"codes"}, func(k string, v *yaml.Node, p string) {
-		if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-			w.errorf(p, "want a non-empty list of exit codes")
-			return
-		}
-		for i, c := range v.Content {
-			wh.Codes = append(wh.Codes, int(w.integer(c, fmt.Sprintf("%s[%d]", p, i), 0)))
-		}
-	})
-	return wh
-}
-
-func (w *walker) retry(n *yaml.Node, path string) *job.RetryPolicy {
-	r := &job.RetryPolicy{}
-	decision := func(v *yaml.Node, p string) job.Decision {
-		s := w.str(v, p)
-		switch job.Decision(s) {
-		case job.DecideRetry, job.DecideFail, job.DecideIgnore:
-			return job.Decision(s)
-		}
-		if s != "" {
-			w.errorf(p, "%q: want retry, fail or ignore", s)
-		}
-		return ""
-	}
-	w.fields(n, path, []string{"limit", "delay", "backoff", "max_delay", "on_exit", "default", "retry_errors"}, func(k string, v *yaml.Node, p string) {
-		switch k {
-		case "limit":
-			r.Limit = int(w.integer(v, p, 0))
-		case "delay":
-			r.Delay = w.duration(v, p)
-		case "backoff":
-			if r.Backoff = w.number(v, p); r.Backoff != 0 && r.Backoff < 1 {
-				w.errorf(p, "%v: want 1 or more (the delay's multiplier per retry)", r.Backoff)
-			}
-		case "max_delay":
-			r.MaxDelay = w.duration(v, p)
-		case "default":
-			r.Default = decision(v, p)
-		case "retry_errors":
-			r.RetryErrors = w.boolean(v, p)
-		case "on_exit":
-			if v.Kind != yaml.MappingNode {
-				w.errorf(p, "want a mapping of exit code to retry, fail or ignore, got %s", kindName(v))
-				return
-			}
-			r.OnExit = map[int]job.Decision{}
-			for i := 0; i+1 < len(v.Content); i += 2 {
-				kp := join(p, v.Content[i].Value)
-				code, err := strconv.Atoi(v.Content[i].Value)
-				if err != nil || code < 0 || code > 255 {
-					w.errorf(kp, "want an exit code from 0 to 255")
-					continue
-				}
-				r.OnExit[code] = decision(v.Content[i+1], kp)
-			}
-		}
-	})
-	return r
-}
-
-func (w *walker) run(n *yaml.Node, path string) *RunDef {
-	r := &RunDef{}
-	w.fields(n, path, []string{"image", "command", "entrypoint", "env", "workdir", "user", "mounts", "network", "memory", "cpus", "labels", "stop_signal", "stop_grace", "keep"}, func(k string, v *yaml.Node, p string) {
-		switch k {
-		case "image":
-			r.Image = w.str(v, p)
-		case "command":
-			r.Command = w.strList(v, p)
-		case "entrypoint":
-			r.Entrypoint = w.strList(v, p)
-		case "env":
-			r.Env = w.strMap(v, p)
-		case "workdir":
-			r.WorkDir = w.str(v, p)
-		case "user":
-			r.User = w.str(v, p)
-		case "mounts":
-			r.Mounts = w.strList(v, p)
-			for i, m := range r.Mounts {
-				if parts := strings.Split(m, ":"); len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !strings.HasPrefix(parts[1], "/") {
-					w.errorf(fmt.Sprintf("%s[%d]", p, i), "%q: want HOST:CONTAINER[:ro|rw] with an absolute container path", m)
-				}
-			}
-		case "network":
-			r.Network = w.str(v, p)
-		case "memory":
-			r.Memory = w.integer(v, p, 6<<20) // the engine's minimum is 6 MiB
-		case "cpus":
-			if r.CPUs = w.number(v, p); r.CPUs <= 0 {
-				w.errorf(p, "%v: want a number of CPUs greater than 0, such as 0.5 or 2", r.CPUs)
-			}
-		case "labels":
-			r.Labels = w.strMap(v, p)
-		case "stop_signal":
-			r.StopSignal = w.str(v, p)
-		case "stop_grace":
-			r.StopGrace = w.duration(v, p)
-		case "keep":
-			r.Keep = w.boolean(v, p)
-		}
-	})
-	if r.Image == "" {
-		w.errorf(join(path, "image"), "required: the image to run (minato never pulls: it must be on the engine)")
-	}
-	return r
-}
-
-func (w *walker) exec(n *yaml.Node, path string) *ExecDef {
-	e := &ExecDef{}
-	w.fields(n, path, []string{"container", "command", "env", "user", "workdir"}, func(k string, v *yaml.Node, p string) {
-		switch k {
-		case "container":
-			e.Container = w.str(v, p)
-		case "command":
-			e.Command = w.strList(v, p)
-		case "env":
-			e.Env = w.strMap(v, p)
-		case "user":
-			e.User = w.str(v, p)
-		case "workdir":
-			e.WorkDir = w.str(v, p)
-		}
-	})
-	if e.Container == "" {
-		w.errorf(join(path, "container"), "required: the name or ID of a running container")
-	} else if strings.Contains(e.Container, "*") {
-		w.errorf(join(path, "container"), "%q: exec takes one container: give its exact name or ID", e.Container)
-	}
-	if len(e.Command) == 0 {
-		w.errorf(join(path, "command"), "required: the command as a list, such as [transform, --fast]")
-	}
-	return e
-}
-
-func (w *walker) host(n *yaml.Node, path string) *HostDef {
-	h := &HostDef{}
-	w.fields(n, path, []string{"command", "dir", "env"}, func(k string, v *yaml.Node, p string) {
-		switch k {
-		case "command":
-			h.Command = w.strList(v, p)
-		case "dir":
-			h.Dir = w.str(v, p)
-		case "env":
-			h.Env = w.strMap(v, p)
-		}
-	})
-	if len(h.Command) == 0 {
-		w.errorf(join(path, "command"), "required: the program and its arguments as a list")
-	}
-	return h
-}
-
-func (w *walker) container(n *yaml.Node, path string) *ContainerDef {
-	c := &ContainerDef{}
-	w.fields(n, path, []string{"action", "names", "ids", "grace", "force"}, func(k string, v *yaml.Node, p string) {
-		switch k {
-		case "action":
-			c.Action = w.str(v, p)
-		case "names":
-			c.Names = w.strList(v, p)
-		case "ids":
-			c.IDs = w.strList(v, p)
-		case "grace":
-			c.Grace = w.duration(v, p)
-		case "force":
-			c.Force = w.boolean(v, p)
-		}
-	})
-	switch c.Action {
-	case "start", "stop", "restart", "remove":
-	default:
-		w.errorf(join(path, "action"), "%q: want start, stop, restart or remove", c.Action)
-	}
-	if (len(c.Names) == 0) == (len(c.IDs) == 0) {
-		w.errorf(path, "give names or ids (one of them), with a trailing * for a prefix")
-	}
-	return c
-}
-
-// check does the cross-unit checks: names, needs, cycles, one action kind.
-func (w *walker) check(def *Definition) {
-	if def.Name == "" {
-		w.errorf("name", "required: the network's name")
-	}
-	if len(def.Units) == 0 {
-		w.errorf("units", "required: at least one unit")
+	if len(d.Units) == 0 {
+		p.add("units: required: at least one unit")
 	}
 	index := map[string]int{}
-	for i, u := range def.Units {
-		p := fmt.Sprintf("units[%d]", i)
-		switch {
-		case u.Name == "":
-			w.errorf(p+".name", "required")
-		case strings.ContainsAny(u.Name, " \t/"):
-			w.errorf(p+".name", "%q: no spaces or slashes", u.Name)
-		default:
-			if j, dup := index[u.Name]; dup {
-				w.errorf(p+".name", "%q is also the name of units[%d]", u.Name, j)
-			} else {
-				index[u.Name] = i
-			}
-		}
-		kinds := 0
-		for _, set := range []bool{u.Run != nil, u.Exec != nil, u.Host != nil, u.Container != nil} {
-			if set {
-				kinds++
-			}
-		}
-		if kinds != 1 {
-			w.errorf(p, "give exactly one of run, exec, host or container (found %d)", kinds)
-		}
-		if (u.When.On != "" || len(u.When.Codes) > 0) && len(u.Needs) == 0 {
-			w.errorf(p+".when", "a condition needs units to look at: add needs")
+	for i, u := range d.Units {
+		if j, dup := index[u.Name]; dup {
+			p.add("units[%d].name: %s is also the name of units[%d]", i, strictyaml.Quote(u.Name), j)
+		} else if u.Name != "" {
+			index[u.Name] = i
 		}
 	}
-	for i, u := range def.Units {
+	for i, u := range d.Units {
 		for j, n := range u.Needs {
-			p := fmt.Sprintf("units[%d].needs[%d]", i, j)
 			switch _, ok := index[n]; {
 			case n == u.Name:
-				w.errorf(p, "unit %q needs itself", n)
+				p.add("units[%d].needs[%d]: unit %s needs itself", i, j, strictyaml.Quote(n))
 			case !ok:
-				w.errorf(p, "no unit is named %q", n)
+				p.add("units[%d].needs[%d]: no unit is named %s", i, j, strictyaml.Quote(n))
 			}
 		}
 	}
-	if cycle := findCycle(def.Units, index); cycle != nil {
-		w.errorf("units", "cycle in needs: %s", strings.Join(cycle, " -> "))
+	if cycle := findCycle(d.Units, index); cycle != nil {
+		p.add("units: cycle in needs: %s", strings.Join(cycle, " -> "))
 	}
+	return p.err()
 }
 
 // findCycle returns one cycle of needs as unit names (first == last), or nil.
@@ -848,4 +534,33 @@ func findCycle(units []UnitDef, index map[string]int) []string {
 		}
 	}
 	return nil
+}
+
+// problems collects a Validate method's problems.
+type problems []error
+
+func (p *problems) add(format string, a ...any) {
+	*p = append(*p, fmt.Errorf(format, a...))
+}
+
+func (p problems) err() error { return errors.Join(p...) }
+
+// under puts each problem of err ("key: text") under the key path prefix.
+func under(prefix string, err error) error {
+	var p problems
+	for _, e := range unjoin(err) {
+		p.add("%s.%s", prefix, e.Error())
+	}
+	return p.err()
+}
+
+// unjoin returns the errors joined in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }

@@ -1,6 +1,7 @@
 package jobfile_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -71,7 +72,7 @@ func TestParseErrorsNameEveryProblem(t *testing.T) {
 		{`units: []`, []string{"name: required", "units: required: at least one unit"}},
 		{`name: x
 colour: red
-units: [{name: a, host: {command: [x]}}]`, []string{"colour: unknown key (allowed: name, concurrency, output_limit, queue, schedule, units)"}},
+units: [{name: a, host: {command: [x]}}]`, []string{"colour: unknown key (allowed: concurrency, name, output_limit, queue, schedule, units)"}},
 		{`name: x
 concurrency: -1
 units: [{name: a, host: {command: [x]}, timeout: 1x, retry: {delay: soon, limit: two, backoff: 0.5, on_exit: {"300": retry, "2": maybe}}}]`, []string{
@@ -79,9 +80,9 @@ units: [{name: a, host: {command: [x]}, timeout: 1x, retry: {delay: soon, limit:
 			`units[0].timeout: "1x": want a duration such as 30s`,
 			`units[0].retry.delay: "soon": want a duration`,
 			`units[0].retry.limit: want a whole number, got "two"`,
-			"units[0].retry.backoff: 0.5: want 1 or more",
-			"units[0].retry.on_exit.300: want an exit code from 0 to 255",
-			`units[0].retry.on_exit.2: "maybe": want retry, fail or ignore`,
+			"units[0].retry.backoff: must be 0 or at least 1, got 0.5",
+			"units[0].retry.on_exit[300]: want an exit code from 0 to 255",
+			`units[0].retry.on_exit[2]: unknown decision "maybe" (want retry, fail or ignore)`,
 		}},
 		{`name: x
 units:
@@ -102,7 +103,7 @@ units:
   - {name: c, run: {command: [x]}, when: sometimes}
   - {name: d, exec: {container: "web*"}}
   - {name: e, container: {action: explode}}
-  - {name: f, run: {image: i, mounts: ["data"], memory: 100, cpus: 0}}
+  - {name: f, run: {image: i, mounts: ["data"], memory: 100, cpus: -1}}
   - {name: g, host: {command: [x]}, when: failure}`, []string{
 			"units[0]: give exactly one of run, exec, host or container (found 0)",
 			"units[1]: give exactly one of run, exec, host or container (found 2)",
@@ -114,11 +115,11 @@ units:
 			"units[4].container: give names or ids",
 			`units[5].run.mounts[0]: "data": want HOST:CONTAINER[:ro|rw]`,
 			"units[5].run.memory: 100: want 6291456 or more",
-			"units[5].run.cpus: 0: want a number of CPUs greater than 0",
+			"units[5].run.cpus: -1: want a number of CPUs greater than 0",
 			"units[6].when: a condition needs units to look at: add needs",
 		}},
 		{`name: [x]
-units: {a: 1}`, []string{"name: want a string, got a list", "units: want a list of units, got a mapping"}},
+units: {a: 1}`, []string{"name: want a string, got a list", "units: want a list, got a mapping"}},
 	}
 	for _, c := range cases {
 		_, err := jobfile.Parse([]byte(c.yaml))
@@ -133,30 +134,56 @@ units: {a: 1}`, []string{"name: want a string, got a list", "units: want a list 
 	assert.ErrorContains(t, err, "empty definition")
 }
 
-func FuzzParse(f *testing.F) {
-	f.Add(issueExample)
-	f.Add(`{"name":"n","units":[{"name":"a","host":{"command":["x"]}}]}`)
-	f.Add("name: &a x\nunits: *a")
-	f.Add("units:\n  - needs: [a, a]\n    name: a\n")
-	f.Add(scheduled("queue: q\nschedule: {cron: \"TZ=Asia/Tokyo 0 2 * * *\", calendar: {weekdays: [mon], holidays: [2026-01-01]}, shift: next, overlap: queue, catch_up: 1h}"))
-	f.Add(scheduled("schedule: {cron: \"@every 10m\", calendar: jp}"))
-	f.Fuzz(func(t *testing.T, s string) {
-		def, err := jobfile.Parse([]byte(s))
-		if err == nil && (def.Name == "" || len(def.Units) == 0) {
-			t.Fatalf("accepted a definition without name or units: %q", s)
-		}
-		if err != nil && strings.TrimSpace(err.Error()) == "" {
-			t.Fatalf("empty error for %q", s)
-		}
-		if err == nil && def.Schedule != nil {
-			// Parse checked everything Schedule needs but the named
-			// calendar, which the agent has.
-			cals := map[string]*schedule.Calendar{def.Schedule.Calendar: {Name: def.Schedule.Calendar}}
-			if _, err := def.Schedule.Schedule(cals); err != nil {
-				t.Fatalf("accepted a schedule that does not build: %q: %v", s, err)
-			}
-		}
-	})
+func TestParseShortForms(t *testing.T) {
+	def, err := jobfile.Parse([]byte(scheduled(`schedule: "0 2 * * *"`)))
+	require.NoError(t, err, "a cron alone is the whole schedule")
+	assert.Equal(t, &jobfile.ScheduleDef{Cron: "0 2 * * *"}, def.Schedule)
+	_, err = def.Schedule.Schedule(nil)
+	require.NoError(t, err)
+
+	def, err = jobfile.Parse([]byte(scheduled(`queue: ""
+schedule: {cron: "@daily", timezone: "", calendar: {}}`)))
+	require.NoError(t, err, "an empty queue or zone is the default one")
+	assert.Empty(t, def.Queue)
+	assert.Equal(t, &jobfile.CalendarRef{}, def.Schedule.Calendar, "an empty inline calendar is Monday to Friday")
+
+	def, err = jobfile.Parse([]byte(`name: n
+units:
+  - {name: a, host: {command: [x]}}
+  - {name: b, host: {command: [x]}, needs: [a], when: {codes: [0, 3]}}
+  - {name: c, host: {command: [x]}, needs: [a], when: {on: exit, codes: [4]}}
+  - {name: d, host: {command: [x]}, needs: [a], when: always}`))
+	require.NoError(t, err)
+	assert.Equal(t, job.When{Codes: []int{0, 3}}, def.Units[1].When)
+	assert.Equal(t, job.When{On: job.WhenExit, Codes: []int{4}}, def.Units[2].When)
+	assert.Equal(t, job.When{On: job.WhenAlways}, def.Units[3].When)
+
+	_, err = jobfile.Parse([]byte(`name: n
+units:
+  - {name: a, host: {command: [x]}}
+  - {name: b, host: {command: [x]}, needs: [a], when: {codes: []}}
+  - {name: c, host: {command: [x]}, needs: [a], when: {on: failure, codes: [1, 256]}}
+  - {name: d, host: {command: [x]}, needs: [a], when: {on: later}}
+  - {name: e, host: {command: [x]}, needs: [a], when: [failure]}
+  - {name: f, host: {command: [x]}, retry: {on_exit: {"0": fail, "-1": fail, x: fail}}}`))
+	assert.EqualError(t, err, strings.Join([]string{
+		"units[1].when.codes: want a non-empty list of exit codes",
+		"units[2].when.codes: only without on (or with on: exit)",
+		"units[2].when.codes[1]: 256: want an exit code from 0 to 255",
+		`units[3].when.on: "later": want success, failure, always or exit`,
+		"units[4].when: want a string or a mapping with keys on, codes, got a list",
+		`units[5].retry.on_exit[x]: want a whole number as the key, got "x"`,
+		"units[5].retry.on_exit[0]: exit code 0 is success and is never decided",
+		"units[5].retry.on_exit[-1]: want an exit code from 0 to 255",
+	}, "\n"))
+
+	// job.When reads both forms from JSON too.
+	var w job.When
+	require.NoError(t, json.Unmarshal([]byte(`"failure"`), &w))
+	assert.Equal(t, job.When{On: job.WhenFailure}, w)
+	require.NoError(t, json.Unmarshal([]byte(`{"on": "exit", "codes": [3]}`), &w))
+	assert.Equal(t, job.When{On: job.WhenExit, Codes: []int{3}}, w)
+	assert.ErrorContains(t, json.Unmarshal([]byte(`"sometimes"`), &w), "want success, failure, always or {codes: [...]}")
 }
 
 // scheduled is a definition with the given top-level lines before units.
@@ -176,7 +203,7 @@ schedule:
 	require.NoError(t, err)
 	assert.Equal(t, "batch.night_1-a", def.Queue)
 	assert.Equal(t, &jobfile.ScheduleDef{
-		Cron: "0 2 * * *", Timezone: "Asia/Tokyo", Calendar: "business",
+		Cron: "0 2 * * *", Timezone: "Asia/Tokyo", Calendar: &jobfile.CalendarRef{Name: "business"},
 		Shift: schedule.ShiftNext, Overlap: scheduler.OverlapQueue, CatchUp: 2 * time.Hour,
 	}, def.Schedule)
 
@@ -189,13 +216,11 @@ schedule:
 	require.NoError(t, err)
 	assert.Empty(t, def.Queue)
 	s := def.Schedule
-	assert.Empty(t, s.Calendar)
-	assert.Equal(t, &schedule.Calendar{
-		Name:     jobfile.InlineCalendarName,
-		Weekdays: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday},
+	assert.Equal(t, &jobfile.CalendarRef{
+		Weekdays: []schedule.Weekday{schedule.Monday, schedule.Tuesday, schedule.Wednesday, schedule.Thursday, schedule.Friday, schedule.Saturday},
 		Holidays: []schedule.Date{{Year: 2026, Month: 1, Day: 1}, {Year: 2026, Month: 1, Day: 2}},
 		Workdays: []schedule.Date{{Year: 2026, Month: 1, Day: 10}},
-	}, s.InlineCalendar)
+	}, s.Calendar)
 	assert.Equal(t, schedule.ShiftPrevious, s.Shift)
 	assert.Empty(t, s.Overlap, "absent: the scheduler's default (skip)")
 	assert.Zero(t, s.CatchUp)
@@ -209,7 +234,7 @@ schedule:
 		"units": [{"name": "a", "host": {"command": ["x"]}}]}`))
 	require.NoError(t, err, "JSON")
 	assert.Equal(t, scheduler.OverlapAllow, def.Schedule.Overlap)
-	assert.Equal(t, []schedule.Date{{Year: 2026, Month: 5, Day: 5}}, def.Schedule.InlineCalendar.Holidays)
+	assert.Equal(t, []schedule.Date{{Year: 2026, Month: 5, Day: 5}}, def.Schedule.Calendar.Holidays)
 }
 
 func TestParseScheduleErrors(t *testing.T) {
@@ -218,12 +243,14 @@ func TestParseScheduleErrors(t *testing.T) {
 		want  []string // the whole error, one line per problem
 	}{
 		{`queue: "night batch"`, []string{`queue: "night batch": want a queue name of letters, digits, '.', '_' and '-'`}},
-		{`queue: ""`, []string{`queue: "": want a queue name of letters, digits, '.', '_' and '-'`}},
 		{`queue: [a]`, []string{`queue: want a string, got a list`}},
-		{`schedule: "0 2 * * *"`, []string{`schedule: want a mapping with keys cron, timezone, calendar, shift, overlap, catch_up, got "0 2 * * *"`}},
+		{`schedule: [x]`, []string{`schedule: want a string or a mapping with keys cron, timezone, calendar, shift, overlap, catch_up, got a list`}},
+		{`schedule: "0 2 * *"`, []string{
+			`schedule.cron: cron "0 2 * *": 4 fields, want 5 (minute hour day-of-month month day-of-week), 6 (second first) or a descriptor such as @daily`,
+		}},
 		{`schedule: {}`, []string{`schedule.cron: required: when the network is due, such as "0 2 * * *", @daily or "@every 10m"`}},
 		{`schedule: {cron: "0 25 * * *", every: 2}`, []string{
-			"schedule.every: unknown key (allowed: cron, timezone, calendar, shift, overlap, catch_up)",
+			"schedule.every: unknown key (allowed: calendar, catch_up, cron, overlap, shift, timezone)",
 			`schedule.cron: cron "0 25 * * *": hour: 25 out of range 0-23`,
 		}},
 		{`schedule: {cron: "0 2 * *"}`, []string{
@@ -232,7 +259,6 @@ func TestParseScheduleErrors(t *testing.T) {
 		{`schedule: {cron: "@daily", timezone: Mars/Olympus}`, []string{
 			`schedule.timezone: "Mars/Olympus": unknown time zone (want an IANA name such as Asia/Tokyo or UTC)`,
 		}},
-		{`schedule: {cron: "@daily", timezone: ""}`, []string{`schedule.timezone: empty: leave it out for the agent's local zone`}},
 		{`schedule: {cron: "TZ=Asia/Tokyo @daily", timezone: UTC}`, []string{
 			`schedule.timezone: "UTC" differs from the cron's TZ=Asia/Tokyo: give the zone once`,
 		}},
@@ -243,18 +269,18 @@ func TestParseScheduleErrors(t *testing.T) {
 			"schedule.shift: previous: needs a field schedule: a shift moves a wall time, and @every 1h has none",
 		}},
 		{`schedule: {cron: "@daily", calendar: jp, shift: later, overlap: sometimes, catch_up: -1m}`, []string{
+			`schedule.catch_up: "-1m": want a duration of 0 or more`,
 			`schedule.shift: "later": want skip, next or previous`,
 			`schedule.overlap: "sometimes": want skip, queue, replace or allow`,
-			`schedule.catch_up: "-1m": want a duration of 0 or more`,
 		}},
 		{`schedule: {cron: "@daily", catch_up: soon}`, []string{
 			`schedule.catch_up: "soon": want a duration such as 30s or 1m30s (units ns, us, ms, s, m, h)`,
 		}},
 		{`schedule: {cron: "@daily", calendar: [jp]}`, []string{
-			"schedule.calendar: want the name of a calendar of the agent's configuration, or a mapping with keys weekdays, holidays, workdays; got a list",
+			"schedule.calendar: want a string or a mapping with keys weekdays, holidays, workdays, got a list",
 		}},
 		{`schedule: {cron: "@daily", calendar: ""}`, []string{
-			"schedule.calendar: empty: give the name of a calendar of the agent's configuration",
+			`schedule.calendar: "": want the name of a calendar of the agent's configuration`,
 		}},
 		{`schedule:
   cron: "@daily"
@@ -268,13 +294,16 @@ func TestParseScheduleErrors(t *testing.T) {
 			`schedule.calendar.weekdays[4]: want a string, got null`,
 			`schedule.calendar.holidays[1]: date "2026-02-30": day 30 out of range 01-28 for February 2026`,
 			`schedule.calendar.holidays[2]: date "2026/03/01": want YYYY-MM-DD, such as 2026-01-01`,
-			"schedule.calendar.months: unknown key (allowed: weekdays, holidays, workdays)",
-			"schedule.calendar: weekdays: Monday listed twice",
+			"schedule.calendar.months: unknown key (allowed: holidays, weekdays, workdays)",
 			"schedule.calendar: 2026-01-10 is both a holiday and a workday",
 		}},
+		{`schedule: {cron: "@daily", calendar: {weekdays: [mon, Monday, "1"]}}`, []string{
+			"schedule.calendar.weekdays: Monday listed twice",
+			"schedule.calendar.weekdays: Monday listed twice",
+		}},
 		{`schedule: {cron: "@daily", calendar: {weekdays: [], holidays: 2026-01-01}}`, []string{
+			`schedule.calendar.holidays: want a list, got "2026-01-01"`,
 			"schedule.calendar.weekdays: empty: leave it out for Monday to Friday",
-			`schedule.calendar.holidays: want a list of dates (YYYY-MM-DD), got "2026-01-01"`,
 		}},
 	}
 	for _, c := range cases {
@@ -297,7 +326,7 @@ func TestScheduleDefSchedule(t *testing.T) {
 	}
 	calendars := map[string]*schedule.Calendar{
 		"business": {Name: "business"},
-		"weekend":  {Name: "weekend", Weekdays: []time.Weekday{time.Saturday, time.Sunday}},
+		"weekend":  {Name: "weekend", Weekdays: []schedule.Weekday{schedule.Saturday, schedule.Sunday}},
 	}
 
 	// No calendar: the cron in its zone, from either spelling of the zone.
@@ -343,13 +372,17 @@ func TestScheduleDefSchedule(t *testing.T) {
 
 	// A hand-made ScheduleDef is checked as Parse checks it.
 	_, err = (&jobfile.ScheduleDef{Cron: "TZ=UTC @daily", Timezone: "Asia/Tokyo"}).Schedule(nil)
-	assert.EqualError(t, err, `schedule: timezone "Asia/Tokyo" differs from the cron's TZ=UTC: give the zone once`)
+	assert.EqualError(t, err, `schedule.timezone: "Asia/Tokyo" differs from the cron's TZ=UTC: give the zone once`)
 	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Shift: schedule.ShiftNext}).Schedule(nil)
-	assert.EqualError(t, err, "schedule: shift next: only with a calendar")
+	assert.EqualError(t, err, "schedule.shift: next: only with a calendar (it moves due times off non-business days)")
 	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Timezone: "Nowhere"}).Schedule(nil)
-	assert.ErrorContains(t, err, `schedule: timezone "Nowhere": unknown time zone`)
+	assert.EqualError(t, err, `schedule.timezone: "Nowhere": unknown time zone (want an IANA name such as Asia/Tokyo or UTC)`)
 	_, err = (&jobfile.ScheduleDef{Cron: "61 * * * *"}).Schedule(nil)
-	assert.ErrorContains(t, err, `cron "61 * * * *": minute: 61 out of range 0-59`)
-	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Calendar: "business", InlineCalendar: &schedule.Calendar{}}).Schedule(calendars)
-	assert.ErrorContains(t, err, "give a name or an inline calendar, not both")
+	assert.EqualError(t, err, `schedule.cron: cron "61 * * * *": minute: 61 out of range 0-59`)
+	_, err = (&jobfile.ScheduleDef{}).Schedule(nil)
+	assert.EqualError(t, err, `schedule.cron: required: when the network is due, such as "0 2 * * *", @daily or "@every 10m"`)
+	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Calendar: &jobfile.CalendarRef{Name: "business", Holidays: []schedule.Date{{Year: 2026, Month: 1, Day: 1}}}}).Schedule(calendars)
+	assert.EqualError(t, err, "schedule: calendar: give a name or an inline calendar, not both")
+	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Calendar: &jobfile.CalendarRef{Weekdays: []schedule.Weekday{schedule.Monday, schedule.Monday}}}).Schedule(calendars)
+	assert.EqualError(t, err, `schedule: calendar "inline": weekdays: Monday listed twice`)
 }

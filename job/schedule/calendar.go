@@ -127,7 +127,9 @@ type Calendar struct {
 	// Name names the calendar, for references and messages.
 	Name string `json:"name"`
 	// Weekdays are the business weekdays; empty means Monday to Friday.
-	Weekdays []time.Weekday `json:"weekdays,omitempty"`
+	// They are names in JSON and YAML ("Monday"; see [ParseWeekday] for
+	// what is read).
+	Weekdays []Weekday `json:"weekdays,omitempty"`
 	// Holidays are days that are not business days whatever their weekday.
 	Holidays []Date `json:"holidays,omitempty"`
 	// Workdays are days that are business days whatever their weekday (a
@@ -150,7 +152,7 @@ func (c *Calendar) Validate() error {
 	var seen [7]bool
 	for _, w := range c.Weekdays {
 		switch {
-		case w < time.Sunday || w > time.Saturday:
+		case !w.valid():
 			add("weekdays: %d out of range 0-6 (Sunday-Saturday)", int(w))
 		case seen[w]:
 			add("weekdays: %s listed twice", w)
@@ -201,27 +203,66 @@ func (c *Calendar) IsBusinessDay(d Date) bool {
 		return wd >= time.Monday && wd <= time.Friday
 	}
 	for _, w := range c.Weekdays {
-		if w == wd {
+		if time.Weekday(w) == wd {
 			return true
 		}
 	}
 	return false
 }
 
+// Weekday is a day of the week, as time.Weekday (Sunday is 0), whose text
+// form is its English name ("Monday"), so that a [Calendar]'s weekdays are
+// names in JSON and YAML. It reads every form [ParseWeekday] reads.
+type Weekday time.Weekday
+
+// The days of the week.
+const (
+	Sunday    = Weekday(time.Sunday)
+	Monday    = Weekday(time.Monday)
+	Tuesday   = Weekday(time.Tuesday)
+	Wednesday = Weekday(time.Wednesday)
+	Thursday  = Weekday(time.Thursday)
+	Friday    = Weekday(time.Friday)
+	Saturday  = Weekday(time.Saturday)
+)
+
 // ParseWeekday parses a day of the week: an English name or its 3-letter
 // abbreviation in any case ("Monday", "mon", "MON"), or a number 0-7 as in
 // cron (0 and 7 are Sunday).
-func ParseWeekday(s string) (time.Weekday, error) {
+func ParseWeekday(s string) (Weekday, error) {
 	if len(s) == 1 && s[0] >= '0' && s[0] <= '7' {
-		return time.Weekday((s[0] - '0') % 7), nil
+		return Weekday((s[0] - '0') % 7), nil
 	}
-	for w := time.Sunday; w <= time.Saturday; w++ {
+	for w := Sunday; w <= Saturday; w++ {
 		name := w.String()
 		if strings.EqualFold(s, name) || strings.EqualFold(s, name[:3]) {
 			return w, nil
 		}
 	}
 	return 0, fmt.Errorf("weekday %q: want a name (Monday or Mon, any case) or 0-7 (0 and 7 are Sunday)", s)
+}
+
+// String returns the English name of the day ("Monday").
+func (w Weekday) String() string { return time.Weekday(w).String() }
+
+func (w Weekday) valid() bool { return w >= Sunday && w <= Saturday }
+
+// MarshalText returns the English name of the day; a Weekday out of range
+// 0-6 is an error.
+func (w Weekday) MarshalText() ([]byte, error) {
+	if !w.valid() {
+		return nil, fmt.Errorf("weekday %d out of range 0-6 (Sunday-Saturday)", int(w))
+	}
+	return []byte(w.String()), nil
+}
+
+// UnmarshalText sets w from text, as [ParseWeekday].
+func (w *Weekday) UnmarshalText(text []byte) error {
+	v, err := ParseWeekday(string(text))
+	if err == nil {
+		*w = v
+	}
+	return err
 }
 
 // Shift says what happens to a due time that falls on a day that is not a
@@ -295,7 +336,7 @@ func OnCalendar(s *Cron, cal *Calendar, shift Shift) (Schedule, error) {
 	}
 	weekdays := cal.Weekdays
 	if len(weekdays) == 0 {
-		weekdays = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
+		weekdays = []Weekday{Monday, Tuesday, Wednesday, Thursday, Friday}
 	}
 	for _, w := range weekdays {
 		cs.weekdays |= 1 << w

@@ -119,10 +119,10 @@ func TestDateText(t *testing.T) {
 }
 
 func TestParseWeekday(t *testing.T) {
-	for in, want := range map[string]time.Weekday{
-		"mon": time.Monday, "Monday": time.Monday, "MON": time.Monday, "monday": time.Monday, "MONDAY": time.Monday,
-		"sun": time.Sunday, "Sunday": time.Sunday, "sat": time.Saturday, "Thu": time.Thursday, "wednesday": time.Wednesday,
-		"0": time.Sunday, "1": time.Monday, "6": time.Saturday, "7": time.Sunday,
+	for in, want := range map[string]schedule.Weekday{
+		"mon": schedule.Monday, "Monday": schedule.Monday, "MON": schedule.Monday, "monday": schedule.Monday, "MONDAY": schedule.Monday,
+		"sun": schedule.Sunday, "Sunday": schedule.Sunday, "sat": schedule.Saturday, "Thu": schedule.Thursday, "wednesday": schedule.Wednesday,
+		"0": schedule.Sunday, "1": schedule.Monday, "6": schedule.Saturday, "7": schedule.Sunday,
 	} {
 		got, err := schedule.ParseWeekday(in)
 		require.NoError(t, err, in)
@@ -157,7 +157,7 @@ func TestCalendarIsBusinessDay(t *testing.T) {
 		assert.Equal(t, want, jp.IsBusinessDay(date(t, s)), s)
 	}
 
-	sixDays := &schedule.Calendar{Name: "shop", Weekdays: []time.Weekday{time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday}}
+	sixDays := &schedule.Calendar{Name: "shop", Weekdays: []schedule.Weekday{schedule.Tuesday, schedule.Wednesday, schedule.Thursday, schedule.Friday, schedule.Saturday, schedule.Sunday}}
 	require.NoError(t, sixDays.Validate())
 	assert.False(t, sixDays.IsBusinessDay(date(t, "2026-01-05"))) // Monday
 	assert.True(t, sixDays.IsBusinessDay(date(t, "2026-01-04")))  // Sunday
@@ -177,7 +177,7 @@ func TestCalendarValidate(t *testing.T) {
 
 	bad := &schedule.Calendar{
 		Name:     "bad",
-		Weekdays: []time.Weekday{time.Monday, time.Monday, 7, -1},
+		Weekdays: []schedule.Weekday{schedule.Monday, schedule.Monday, 7, -1},
 		Holidays: []schedule.Date{date(t, "2026-05-05"), {Year: 2026, Month: 2, Day: 30}, date(t, "2026-05-06")},
 		Workdays: []schedule.Date{date(t, "2026-05-05"), {Year: 2026, Month: 13, Day: 1}, date(t, "2026-05-05"), date(t, "2026-05-06")},
 	}
@@ -197,16 +197,34 @@ func TestCalendarValidate(t *testing.T) {
 }
 
 func TestCalendarJSON(t *testing.T) {
-	in := schedule.Calendar{Name: "jp", Weekdays: []time.Weekday{time.Monday, time.Saturday}, Holidays: dates(t, "2026-01-01"), Workdays: dates(t, "2026-01-04")}
+	in := schedule.Calendar{Name: "jp", Weekdays: []schedule.Weekday{schedule.Monday, schedule.Saturday}, Holidays: dates(t, "2026-01-01"), Workdays: dates(t, "2026-01-04")}
 	b, err := json.Marshal(in)
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"name":"jp","weekdays":[1,6],"holidays":["2026-01-01"],"workdays":["2026-01-04"]}`, string(b))
+	assert.JSONEq(t, `{"name":"jp","weekdays":["Monday","Saturday"],"holidays":["2026-01-01"],"workdays":["2026-01-04"]}`, string(b))
 	var out schedule.Calendar
 	require.NoError(t, json.Unmarshal(b, &out))
 	assert.Equal(t, in, out)
 	b, err = json.Marshal(schedule.Calendar{Name: "plain"})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"name":"plain"}`, string(b))
+}
+
+func TestWeekdayText(t *testing.T) {
+	for w := schedule.Sunday; w <= schedule.Saturday; w++ {
+		b, err := w.MarshalText()
+		require.NoError(t, err)
+		assert.Equal(t, time.Weekday(w).String(), string(b))
+		var back schedule.Weekday
+		require.NoError(t, back.UnmarshalText(b))
+		assert.Equal(t, w, back)
+	}
+	_, err := schedule.Weekday(7).MarshalText()
+	assert.EqualError(t, err, "weekday 7 out of range 0-6 (Sunday-Saturday)")
+	var cal schedule.Calendar
+	require.NoError(t, json.Unmarshal([]byte(`{"weekdays": ["mon", "TUE", "wednesday", "4", "7"]}`), &cal))
+	assert.Equal(t, []schedule.Weekday{schedule.Monday, schedule.Tuesday, schedule.Wednesday, schedule.Thursday, schedule.Sunday}, cal.Weekdays)
+	err = json.Unmarshal([]byte(`{"weekdays": ["funday"]}`), &cal)
+	assert.ErrorContains(t, err, `weekday "funday": want a name (Monday or Mon, any case) or 0-7 (0 and 7 are Sunday)`)
 }
 
 func onCalendar(t testing.TB, spec string, loc *time.Location, cal *schedule.Calendar, shift schedule.Shift) schedule.Schedule {
@@ -230,7 +248,7 @@ func TestOnCalendar(t *testing.T) {
 	// 2026-05-01 is a Friday: with it a holiday, Friday to Sunday is a
 	// long weekend.
 	golden := &schedule.Calendar{Name: "golden", Holidays: dates(t, "2026-05-01")}
-	everyDay := &schedule.Calendar{Name: "all", Weekdays: []time.Weekday{0, 1, 2, 3, 4, 5, 6}}
+	everyDay := &schedule.Calendar{Name: "all", Weekdays: []schedule.Weekday{0, 1, 2, 3, 4, 5, 6}}
 	for _, tc := range []struct {
 		name  string
 		spec  string
@@ -332,10 +350,10 @@ func TestOnCalendarDST(t *testing.T) {
 	s := onCalendar(t, "30 2 * * SAT,SUN", ny, &schedule.Calendar{}, schedule.ShiftNext)
 	assert.Equal(t, []string{"2026-03-09 06:30:00", "2026-03-16 06:30:00"}, fmtUTC(nexts(s, utc(t, "2026-03-06 00:00:00"), 2)))
 	// On a calendar where Sunday is a business day, the gap rule applies.
-	sun := onCalendar(t, "30 2 * * SAT,SUN", ny, &schedule.Calendar{Weekdays: []time.Weekday{time.Sunday}}, schedule.ShiftSkip)
+	sun := onCalendar(t, "30 2 * * SAT,SUN", ny, &schedule.Calendar{Weekdays: []schedule.Weekday{schedule.Sunday}}, schedule.ShiftSkip)
 	assert.Equal(t, []string{"2026-03-08 07:30:00", "2026-03-15 06:30:00"}, fmtUTC(nexts(sun, utc(t, "2026-03-06 00:00:00"), 2)))
 	// Fall back on a Sunday shifted to Saturday: Saturday has no overlap.
-	prev := onCalendar(t, "30 1 * * SUN", ny, &schedule.Calendar{Weekdays: []time.Weekday{time.Saturday}}, schedule.ShiftPrevious)
+	prev := onCalendar(t, "30 1 * * SUN", ny, &schedule.Calendar{Weekdays: []schedule.Weekday{schedule.Saturday}}, schedule.ShiftPrevious)
 	assert.Equal(t, []string{"2026-10-31 05:30:00", "2026-11-07 06:30:00"}, fmtUTC(nexts(prev, utc(t, "2026-10-30 00:00:00"), 2)))
 }
 
@@ -367,7 +385,7 @@ func TestOnCalendarErrors(t *testing.T) {
 	}{
 		{"nil schedule", nil, cal, schedule.ShiftSkip, "on calendar: nil schedule"},
 		{"nil calendar", c, nil, schedule.ShiftSkip, `schedule "0 9 * * *" on calendar: nil calendar`},
-		{"invalid calendar", c, &schedule.Calendar{Name: "x", Weekdays: []time.Weekday{9}}, schedule.ShiftSkip, `calendar "x": weekdays: 9 out of range 0-6 (Sunday-Saturday)`},
+		{"invalid calendar", c, &schedule.Calendar{Name: "x", Weekdays: []schedule.Weekday{9}}, schedule.ShiftSkip, `calendar "x": weekdays: 9 out of range 0-6 (Sunday-Saturday)`},
 		{"unknown shift", c, cal, "following", `schedule "0 9 * * *" on calendar "jp": unknown shift "following" (want skip, next or previous)`},
 		{"every next", every, cal, schedule.ShiftNext, `schedule "@every 1h" on calendar "jp": shift next needs a field schedule: a shift moves a wall time, and @every has none`},
 		{"every previous", every, cal, schedule.ShiftPrevious, `schedule "@every 1h" on calendar "jp": shift previous needs a field schedule: a shift moves a wall time, and @every has none`},
@@ -382,7 +400,7 @@ func TestOnCalendarCopiesCalendar(t *testing.T) {
 	cal := &schedule.Calendar{Name: "jp", Holidays: dates(t, "2026-05-04")}
 	s := onCalendar(t, "0 9 * * *", time.UTC, cal, schedule.ShiftSkip)
 	cal.Holidays[0] = date(t, "2026-05-05")
-	cal.Weekdays = []time.Weekday{time.Saturday}
+	cal.Weekdays = []schedule.Weekday{schedule.Saturday}
 	assert.Equal(t, "2026-05-05 09:00:00", s.Next(utc(t, "2026-05-01 10:00:00")).Format(time.DateTime))
 	assert.Equal(t, `0 9 * * * on calendar "jp" (shift skip)`, fmt.Sprint(s))
 }
