@@ -16,9 +16,13 @@
 //
 // # Layout and durability
 //
-// The file has two buckets: "runs", keyed by run ID, each value the JSON
-// encoding of a [scheduler.RunRecord]; and "values", the scheduler's values by
-// key. Every write (PutRun, CreateRun, DeleteRuns, PutValue) is one bbolt
+// The file has three buckets: "runs", keyed by run ID, each value the JSON
+// encoding of a [scheduler.RunRecord]; "values", the scheduler's values by
+// key; and "meta", the format marker: "format" is "minato-jobs" and
+// "version" is "1". A new store is created whole under a temporary name
+// and linked into place, so a crash never leaves an empty store file.
+// Stores written by earlier versions of minato ("runs" and "values"
+// without the marker) are accepted and marked. Every write (PutRun, CreateRun, DeleteRuns, PutValue) is one bbolt
 // read-write transaction, committed with an fsync: when it returns nil the
 // data is on disk, as scheduler.Store requires, and a crash (or a power loss)
 // leaves either the old state or the new one. CreateRun's check and put
@@ -37,6 +41,35 @@
 // reused, but the file does not shrink. bbolt transactions cannot be
 // interrupted, so the store checks ctx before each call starts one.
 //
+// # Damaged files: failing loudly
+//
+// [Open] never reinitialises a file it did not create. Before bbolt reads
+// the file, Open checks its pages (both header pages, the data end against
+// the file size, the freelist, and every page of every tree: in range, of
+// the right kind, elements inside their page, keys in order, no page
+// reached twice), then reads every key through bbolt; so damage is found at
+// start, not in the middle of a run. It refuses an empty (0-byte) file, a
+// file that is not a bbolt database, and a truncated or damaged one with
+// an error wrapping [ErrCorrupt]; a sound bbolt database of another
+// program (no minato marker, no minato buckets), or an empty one, with an
+// error wrapping [ErrNotStore]; and a store of another format version.
+// Each error names the file, says what is wrong and what to do: nothing
+// was changed in the file; move it aside (or restore it from a backup)
+// and start again, or point the job store elsewhere (the agent's
+// jobs.store).
+//
+// A file damaged while the store is open (a failing disk) makes bbolt
+// panic on the damaged page, or iterate out of order: every call recovers
+// that and returns an error wrapping ErrCorrupt, and from then on the
+// store refuses every write with ErrCorrupt, so that nothing more is
+// written over the damage; reads go on where they can. [Store.Close]
+// releases the file lock whatever happened, so a restored file can be
+// opened at once. Reads of a file truncated under an open store fault;
+// the store turns those faults into errors too. One kind of damage is
+// beyond it while the store is open: pages rewritten into a loop that a
+// lookup of one run descends for ever (that takes a hostile writer, not a
+// failing disk); Open's page check finds it at the next start.
+//
 // # Locking
 //
 // [Open] takes bbolt's exclusive lock on the file. A second Open of the
@@ -49,6 +82,9 @@
 //
 //	path, err := boltstore.DefaultPath()
 //	st, err := boltstore.Open(path, boltstore.Options{})
+//	if errors.Is(err, boltstore.ErrCorrupt) || errors.Is(err, boltstore.ErrNotStore) {
+//		// the error says which file and what to do: tell the operator
+//	}
 //	defer st.Close()
 //	// hand st to the job scheduler as its scheduler.Store
 package boltstore

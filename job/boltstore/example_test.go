@@ -2,9 +2,11 @@ package boltstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/minato-ops/minato/job"
@@ -46,4 +48,24 @@ func ExampleOpen() {
 	// created: true
 	// second open fails
 	// resume backup@2025-03-14T01:00:00Z running
+}
+
+// A store file that was truncated to nothing is refused, never silently
+// opened as an empty store: the error names the file and says what to do,
+// and the file is left as it was.
+func ExampleOpen_damaged() {
+	dir, _ := os.MkdirTemp("", "boltstore")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "jobs.db")
+	_ = os.WriteFile(path, nil, 0o600) // the history, lost to a truncation
+
+	_, err := boltstore.Open(path, boltstore.Options{})
+	fmt.Println("damaged:", errors.Is(err, boltstore.ErrCorrupt))
+	fmt.Println(strings.ReplaceAll(err.Error(), dir, "/var/lib/minato"))
+	fi, _ := os.Stat(path)
+	fmt.Println("size after:", fi.Size())
+	// Output:
+	// damaged: true
+	// boltstore: store file damaged: /var/lib/minato/jobs.db: the file is empty (0 bytes): it was truncated, or it is not a job store; nothing was changed in it; move the file aside (or restore it from a backup) and start again, or point the job store elsewhere (the agent's jobs.store)
+	// size after: 0
 }

@@ -17,6 +17,14 @@
 // memory; job/boltstore keeps them in one file; job/scheduler/storetest
 // checks any implementation. job/jobapi serves a Scheduler over HTTP.
 //
+// A Store that fails to write (a full disk) loses no outcome: the
+// Scheduler retries a unit's result and a run's end until the Store takes
+// them, removes a unit's container only once its result is written, and
+// leaves it to the next Scheduler to adopt when it stops first;
+// [Scheduler.Health] reports the failure (serve it as a health check), and
+// no new run is admitted meanwhile. Pruning the history removes spilled
+// output files only inside [Config].SpillDir.
+//
 // The package imports the standard library and minato's job, schedule and
 // inventory packages only.
 //
@@ -27,8 +35,8 @@
 //		return err
 //	}
 //	defer st.Close()
-//	s, err := scheduler.New(scheduler.Config{Queues: []scheduler.QueueConfig{{Name: "batch", Concurrency: 2}}}, st, st,
-//		scheduler.WithLogger(log))
+//	s, err := scheduler.New(scheduler.Config{Queues: []scheduler.QueueConfig{{Name: "batch", Concurrency: 2}},
+//		SpillDir: spillDir}, st, st, scheduler.WithLogger(log))
 //	if err != nil {
 //		return err
 //	}
@@ -39,4 +47,5 @@
 //	}
 //	go s.Run(ctx) // until ctx ends; running containers are left to the next Run
 //	rec, created, err := s.Submit(ctx, "nightly", scheduler.SubmitOptions{Hold: []string{"upload"}})
+//	healthy := s.Health() == nil // false while the store fails to write
 package scheduler

@@ -2,7 +2,9 @@ package scheduler_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/minato-ops/minato/inventory"
@@ -65,4 +67,82 @@ func ExampleScheduler() {
 	// greet@example world is held
 	// hello succeeded "hello\n"
 	// world succeeded "world\n"
+}
+
+// fullDisk is a Store whose writes fail while full is set, as on a full
+// disk (DeleteRun, which the example does not reach, aside).
+type fullDisk struct {
+	*scheduler.MemStore
+	full atomic.Bool
+}
+
+var errNoSpace = errors.New("no space left on device")
+
+func (d *fullDisk) CreateRun(ctx context.Context, rec scheduler.RunRecord) (bool, error) {
+	if d.full.Load() {
+		return false, errNoSpace
+	}
+	return d.MemStore.CreateRun(ctx, rec)
+}
+
+func (d *fullDisk) PutRun(ctx context.Context, rec scheduler.RunRecord) error {
+	if d.full.Load() {
+		return errNoSpace
+	}
+	return d.MemStore.PutRun(ctx, rec)
+}
+
+func (d *fullDisk) DeleteRuns(ctx context.Context, before time.Time) (int, error) {
+	if d.full.Load() {
+		return 0, errNoSpace
+	}
+	return d.MemStore.DeleteRuns(ctx, before)
+}
+
+func (d *fullDisk) PutValue(ctx context.Context, key string, v []byte) error {
+	if d.full.Load() {
+		return errNoSpace
+	}
+	return d.MemStore.PutValue(ctx, key, v)
+}
+
+// While the store fails to write, Health says so (an agent serves it as
+// its health check) and Submit refuses new runs with ErrUnavailable; the
+// scheduler probes the store, and Health is nil again at its first write
+// that succeeds.
+func ExampleScheduler_Health() {
+	store := &fullDisk{MemStore: scheduler.NewMemStore()}
+	s, err := scheduler.New(scheduler.Config{}, store, store)
+	if err != nil {
+		panic(err)
+	}
+	err = s.Add(scheduler.Entry{Name: "backup", Build: func([]byte, string) (*job.Network, error) {
+		return &job.Network{Name: "backup", Units: []job.Unit{{Name: "dump", Action: job.ActionFunc(
+			func(context.Context, inventory.Target) (job.Outcome, error) { return job.Outcome{}, nil })}}}, nil
+	}})
+	if err != nil {
+		panic(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { _ = s.Run(ctx) }()
+
+	store.full.Store(true)
+	_, _, err = s.Submit(ctx, "backup", scheduler.SubmitOptions{})
+	fmt.Println("submit refused:", errors.Is(err, scheduler.ErrUnavailable))
+	fmt.Println("unhealthy:", errors.Is(s.Health(), scheduler.ErrUnavailable), errors.Is(s.Health(), errNoSpace))
+	_, _, err = s.Submit(ctx, "backup", scheduler.SubmitOptions{})
+	fmt.Println("still refused:", errors.Is(err, scheduler.ErrUnavailable))
+
+	store.full.Store(false) // space freed
+	for s.Health() != nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, _, err = s.Submit(ctx, "backup", scheduler.SubmitOptions{})
+	fmt.Println("healthy again; submitted:", err == nil)
+	// Output:
+	// submit refused: true
+	// unhealthy: true true
+	// still refused: true
+	// healthy again; submitted: true
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minato-ops/minato/inventory"
@@ -61,8 +62,19 @@ type Config struct {
 	Queues []QueueConfig `json:"queues,omitempty"`
 	// Retention is how long finished runs are kept in the Store; 0 means
 	// DefaultRetention, negative means forever. Pruning happens at start
-	// and hourly, and removes the pruned units' spilled output files too.
+	// and hourly, and removes the pruned units' spilled output files that
+	// are inside SpillDir.
 	Retention time.Duration `json:"retention,omitempty"`
+	// SpillDir is the directory the networks' units spill their output to
+	// (job.Network.SpillDir): pruning removes a pruned unit's OutputFile
+	// only when it is a regular file inside this directory, after the
+	// path is cleaned and the directory's symlinks are resolved (a path
+	// with ".." that leaves it, a file reached through a symlink that
+	// points out of it, or a symlink itself, is left alone and logged). A
+	// record names its file, and anyone who can write the Store can write
+	// a record: the directory is the limit of what pruning may delete. ""
+	// means no file is ever removed.
+	SpillDir string `json:"spill_dir,omitempty"`
 	// PrepareAhead is how long before a scheduled run is due its first
 	// units (those that need no other) are prepared (see [Preparer]: their
 	// containers created), so that at the due time they only start; 0
@@ -88,7 +100,12 @@ type Entry struct {
 	// CatchUp is how far back due times missed while no scheduler ran
 	// (the agent was down) are still run at start: the latest such due
 	// time within CatchUp before the start is run, once; older ones are
-	// recorded as missed. 0 means missed due times are not run.
+	// logged as missed. 0 means missed due times are not run. Due times
+	// that fall while the Store fails to write (see [Scheduler.Health])
+	// are missed the same way: when the Store writes again, the latest of
+	// them runs (trigger catch_up) if it is within CatchUp of that moment;
+	// the others are logged as missed. A restart meanwhile handles them as
+	// downtime.
 	CatchUp time.Duration
 	// Queue is the queue the network's units wait in; "" means
 	// DefaultQueue.
@@ -126,34 +143,75 @@ func WithRunEnded(f func(RunRecord)) Option {
 	return func(s *Scheduler) { s.onEnded = f }
 }
 
-// WithUnconfigured lets the Scheduler run networks it has no Entry for,
-// from the definition a run recorded or a submission brings: f is asked
-// for an Entry when a run of an unknown network is resumed at start or
-// rerun (rec is that run's record), and when one is submitted with
-// SubmitOptions.Definition (rec then holds only Network and Definition).
-// The Entry it returns with ok true is added (see [Scheduler.Add]) and
-// the run goes on. f is called with the Scheduler's lock held and must not
-// call the Scheduler. Without it, such runs are left as they are and such
-// submissions and reruns fail with [job.ErrNotFound].
-func WithUnconfigured(f func(rec RunRecord) (e Entry, ok bool)) Option {
-	return func(s *Scheduler) { s.unconfigured = f }
+// Definitions turns a network's definition (a job file's bytes, as
+// [Entry.Definition] holds it) into the network's Entry: its Name, Queue
+// and Build (job/jobfile's Loader is one). It lets a Scheduler run
+// networks it was not given with [Scheduler.Add]: submitted with
+// SubmitOptions.Definition, or recorded by runs of an earlier process.
+type Definitions interface {
+	// Entry returns the Entry of the network def defines, with
+	// Definition set to def. An error says why def does not define a
+	// runnable network; it is reported to the submitter as a bad request.
+	// Entry is called with the Scheduler's lock held: it must be quick
+	// and must not call the Scheduler. It must be safe for concurrent use.
+	Entry(def []byte) (Entry, error)
 }
 
-// entryFor returns the network's Entry, adding one through the
-// WithUnconfigured function for an unknown network; s.mu is held. nil
-// (and an error when adding failed) means there is none.
+// WithDefinitions lets the Scheduler run networks it has no Entry for,
+// from the definition a submission brings or a run recorded: d is asked
+// for the Entry when a network is submitted with
+// SubmitOptions.Definition (a network of that name that was added keeps
+// its Entry, and the run is built from the submitted definition), and
+// when an unfinished run of an unknown network is resumed at start or a
+// run of one is rerun. The Entry is added as [Scheduler.Add] does, so its
+// queue must exist. Without it, such submissions fail with
+// [job.ErrInvalid] and such runs are left as they are.
+func WithDefinitions(d Definitions) Option {
+	return func(s *Scheduler) { s.defs = d }
+}
+
+// entryFor returns the Entry of rec's network, adding one from
+// rec.Definition through the Definitions for an unknown network; s.mu is
+// held. A nil entry with a nil error means there is none.
 func (s *Scheduler) entryFor(rec RunRecord) (*entry, error) {
-	if e := s.entries[rec.Network]; e != nil || s.unconfigured == nil || rec.Definition == nil {
+	if e := s.entries[rec.Network]; e != nil || s.defs == nil || rec.Definition == nil {
 		return e, nil
 	}
-	en, ok := s.unconfigured(rec)
-	if !ok {
-		return nil, nil
+	en, err := s.defs.Entry(rec.Definition)
+	if err != nil {
+		return nil, err
+	}
+	if en.Name != rec.Network {
+		return nil, job.Invalidf("the recorded definition defines network %q, not %q", en.Name, rec.Network)
 	}
 	if err := s.addLocked(en); err != nil {
 		return nil, err
 	}
-	s.log.Info("network added from a recorded or submitted definition", "network", en.Name, "queue", en.Queue)
+	s.log.Info("network added from a recorded definition", "network", en.Name, "queue", en.Queue)
+	return s.entries[en.Name], nil
+}
+
+// submittedEntry returns the Entry a submission of def runs under: the
+// added network of the name def defines, else def's own Entry, added;
+// s.mu is held. Errors wrap job.ErrInvalid.
+func (s *Scheduler) submittedEntry(network string, def []byte) (*entry, error) {
+	if s.defs == nil {
+		return nil, job.Invalidf("this scheduler runs only the networks it was configured with; it takes no definitions")
+	}
+	en, err := s.defs.Entry(def)
+	if err != nil {
+		return nil, &job.InvalidError{Msg: "definition: " + err.Error()}
+	}
+	if network != "" && en.Name != network {
+		return nil, job.Invalidf("the definition defines network %q, not %q", en.Name, network)
+	}
+	if e := s.entries[en.Name]; e != nil {
+		return e, nil
+	}
+	if err := s.addLocked(en); err != nil {
+		return nil, &job.InvalidError{Msg: "definition: " + err.Error()}
+	}
+	s.log.Info("network added from a submitted definition", "network", en.Name, "queue", en.Queue)
 	return s.entries[en.Name], nil
 }
 
@@ -211,20 +269,41 @@ type EntryStatus struct {
 // running units are detached, not stopped: containers go on and are
 // adopted by the next Run.
 //
+// A failing Store (a full disk, a damaged file) loses no outcome: a run
+// waits while its next state cannot be written (a unit does not start
+// before its start is recorded), a unit's result and a run's end are
+// written again with a backoff of up to 10 seconds until the Store takes
+// them, and an [job.Adopter]'s work (its container) is released only
+// after its result is in the Store. If the Scheduler stops while the
+// Store still fails, the work is kept and the next Scheduler adopts it
+// and reads its real outcome. Meanwhile [Scheduler.Health] reports the
+// failure and no new run is admitted (due times are handled as
+// [Entry.CatchUp] says).
+//
 // All methods are safe for concurrent use.
 type Scheduler struct {
-	cfg          Config
-	store        RunStore
-	state        StateStore
-	log          *slog.Logger
-	onEnded      func(RunRecord)
-	unconfigured func(RunRecord) (Entry, bool)
+	cfg     Config
+	store   RunStore
+	state   StateStore
+	log     *slog.Logger
+	onEnded func(RunRecord)
+	defs    Definitions
+
+	// Health: the Store's last write error, since when writes fail, and
+	// how many writes are being retried.
+	hmu      sync.Mutex
+	herr     error
+	hsince   time.Time
+	retrying atomic.Int32
 
 	mu      sync.Mutex
 	entries map[string]*entry
 	order   []string
 	queues  map[string]*Queue
 	active  map[string]*activeRun
+	// ending holds the runs that ended without executing whose final
+	// record is being retried while the Store fails.
+	ending map[string]*activeRun
 	// prepared holds the networks built ahead of their due time, by run
 	// ID, with their first units prepared.
 	prepared map[string]*job.Network
@@ -239,13 +318,19 @@ type entry struct {
 	Entry
 	last time.Time // the last due time handled
 	next time.Time
+	// unrecorded is the latest due time whose run the Store could not
+	// record; unrecordedMissed counts the earlier ones since it last ran.
+	unrecorded       time.Time
+	unrecordedMissed int
 }
 
 // activeRun is a run this process is responsible for: waiting to start
 // (exec nil) or executing.
 type activeRun struct {
-	mu     sync.Mutex // serialises the run's Store writes
+	wmu    sync.Mutex // serialises the run's Store writes
+	mu     sync.Mutex // guards rec and saved
 	rec    RunRecord
+	saved  map[string]bool // unit -> its final state is in the Store
 	exec   *job.Execution
 	cancel context.CancelCauseFunc
 }
@@ -259,7 +344,7 @@ func New(cfg Config, runs RunStore, state StateStore, opts ...Option) (*Schedule
 		return nil, errors.New("scheduler: nil run or state store")
 	}
 	s := &Scheduler{cfg: cfg, store: runs, state: state, log: slog.New(slog.DiscardHandler), entries: map[string]*entry{},
-		queues: map[string]*Queue{}, active: map[string]*activeRun{}, prepared: map[string]*job.Network{}, wake: make(chan struct{}, 1)}
+		queues: map[string]*Queue{}, active: map[string]*activeRun{}, ending: map[string]*activeRun{}, prepared: map[string]*job.Network{}, wake: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -326,7 +411,7 @@ func (s *Scheduler) addLocked(e Entry) error {
 		e.Queue = DefaultQueue
 	}
 	if s.queues[e.Queue] == nil {
-		errs = append(errs, fmt.Errorf("job: network %q: queue: %w (have %s)", e.Name, job.NotFound("queue", e.Queue), strings.Join(s.queueNames(), ", ")))
+		errs = append(errs, fmt.Errorf("job: network %q: queue: %q is not defined (queues: %s)", e.Name, e.Queue, strings.Join(s.queueNames(), ", ")))
 	}
 	switch e.Overlap {
 	case "":
@@ -435,8 +520,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		e   *entry
 		due time.Time
 	}
+	// While the Store fails and no write is being retried, a probe finds
+	// out when it writes again.
+	var nextProbe time.Time
+	probeDelay := retryMin
 	for {
 		now = time.Now()
+		healthy := s.Health() == nil
 		next := nextPrune
 		var due []firing
 		s.mu.Lock()
@@ -461,19 +551,45 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if lead := s.prepareAhead(); lead > 0 {
 				at := e.next.Add(-lead)
 				if !now.Before(at) {
-					s.prepare(base, e, e.next)
+					if healthy {
+						s.prepare(base, e, e.next)
+					}
 				} else if at.Before(next) {
 					next = at
 				}
 			}
 		}
 		s.mu.Unlock()
+		if healthy {
+			s.runDeferred(ctx, base, now)
+		}
 		for _, f := range due {
+			if err := s.Health(); err != nil {
+				s.deferDue(f.e, f.due, err)
+				continue
+			}
 			s.fire(ctx, base, f.e, f.due, TriggerSchedule)
 		}
 		if !now.Before(nextPrune) {
 			s.prune(ctx)
 			nextPrune = now.Add(time.Hour)
+		}
+		if s.Health() == nil {
+			nextProbe, probeDelay = time.Time{}, retryMin
+		} else {
+			switch {
+			case nextProbe.IsZero():
+				nextProbe = now.Add(probeDelay)
+			case !now.Before(nextProbe):
+				if s.retrying.Load() == 0 {
+					s.probe(ctx)
+				}
+				probeDelay = min(2*probeDelay, retryMax)
+				nextProbe = now.Add(probeDelay)
+			}
+			if nextProbe.Before(next) {
+				next = nextProbe
+			}
 		}
 		timer.Reset(time.Until(next))
 		select {
@@ -505,23 +621,26 @@ func (s *Scheduler) prune(ctx context.Context) {
 		s.log.Warn("pruning the history", "err", err)
 		return
 	}
+	spill := openSpill(s.cfg.SpillDir)
+	defer spill.close()
 	files := 0
 	for _, r := range recs {
 		if !r.Finished() || r.Ended.IsZero() || !r.Ended.Before(cutoff) {
 			continue
 		}
 		for _, u := range r.Report.Units {
-			if u.OutputFile == "" {
+			if u.OutputFile == "" || s.cfg.SpillDir == "" {
 				continue
 			}
-			if err := os.Remove(u.OutputFile); err == nil {
+			if err := spill.remove(u.OutputFile); err == nil {
 				files++
 			} else if !errors.Is(err, os.ErrNotExist) {
-				s.log.Warn("removing a pruned run's output file", "run", r.ID, "unit", u.Name, "err", err)
+				s.log.Warn("not removing a pruned run's output file", "run", r.ID, "unit", u.Name, "err", err)
 			}
 		}
 	}
 	n, err := s.store.DeleteRuns(ctx, cutoff)
+	s.wrote(ctx, err)
 	if err != nil {
 		s.log.Warn("pruning the history", "err", err)
 	} else if n > 0 {
@@ -612,7 +731,9 @@ func (s *Scheduler) catchUp(ctx, base context.Context, e *entry, now time.Time) 
 
 func (s *Scheduler) saveLast(ctx context.Context, e *entry) {
 	b, _ := e.last.UTC().MarshalText()
-	if err := s.state.PutValue(ctx, lastKey(e.Name), b); err != nil {
+	err := s.state.PutValue(ctx, lastKey(e.Name), b)
+	s.wrote(ctx, err)
+	if err != nil {
 		s.log.Warn("recording the last due time", "network", e.Name, "err", err)
 	}
 }
@@ -623,8 +744,11 @@ func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, tri
 	rec := RunRecord{ID: ScheduledRunID(e.Name, due), Network: e.Name, Trigger: trig, Due: due, Created: time.Now(),
 		Queue: e.Queue, Definition: e.Definition, Report: job.NetworkReport{Name: e.Name, State: job.Pending}}
 	created, err := s.store.CreateRun(ctx, rec)
+	s.wrote(ctx, err)
 	if err != nil {
-		s.log.Error("recording a due run: it does not run", "run", rec.ID, "err", err)
+		if ctx.Err() == nil {
+			s.deferDue(e, due, err)
+		}
 		return
 	}
 	// The last due time is saved after the run started: it only spares
@@ -641,7 +765,7 @@ func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, tri
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ar := &activeRun{rec: rec}
-	_ = s.admit(ctx, base, e, ar, false) // a scheduled run is never refused
+	_ = s.admit(base, e, ar, false) // a scheduled run is never refused
 	if ar.exec == nil {
 		s.discardPrepared(rec.ID) // it waits (or was skipped): prepare again when it starts
 	}
@@ -651,7 +775,7 @@ func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, tri
 // admit applies the overlap policy to a new run, whose record is in the
 // Store already (CreateRun); s.mu is held. With operator set, a skip is an
 // error (for Submit and Rerun) rather than a skipped run in the history.
-func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, operator bool) error {
+func (s *Scheduler) admit(base context.Context, e *entry, ar *activeRun, operator bool) error {
 	var others []*activeRun
 	for _, o := range s.active {
 		if o.rec.Network == e.Name {
@@ -672,7 +796,7 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 			ar.rec.Message = "skipped: run " + strings.Join(ids, ", ") + " had not finished (overlap: skip)"
 			ar.rec.Report = skippedReport(ar.rec.Report, ar.rec.Message)
 			ar.rec.Ended = time.Now()
-			s.put(ctx, ar)
+			s.finish(ar)
 			s.discardPrepared(ar.rec.ID)
 			s.log.Info("run skipped: an earlier run has not finished", "run", ar.rec.ID, "running", ids)
 			return nil
@@ -683,7 +807,7 @@ func (s *Scheduler) admit(ctx, base context.Context, e *entry, ar *activeRun, op
 					if o.exec != nil {
 						o.cancel(fmt.Errorf("replaced by run %s (overlap: replace)", ar.rec.ID))
 					} else {
-						s.cancelWaiting(ctx, o, "replaced by run "+ar.rec.ID+" (overlap: replace)")
+						s.cancelWaiting(o, "replaced by run "+ar.rec.ID+" (overlap: replace)")
 					}
 				}
 			}
@@ -711,7 +835,7 @@ func skippedReport(rep job.NetworkReport, why string) job.NetworkReport {
 }
 
 // cancelWaiting ends a run that never started; s.mu is held.
-func (s *Scheduler) cancelWaiting(ctx context.Context, ar *activeRun, why string) {
+func (s *Scheduler) cancelWaiting(ar *activeRun, why string) {
 	delete(s.active, ar.rec.ID)
 	ar.rec.Report.State = job.Cancelled
 	for i := range ar.rec.Report.Units {
@@ -720,7 +844,7 @@ func (s *Scheduler) cancelWaiting(ctx context.Context, ar *activeRun, why string
 		}
 	}
 	ar.rec.Ended = time.Now()
-	s.put(ctx, ar)
+	s.finish(ar)
 }
 
 // startWaiting starts the oldest waiting run of the network when none of
@@ -753,17 +877,6 @@ func (s *Scheduler) startWaiting(base context.Context, e *entry) {
 	}
 }
 
-// put writes the run's record; failures are logged (the run goes on). A
-// final record is also told to the run-ended hook.
-func (s *Scheduler) put(ctx context.Context, ar *activeRun) {
-	if err := s.store.PutRun(context.WithoutCancel(ctx), ar.rec); err != nil {
-		s.log.Error("recording run state", "run", ar.rec.ID, "err", err)
-	}
-	if ar.rec.Finished() {
-		s.ended(ar.rec)
-	}
-}
-
 // ended calls the run-ended hook with a copy of rec.
 func (s *Scheduler) ended(rec RunRecord) {
 	if s.onEnded != nil {
@@ -783,7 +896,7 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 			ar.rec.Report.Units = []job.UnitReport{}
 		}
 		ar.rec.Ended = time.Now()
-		s.put(base, ar)
+		s.finish(ar)
 		s.log.Error("run could not start", "run", rec.ID, "err", err)
 	}
 	n := s.prepared[rec.ID]
@@ -795,23 +908,35 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 			return
 		}
 	}
+	if n == nil {
+		fail(errors.New("building the network: Build returned no network"))
+		return
+	}
+	// Adopters release their work only once their result is in the Store.
+	n = guardAdopters(n, ar)
 	var resume *job.NetworkReport
 	if len(rec.Report.Units) > 0 {
 		r := rec.Report
 		resume = &r
 	}
 	ctx, cancel := context.WithCancelCause(base)
+	// Every state change is in the Store before the run goes on: a unit
+	// starts once its running state is written, and its work is released
+	// once its result is. While the Store fails, the write is retried and
+	// the run waits; when the Scheduler stops first, a finished unit's
+	// work is kept for the next Scheduler to adopt.
 	obs := func(u job.UnitReport) {
 		ar.mu.Lock()
-		defer ar.mu.Unlock()
 		ar.rec.Report.State = job.Running
 		if i := slices.IndexFunc(ar.rec.Report.Units, func(x job.UnitReport) bool { return x.Name == u.Name }); i >= 0 {
 			ar.rec.Report.Units[i] = u
 		} else {
 			ar.rec.Report.Units = append(ar.rec.Report.Units, u)
 		}
-		if err := s.store.PutRun(context.WithoutCancel(base), ar.rec); err != nil {
-			s.log.Error("recording unit state", "run", rec.ID, "unit", u.Name, "err", err)
+		ar.mu.Unlock()
+		if !s.persist(base, ar) && u.State.Finished() {
+			s.log.Warn("a unit's result could not be recorded before the scheduler stopped: its work is kept for the next scheduler to adopt",
+				"run", rec.ID, "unit", u.Name, "state", u.State, "exit_code", u.ExitCode)
 		}
 	}
 	exec, err := n.Start(ctx, job.StartOptions{Observer: obs, Resume: resume, Gate: s.queues[e.Queue]})
@@ -839,9 +964,13 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 		ar.mu.Lock()
 		ar.rec.Report = rep
 		ar.rec.Ended = time.Now()
-		s.put(base, ar)
 		ar.mu.Unlock()
-		s.log.Info("run ended", "run", rec.ID, "state", rep.State)
+		if s.persist(base, ar) {
+			s.log.Info("run ended", "run", rec.ID, "state", rep.State)
+			s.ended(ar.snapshot())
+		} else {
+			s.log.Warn("run ended, but its end could not be recorded before the scheduler stopped: the next scheduler records it", "run", rec.ID, "state", rep.State)
+		}
 		s.mu.Lock()
 		delete(s.active, rec.ID)
 		if base.Err() == nil {
@@ -852,13 +981,28 @@ func (s *Scheduler) executeLocked(base context.Context, e *entry, ar *activeRun)
 }
 
 // Submit creates a run of the network now and starts it as its overlap
-// policy says (a skip is an error wrapping [job.ErrState], not a skipped run).
-// It returns the run as recorded, and created false when o.ID named an
-// existing run (which is returned instead). Submissions made before Run
-// are recorded and start when Run starts.
+// policy says. With o.Definition the run is built from that definition
+// and network may be "" (the definition names it; see
+// [WithDefinitions]). It returns the run as recorded, and created false
+// when o.ID named an existing run (which is returned instead).
+// Submissions made before Run are recorded and start when Run starts.
+//
+// Errors: an unknown network wraps [job.ErrNotFound]; a definition that
+// does not build, a held unit the network does not have, or a queue that
+// does not exist wraps [job.ErrInvalid]; a submission the overlap policy
+// refuses (skip while a run is active) wraps [job.ErrState] and leaves no
+// record, so that a retry with the same o.ID is a new submission; while
+// the Store fails to write ([Scheduler.Health] is not nil), or when it
+// fails to record this run, the error wraps [ErrUnavailable] and the
+// Store's error.
 func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions) (rec RunRecord, created bool, err error) {
 	s.mu.Lock()
-	e, err := s.entryFor(RunRecord{Network: network, Definition: o.Definition})
+	var e *entry
+	if o.Definition != nil {
+		e, err = s.submittedEntry(network, o.Definition)
+	} else {
+		e = s.entries[network]
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return RunRecord{}, false, fmt.Errorf("submit: %w", err)
@@ -866,6 +1010,7 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 	if e == nil {
 		return RunRecord{}, false, fmt.Errorf("submit: %w", job.NotFound("network", network))
 	}
+	network = e.Name
 	def := e.Definition
 	if o.Definition != nil {
 		def = o.Definition
@@ -885,14 +1030,18 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 		}
 		rep.Units = append(rep.Units, job.UnitReport{Name: u.Name, State: st})
 	}
+	if err := s.Health(); err != nil {
+		return RunRecord{}, false, fmt.Errorf("submit %s: %w", network, err)
+	}
 	rec = RunRecord{ID: o.ID, Network: network, Trigger: TriggerSubmit, Created: time.Now(), Queue: e.Queue, Definition: def, Report: rep}
 	if rec.ID == "" {
 		rec.ID = network + "@" + rec.Created.UTC().Format(submitFormat)
 	}
 	for k := 2; ; k++ {
 		created, err = s.store.CreateRun(ctx, rec)
+		s.wrote(ctx, err)
 		if err != nil {
-			return RunRecord{}, false, fmt.Errorf("submit %s: %w", network, err)
+			return RunRecord{}, false, fmt.Errorf("submit %s: %w", network, unavailable(err))
 		}
 		if created {
 			break
@@ -908,22 +1057,36 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 	if !s.ready || s.active[rec.ID] != nil {
 		return rec, true, nil // Run starts it with the other unfinished runs
 	}
-	if err := s.admit(ctx, s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
+	if err := s.admit(s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
 		// Refused (the overlap policy skips while a run is active): the
 		// submission did not make a run, so its record goes, and a retry
 		// with the same ID is a new submission.
-		if derr := s.store.DeleteRun(context.WithoutCancel(ctx), rec.ID); derr != nil {
-			s.log.Warn("a refused submission's record could not be deleted", "run", rec.ID, "err", derr)
+		dctx := context.WithoutCancel(ctx)
+		derr := s.store.DeleteRun(dctx, rec.ID)
+		s.wrote(dctx, derr)
+		if derr != nil {
+			// Retried in the background: left in the Store, the record
+			// would run at the next start.
+			stop := s.stopCtx()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.retry(stop, "deleting a refused submission's record", func(ctx context.Context) error { return s.store.DeleteRun(ctx, rec.ID) }, "run", rec.ID)
+			}()
 		}
 		return RunRecord{}, false, err
 	}
 	return rec, true, nil
 }
 
-// Get returns a run's record, live for the runs that have not finished.
+// Get returns a run's record, live for the runs that have not finished
+// (and for those whose final record is still being written).
 func (s *Scheduler) Get(ctx context.Context, id string) (RunRecord, error) {
 	s.mu.Lock()
 	ar := s.active[id]
+	if ar == nil {
+		ar = s.ending[id]
+	}
 	s.mu.Unlock()
 	if ar != nil {
 		return ar.snapshot(), nil
@@ -946,7 +1109,9 @@ func (s *Scheduler) History(ctx context.Context, f RunFilter) ([]RunRecord, erro
 
 // Hold holds a unit of a run that has not finished (see
 // [Execution.Hold]); for a run waiting to start, the unit is held when it
-// starts.
+// starts. Hold, Release, Skip and Stop fail with an error wrapping
+// [ErrUnavailable] while the Store fails to write (see
+// [Scheduler.Health]), since the change could not be recorded.
 func (s *Scheduler) Hold(ctx context.Context, id, unit string) error {
 	return s.control(ctx, id, unit, ctrlHold)
 }
@@ -995,17 +1160,25 @@ func (s *Scheduler) control(ctx context.Context, id, unit string, k *control) er
 		}
 		return job.StateErrorf("%s %s: run %s is not run by this scheduler (its network is not configured)", k.name, unit, id)
 	}
+	// The change could not be recorded (and an executing run waits for
+	// the Store to write its state).
+	if err := s.Health(); err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("%s %s: %w", k.name, unit, err)
+	}
 	if exec := ar.exec; exec != nil {
 		s.mu.Unlock()
 		return k.apply(exec, unit)
 	}
 	defer s.mu.Unlock()
-	// The run waits to start: change its record.
-	i := slices.IndexFunc(ar.rec.Report.Units, func(u job.UnitReport) bool { return u.Name == unit })
+	// The run waits to start: change its record, in memory once the Store
+	// has it.
+	rec := ar.snapshot()
+	i := slices.IndexFunc(rec.Report.Units, func(u job.UnitReport) bool { return u.Name == unit })
 	if i < 0 {
 		return fmt.Errorf("%s: %w", k.name, job.NotFound("unit", unit))
 	}
-	u := &ar.rec.Report.Units[i]
+	u := &rec.Report.Units[i]
 	bad := func(allowed string) error {
 		return job.StateErrorf("%s %s: the unit is %s; only a %s unit can be %s", k.name, unit, u.State, allowed, k.done)
 	}
@@ -1028,7 +1201,18 @@ func (s *Scheduler) control(ctx context.Context, id, unit string, k *control) er
 	case ctrlStop:
 		return job.StateErrorf("stop %s: run %s has not started", unit, id)
 	}
-	return s.store.PutRun(ctx, ar.rec)
+	ar.wmu.Lock()
+	defer ar.wmu.Unlock()
+	err := s.store.PutRun(ctx, rec)
+	s.wrote(ctx, err)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", k.name, unit, unavailable(err))
+	}
+	ar.mu.Lock()
+	ar.rec = rec
+	ar.mu.Unlock()
+	ar.markSaved(rec)
+	return nil
 }
 
 // errCancelledByOperator is the cause of a run cancelled by Cancel.
@@ -1059,7 +1243,7 @@ func (s *Scheduler) Cancel(ctx context.Context, id string) error {
 		ar.cancel(errCancelledByOperator)
 		return nil
 	}
-	s.cancelWaiting(ctx, ar, errCancelledByOperator.Error())
+	s.cancelWaiting(ar, errCancelledByOperator.Error())
 	if e := s.entries[ar.rec.Network]; e != nil && s.baseCtx != nil {
 		s.startWaiting(s.baseCtx, e)
 	}
@@ -1071,7 +1255,8 @@ func (s *Scheduler) Cancel(ctx context.Context, id string) error {
 // skipped by an operator) keep their result; every other unit is pending
 // again and runs as its needs and conditions say. The network's overlap
 // policy applies. A run that has not finished, or that succeeded, is an
-// error wrapping [job.ErrState].
+// error wrapping [job.ErrState]; while the Store fails to write, or when
+// it fails to record the rerun, the error wraps [ErrUnavailable].
 func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 	old, err := s.Get(ctx, id)
 	if err != nil {
@@ -1082,6 +1267,9 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 	}
 	if old.Report.State == job.Succeeded {
 		return RunRecord{}, job.StateErrorf("rerun %s: every unit succeeded; there is nothing to rerun", id)
+	}
+	if err := s.Health(); err != nil {
+		return RunRecord{}, fmt.Errorf("rerun %s: %w", id, err)
 	}
 	s.mu.Lock()
 	e, err := s.entryFor(old)
@@ -1103,8 +1291,9 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 	for k := 1; ; k++ {
 		rec.ID = fmt.Sprintf("%s.rerun%d", strings.SplitN(id, ".rerun", 2)[0], k)
 		created, err := s.store.CreateRun(ctx, rec)
+		s.wrote(ctx, err)
 		if err != nil {
-			return RunRecord{}, fmt.Errorf("rerun %s: %w", id, err)
+			return RunRecord{}, fmt.Errorf("rerun %s: %w", id, unavailable(err))
 		}
 		if created {
 			break
@@ -1115,12 +1304,11 @@ func (s *Scheduler) Rerun(ctx context.Context, id string) (RunRecord, error) {
 	if !s.ready || s.active[rec.ID] != nil {
 		return rec, nil
 	}
-	if err := s.admit(ctx, s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
+	if err := s.admit(s.baseCtx, e, &activeRun{rec: rec}, true); err != nil {
 		rec.Message = err.Error()
 		rec.Report = skippedReport(rec.Report, err.Error())
 		rec.Ended = time.Now()
-		_ = s.store.PutRun(context.WithoutCancel(ctx), rec)
-		s.ended(rec)
+		s.finish(&activeRun{rec: rec})
 		return rec, err
 	}
 	return rec, nil
@@ -1133,8 +1321,10 @@ func (s *Scheduler) StopQueue(ctx context.Context, name string) error {
 	if q == nil {
 		return fmt.Errorf("queue stop: %w (have %s)", job.NotFound("queue", name), strings.Join(s.queueNames(), ", "))
 	}
-	if err := s.state.PutValue(ctx, queueKey(name), []byte("stopped")); err != nil {
-		return fmt.Errorf("queue stop %s: %w", name, err)
+	err := s.state.PutValue(ctx, queueKey(name), []byte("stopped"))
+	s.wrote(ctx, err)
+	if err != nil {
+		return fmt.Errorf("queue stop %s: %w", name, unavailable(err))
 	}
 	q.Stop()
 	return nil
@@ -1146,8 +1336,10 @@ func (s *Scheduler) StartQueue(ctx context.Context, name string) error {
 	if q == nil {
 		return fmt.Errorf("queue start: %w (have %s)", job.NotFound("queue", name), strings.Join(s.queueNames(), ", "))
 	}
-	if err := s.state.PutValue(ctx, queueKey(name), nil); err != nil {
-		return fmt.Errorf("queue start %s: %w", name, err)
+	err := s.state.PutValue(ctx, queueKey(name), nil)
+	s.wrote(ctx, err)
+	if err != nil {
+		return fmt.Errorf("queue start %s: %w", name, unavailable(err))
 	}
 	q.Start()
 	return nil

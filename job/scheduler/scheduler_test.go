@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -406,7 +407,7 @@ func TestSchedulerConfigErrors(t *testing.T) {
 	require.NoError(t, err)
 	err = s.Add(scheduler.Entry{Name: "x@y", Queue: "nope", Overlap: "sometimes", CatchUp: -1})
 	require.Error(t, err)
-	for _, want := range []string{`network "x@y": name`, "build: nil", `queue: job: no queue "nope" (have default)`, `overlap: "sometimes"`, "catch_up: must not be negative"} {
+	for _, want := range []string{`network "x@y": name`, "build: nil", `queue: "nope" is not defined (queues: default)`, `overlap: "sometimes"`, "catch_up: must not be negative"} {
 		assert.Contains(t, err.Error(), want)
 	}
 	ok := scheduler.Entry{Name: "ok", Build: func([]byte, string) (*job.Network, error) { return nil, nil }}
@@ -549,7 +550,7 @@ func TestSchedulerPrunesHistoryAndSpilledOutput(t *testing.T) {
 		time.Sleep(72 * time.Hour)
 		put("n@old", time.Now().Add(-49*time.Hour), old)
 		put("n@recent", time.Now().Add(-47*time.Hour), recent)
-		_, stop := h.start(scheduler.Config{Retention: 48 * time.Hour}, h.entry("n", nil, "u"))
+		_, stop := h.start(scheduler.Config{Retention: 48 * time.Hour, SpillDir: dir}, h.entry("n", nil, "u"))
 		stop()
 		runs := h.history("n")
 		assert.NotContains(t, runs, "n@old")
@@ -657,18 +658,30 @@ func TestSchedulerCancelRun(t *testing.T) {
 	})
 }
 
-func TestSchedulerUnconfiguredNetworks(t *testing.T) {
+// harnessDefs is a Definitions whose definitions are "<network>" or
+// "<network> queue=<queue>"; "bad" does not build.
+type harnessDefs struct {
+	h     *schedHarness
+	asked map[string]int
+}
+
+func (d *harnessDefs) Entry(def []byte) (scheduler.Entry, error) {
+	name, queue, _ := strings.Cut(string(def), " queue=")
+	d.asked[name]++
+	if name == "bad" {
+		return scheduler.Entry{}, errors.New("units[0].run.image: required")
+	}
+	e := d.h.entry(name, nil, "u")
+	e.Definition, e.Overlap, e.Queue = def, scheduler.OverlapAllow, queue
+	return e, nil
+}
+
+func TestSchedulerDefinitions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newSchedHarness(t)
 		h.d["u"] = time.Minute
 		h.code["u"] = 5
-		asked := map[string]int{}
-		adhoc := func(rec scheduler.RunRecord) (scheduler.Entry, bool) {
-			asked[rec.Network]++
-			e := h.entry(rec.Network, nil, "u")
-			e.Definition, e.Overlap = rec.Definition, scheduler.OverlapAllow
-			return e, rec.Network != "refused"
-		}
+		defs := &harnessDefs{h: h, asked: map[string]int{}}
 		mk := func(opts ...scheduler.Option) (*scheduler.Scheduler, func()) {
 			s, err := newScheduler(scheduler.Config{}, h.store, opts...)
 			require.NoError(t, err)
@@ -680,24 +693,31 @@ func TestSchedulerUnconfiguredNetworks(t *testing.T) {
 		}
 		ctx := context.Background()
 
-		// Without the option, an unknown network cannot be submitted.
+		// Without Definitions, a definition cannot be submitted.
 		s, stop := mk()
-		_, _, err := s.Submit(ctx, "adhoc", scheduler.SubmitOptions{Definition: []byte("def")})
-		require.ErrorIs(t, err, job.ErrNotFound)
+		_, _, err := s.Submit(ctx, "", scheduler.SubmitOptions{Definition: []byte("adhoc")})
+		require.ErrorIs(t, err, job.ErrInvalid)
 		stop()
 
-		s, stop = mk(scheduler.WithUnconfigured(adhoc))
-		rec, _, err := s.Submit(ctx, "adhoc", scheduler.SubmitOptions{Definition: []byte("submitted def")})
+		s, stop = mk(scheduler.WithDefinitions(defs))
+		rec, _, err := s.Submit(ctx, "", scheduler.SubmitOptions{Definition: []byte("adhoc")})
 		require.NoError(t, err, "the submission's definition adds the network")
-		assert.Equal(t, []byte("submitted def"), rec.Definition)
-		_, _, err = s.Submit(ctx, "refused", scheduler.SubmitOptions{Definition: []byte("x")})
-		require.ErrorIs(t, err, job.ErrNotFound)
+		assert.Equal(t, "adhoc", rec.Network, "named by the definition")
+		assert.Equal(t, []byte("adhoc"), rec.Definition)
+		_, _, err = s.Submit(ctx, "", scheduler.SubmitOptions{Definition: []byte("bad")})
+		require.ErrorIs(t, err, job.ErrInvalid)
+		assert.EqualError(t, err, "submit: definition: units[0].run.image: required")
+		_, _, err = s.Submit(ctx, "", scheduler.SubmitOptions{Definition: []byte("q queue=nope")})
+		require.ErrorIs(t, err, job.ErrInvalid, "a queue the scheduler does not have")
+		assert.Contains(t, err.Error(), `queue: "nope" is not defined (queues: default)`)
+		_, _, err = s.Submit(ctx, "other", scheduler.SubmitOptions{Definition: []byte("adhoc")})
+		require.ErrorIs(t, err, job.ErrInvalid, "network and definition disagree")
 		time.Sleep(30 * time.Second)
 		stop() // detached mid-unit
 
 		// A new scheduler resumes the run of the network it was never told
 		// about, and reruns it.
-		s, stop = mk(scheduler.WithUnconfigured(adhoc))
+		s, stop = mk(scheduler.WithDefinitions(defs))
 		defer stop()
 		time.Sleep(time.Minute)
 		got, err := s.Get(ctx, rec.ID)
@@ -706,8 +726,8 @@ func TestSchedulerUnconfiguredNetworks(t *testing.T) {
 		assert.Len(t, h.startsOf(rec.ID+"/u"), 1, "adopted, not started again")
 		re, err := s.Rerun(ctx, rec.ID)
 		require.NoError(t, err)
-		assert.Equal(t, []byte("submitted def"), re.Definition)
-		assert.Equal(t, map[string]int{"adhoc": 2, "refused": 1}, asked, "asked once per scheduler that met it")
+		assert.Equal(t, []byte("adhoc"), re.Definition)
+		assert.Equal(t, 3, defs.asked["adhoc"], "asked for each submission and once by the scheduler that resumed it")
 	})
 }
 

@@ -12,6 +12,11 @@ import (
 	"github.com/minato-ops/minato/job"
 )
 
+// ErrUnavailable is wrapped by errors that say the Scheduler cannot take
+// work now: it is not running (before Run, after Run returned) or its
+// store fails to write. A retry later may succeed.
+var ErrUnavailable = errors.New("scheduler: unavailable")
+
 // Trigger says why a run exists.
 type Trigger string
 
@@ -19,8 +24,9 @@ type Trigger string
 const (
 	// TriggerSchedule: the network's schedule was due.
 	TriggerSchedule Trigger = "schedule"
-	// TriggerCatchUp: a due time passed while no scheduler ran, and it was
-	// within the network's catch-up window.
+	// TriggerCatchUp: a due time passed while no scheduler ran (or while
+	// the Store could not record its run), and it was within the
+	// network's catch-up window.
 	TriggerCatchUp Trigger = "catch_up"
 	// TriggerSubmit: an operator or program submitted the run.
 	TriggerSubmit Trigger = "submit"
@@ -83,9 +89,17 @@ type RunFilter struct {
 // block. A write has reached stable storage when it returns nil (a
 // persistent RunStore syncs before returning): the [Scheduler] relies on
 // it to record that a unit is running before it starts the unit's action,
-// and its result before it cleans up after it. A write that returns an
-// error may or may not have reached storage. Stores return copies: callers
-// may modify what they get.
+// and its result before it cleans up after it, and it retries a result's
+// write while the store fails (see [Scheduler.Health]). A write that
+// returns an error may or may not have reached storage. Stores return
+// copies: callers may modify what they get.
+//
+// A store fails loudly: a method never panics and never answers from
+// storage it found damaged as if it were empty. Once a store met damage
+// it refuses every later write with an error (so nothing more is written
+// over the damage) until it is closed; Close still releases it (its file
+// lock), so that a repaired or restored store can be opened in its place.
+// TestDamaged of job/scheduler/storetest checks this.
 type RunStore interface {
 	// PutRun creates or replaces the run with rec.ID.
 	PutRun(ctx context.Context, rec RunRecord) error

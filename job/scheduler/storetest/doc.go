@@ -12,9 +12,16 @@
 // return and keep copies, that methods fail after Close, and concurrent use
 // (run the suite with -race).
 //
+// [TestDamaged] checks that a persistent store fails loudly once its
+// storage is damaged beneath it: the store's test gives it a function
+// that damages the storage (random bytes over a file's pages), and the
+// suite checks that reads return errors (never a panic, never a partial
+// list), that every later write is refused, and that Close still returns.
+//
 // What it cannot observe it does not check: that a persistent store's
 // writes reach stable storage before they return needs a crash test of the
-// implementation's own (see job/boltstore).
+// implementation's own, and that Close released a damaged file needs the
+// file opened again (see job/boltstore for both).
 //
 // # Usage
 //

@@ -1,8 +1,11 @@
 package storetest
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,5 +78,89 @@ func TestDiffSeesEveryField(t *testing.T) {
 		if len(d) != 1 || !strings.HasPrefix(d[0], name+" ") {
 			t.Errorf("zeroing %s: diff = %q, want one line about %s", name, d, name)
 		}
+	}
+}
+
+// fragileStore is a MemStore whose storage can be damaged: once damaged,
+// reads fail, and once a read met the damage, every write fails until
+// Close, as TestDamaged wants.
+type fragileStore struct {
+	*scheduler.MemStore
+	damaged, met atomic.Bool
+}
+
+var errDamaged = errors.New("fragile: storage damaged")
+
+func (f *fragileStore) read() error {
+	if f.damaged.Load() {
+		f.met.Store(true)
+		return errDamaged
+	}
+	return nil
+}
+
+func (f *fragileStore) write() error {
+	if f.met.Load() {
+		return errDamaged
+	}
+	return nil
+}
+
+func (f *fragileStore) ListRuns(ctx context.Context, fl scheduler.RunFilter) ([]scheduler.RunRecord, error) {
+	if err := f.read(); err != nil {
+		return nil, err
+	}
+	return f.MemStore.ListRuns(ctx, fl)
+}
+
+func (f *fragileStore) PutRun(ctx context.Context, rec scheduler.RunRecord) error {
+	if err := f.write(); err != nil {
+		return err
+	}
+	return f.MemStore.PutRun(ctx, rec)
+}
+
+func (f *fragileStore) CreateRun(ctx context.Context, rec scheduler.RunRecord) (bool, error) {
+	if err := f.write(); err != nil {
+		return false, err
+	}
+	return f.MemStore.CreateRun(ctx, rec)
+}
+
+func (f *fragileStore) DeleteRun(ctx context.Context, id string) error {
+	if err := f.write(); err != nil {
+		return err
+	}
+	return f.MemStore.DeleteRun(ctx, id)
+}
+
+func (f *fragileStore) DeleteRuns(ctx context.Context, before time.Time) (int, error) {
+	if err := f.write(); err != nil {
+		return 0, err
+	}
+	return f.MemStore.DeleteRuns(ctx, before)
+}
+
+func (f *fragileStore) PutValue(ctx context.Context, key string, v []byte) error {
+	if err := f.write(); err != nil {
+		return err
+	}
+	return f.MemStore.PutValue(ctx, key, v)
+}
+
+// TestDamagedFragileStore holds a store that fails loudly to TestDamaged.
+func TestDamagedFragileStore(t *testing.T) {
+	var opened *fragileStore
+	TestDamaged(t, func(*testing.T) scheduler.Store {
+		opened = &fragileStore{MemStore: scheduler.NewMemStore()}
+		return opened
+	}, func(t *testing.T, st scheduler.Store) {
+		if st != opened {
+			t.Fatal("damage got another store than open returned")
+		}
+		opened.damaged.Store(true)
+	})
+	if !opened.met.Load() {
+		t.Error("TestDamaged never read the damaged store")
 	}
 }
