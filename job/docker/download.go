@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/inventory"
@@ -176,19 +177,51 @@ func Download(c *container.Client, src, destDir string, o DownloadOptions) job.A
 
 // FormatEntry renders a tar header as tar -tv does, with numeric owners:
 // "-rw-r--r-- 0/0 570 2010-01-31 11:52:26 root/.bashrc", plus " -> target"
-// for links. loc is the time zone (nil means time.Local).
+// for links. loc is the time zone (nil means time.Local). Names are
+// escaped as GNU tar escapes them (see [EscapeName]), so that a file name
+// holding control characters cannot drive the terminal it is printed on.
 func FormatEntry(h *tar.Header, loc *time.Location) string {
 	if loc == nil {
 		loc = time.Local
 	}
-	line := fmt.Sprintf("%s %d/%d %d %s %s", modeString(h), h.Uid, h.Gid, h.Size, h.ModTime.In(loc).Format(time.DateTime), h.Name)
+	line := fmt.Sprintf("%s %d/%d %d %s %s", modeString(h), h.Uid, h.Gid, h.Size, h.ModTime.In(loc).Format(time.DateTime), EscapeName(h.Name))
 	switch h.Typeflag {
 	case tar.TypeSymlink:
-		line += " -> " + h.Linkname
+		line += " -> " + EscapeName(h.Linkname)
 	case tar.TypeLink:
-		line += " link to " + h.Linkname
+		line += " link to " + EscapeName(h.Linkname)
 	}
 	return line
+}
+
+// EscapeName makes a name from a container safe to print on a terminal,
+// as GNU tar's listing does (its "escape" quoting style): a backslash
+// becomes \\, the C escapes \a \b \f \n \r \t \v stand for their
+// characters, other control characters (C0, DEL, C1) and invalid UTF-8
+// bytes become a backslash and three octal digits (ESC is \033).
+// Printable text, non-ASCII letters included, is kept.
+func EscapeName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, "\\%03o", s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case strings.ContainsRune("\a\b\f\n\r\t\v", r):
+			b.WriteByte('\\')
+			b.WriteByte("abfnrtv"[strings.IndexRune("\a\b\f\n\r\t\v", r)])
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			for _, c := range []byte(string(r)) {
+				fmt.Fprintf(&b, "\\%03o", c)
+			}
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // modeString renders type and permission bits like ls -l and tar -tv.

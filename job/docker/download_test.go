@@ -57,3 +57,18 @@ func TestFormatEntry(t *testing.T) {
 		assert.Equal(t, c.want, jobdocker.FormatEntry(&c.h, time.UTC))
 	}
 }
+
+func TestEscapeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain/name.txt":           "plain/name.txt",
+		"日本語.txt":                  "日本語.txt",
+		"a\x1b[2Jb":                `a\033[2Jb`,
+		"bell\a\nnew\tline":        `bell\a\nnew\tline`,
+		`back\slash`:               `back\\slash`,
+		"del\x7f c1\u0085 bad\xff": `del\177 c1\302\205 bad\377`,
+	} {
+		assert.Equal(t, want, jobdocker.EscapeName(in), "%q", in)
+	}
+	h := &tar.Header{Name: "evil\x1b]0;pwned\a", Typeflag: tar.TypeSymlink, Linkname: "x\ny", Mode: 0o777, ModTime: time.Unix(0, 0)}
+	assert.Equal(t, `lrwxrwxrwx 0/0 0 1970-01-01 00:00:00 evil\033]0;pwned\a -> x\ny`, jobdocker.FormatEntry(h, time.UTC))
+}

@@ -16,7 +16,11 @@ import (
 	"github.com/minato-ops/minato/job"
 )
 
-// Labels minato sets on the containers [RunContainer] creates.
+// Labels minato sets on the containers [RunContainer] and [AdoptableRun]
+// create; callers building job networks set LabelNetwork, LabelRun and
+// LabelUnit in RunOptions.Labels (job/jobfile does), so that operators and
+// crash recovery can tell which network, run and unit a container belongs
+// to.
 const (
 	// LabelJob ("minato.job") is "true" on every container RunContainer
 	// creates, so leftovers can be found with a label filter.
@@ -24,6 +28,13 @@ const (
 	// LabelTarget ("minato.target") is the name of the Target the action
 	// ran for, when it has one.
 	LabelTarget = "minato.target"
+	// LabelNetwork ("minato.network") is the name of the job network a
+	// run unit's container belongs to.
+	LabelNetwork = "minato.network"
+	// LabelRun ("minato.run") is the ID of the network's run.
+	LabelRun = "minato.run"
+	// LabelUnit ("minato.unit") is the unit's name.
+	LabelUnit = "minato.unit"
 )
 
 // DefaultStopGrace is RunOptions.StopGrace when it is zero.

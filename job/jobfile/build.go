@@ -14,14 +14,6 @@ import (
 	jobdocker "github.com/minato-ops/minato/job/docker"
 )
 
-// Labels put on every container a run unit starts, so that operators and
-// crash recovery can tell which network, run and unit it belongs to.
-const (
-	LabelNetwork = "minato.network"
-	LabelRun     = "minato.run"
-	LabelUnit    = "minato.unit"
-)
-
 // BuildOptions tunes [Build].
 type BuildOptions struct {
 	// RunID identifies this run of the network in container labels.
@@ -71,7 +63,7 @@ func action(u UnitDef, network string, c *container.Client, o BuildOptions) (job
 	switch {
 	case u.Run != nil:
 		r := u.Run
-		labels := map[string]string{LabelNetwork: network, LabelRun: o.RunID, LabelUnit: u.Name}
+		labels := map[string]string{jobdocker.LabelNetwork: network, jobdocker.LabelRun: o.RunID, jobdocker.LabelUnit: u.Name}
 		for k, v := range r.Labels {
 			if _, reserved := labels[k]; !reserved {
 				labels[k] = v

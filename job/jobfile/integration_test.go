@@ -13,6 +13,7 @@ import (
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
+	jobdocker "github.com/minato-ops/minato/job/docker"
 	"github.com/minato-ops/minato/job/jobfile"
 	"github.com/minato-ops/minato/job/jobtest"
 	"github.com/stretchr/testify/assert"
@@ -178,7 +179,7 @@ units:
 		require.NoError(t, err)
 		return n
 	}
-	labels := map[string]string{jobfile.LabelNetwork: def.Name, jobfile.LabelRun: runID, jobfile.LabelUnit: "u"}
+	labels := map[string]string{jobdocker.LabelNetwork: def.Name, jobdocker.LabelRun: runID, jobdocker.LabelUnit: "u"}
 	kept := func() []container.Summary {
 		res, err := c.List(context.Background(), container.ListOptions{All: true, Labels: labels})
 		require.NoError(t, err)

@@ -295,11 +295,12 @@ func TestParseScheduleErrors(t *testing.T) {
 			`schedule.calendar.holidays[1]: date "2026-02-30": day 30 out of range 01-28 for February 2026`,
 			`schedule.calendar.holidays[2]: date "2026/03/01": want YYYY-MM-DD, such as 2026-01-01`,
 			"schedule.calendar.months: unknown key (allowed: holidays, weekdays, workdays)",
-			"schedule.calendar: 2026-01-10 is both a holiday and a workday",
+			"schedule.calendar.weekdays[1]: Monday listed twice",
+			"schedule.calendar.workdays[0]: 2026-01-10 is both a holiday and a workday",
 		}},
 		{`schedule: {cron: "@daily", calendar: {weekdays: [mon, Monday, "1"]}}`, []string{
-			"schedule.calendar.weekdays: Monday listed twice",
-			"schedule.calendar.weekdays: Monday listed twice",
+			"schedule.calendar.weekdays[1]: Monday listed twice",
+			"schedule.calendar.weekdays[2]: Monday listed twice",
 		}},
 		{`schedule: {cron: "@daily", calendar: {weekdays: [], holidays: 2026-01-01}}`, []string{
 			`schedule.calendar.holidays: want a list, got "2026-01-01"`,
@@ -384,5 +385,5 @@ func TestScheduleDefSchedule(t *testing.T) {
 	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Calendar: &jobfile.CalendarRef{Name: "business", Holidays: []schedule.Date{{Year: 2026, Month: 1, Day: 1}}}}).Schedule(calendars)
 	assert.EqualError(t, err, "schedule: calendar: give a name or an inline calendar, not both")
 	_, err = (&jobfile.ScheduleDef{Cron: "@daily", Calendar: &jobfile.CalendarRef{Weekdays: []schedule.Weekday{schedule.Monday, schedule.Monday}}}).Schedule(calendars)
-	assert.EqualError(t, err, `schedule: calendar "inline": weekdays: Monday listed twice`)
+	assert.EqualError(t, err, `schedule: calendar "inline": weekdays[1]: Monday listed twice`)
 }

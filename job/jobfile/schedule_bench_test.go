@@ -17,6 +17,7 @@ import (
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/boltstore"
+	jobdocker "github.com/minato-ops/minato/job/docker"
 	"github.com/minato-ops/minato/job/jobfile"
 	"github.com/minato-ops/minato/job/scheduler"
 )
@@ -116,8 +117,8 @@ units:
 			b.Fatal(err)
 		}
 
-		lat := startLatencies(b, c, jobfile.LabelNetwork+"="+name, func(e container.Event) (time.Time, error) {
-			return time.Parse("20060102T150405Z", strings.TrimPrefix(e.Attributes[jobfile.LabelRun], name+"@"))
+		lat := startLatencies(b, c, jobdocker.LabelNetwork+"="+name, func(e container.Event) (time.Time, error) {
+			return time.Parse("20060102T150405Z", strings.TrimPrefix(e.Attributes[jobdocker.LabelRun], name+"@"))
 		})
 		ctx, cancel := context.WithCancel(context.Background())
 		runDone := make(chan error, 1)
@@ -131,7 +132,7 @@ units:
 		}
 		// Let the detached runs' containers finish and clean them up.
 		time.Sleep(time.Second)
-		ids, _ := c.List(context.Background(), container.ListOptions{All: true, Labels: map[string]string{jobfile.LabelNetwork: name}})
+		ids, _ := c.List(context.Background(), container.ListOptions{All: true, Labels: map[string]string{jobdocker.LabelNetwork: name}})
 		for _, s := range ids.Containers {
 			_, _ = c.Remove(context.Background(), s.ID, container.RemoveOptions{Force: true})
 		}

@@ -139,42 +139,41 @@ type Calendar struct {
 
 // Validate reports every problem of the calendar, joined: a weekday out of
 // range 0-6, a weekday listed twice, a holiday or workday that is not a
-// valid date, and a date that is both a holiday and a workday. A date
-// listed twice in Holidays (or in Workdays) is not a problem.
+// valid date, and a date that is both a holiday and a workday, each with
+// its key path ("weekdays[2]: Monday listed twice"). A date listed twice
+// in Holidays (or in Workdays) is not a problem.
 func (c *Calendar) Validate() error {
 	if c == nil {
 		return errors.New("calendar: nil")
 	}
 	var errs []error
-	add := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("calendar %q: "+format, append([]any{c.Name}, args...)...))
-	}
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	var seen [7]bool
-	for _, w := range c.Weekdays {
+	for i, w := range c.Weekdays {
 		switch {
 		case !w.valid():
-			add("weekdays: %d out of range 0-6 (Sunday-Saturday)", int(w))
+			add("weekdays[%d]: %d out of range 0-6 (Sunday-Saturday)", i, int(w))
 		case seen[w]:
-			add("weekdays: %s listed twice", w)
+			add("weekdays[%d]: %s listed twice", i, w)
 		default:
 			seen[w] = true
 		}
 	}
 	holidays := make(map[Date]bool, len(c.Holidays))
-	for _, d := range c.Holidays {
+	for i, d := range c.Holidays {
 		if !d.valid() {
-			add("holidays: %s is not a valid date", d)
+			add("holidays[%d]: %s is not a valid date", i, d)
 		}
 		holidays[d] = true
 	}
 	both := make(map[Date]bool)
-	for _, d := range c.Workdays {
+	for i, d := range c.Workdays {
 		if !d.valid() {
-			add("workdays: %s is not a valid date", d)
+			add("workdays[%d]: %s is not a valid date", i, d)
 		}
 		if holidays[d] && !both[d] {
 			both[d] = true
-			add("%s is both a holiday and a workday", d)
+			add("workdays[%d]: %s is both a holiday and a workday", i, d)
 		}
 	}
 	return errors.Join(errs...)
@@ -315,7 +314,11 @@ func OnCalendar(s *Cron, cal *Calendar, shift Shift) (Schedule, error) {
 		return nil, fmt.Errorf("schedule %q on calendar: nil calendar", s)
 	}
 	if err := cal.Validate(); err != nil {
-		return nil, err
+		var msgs []string
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			msgs = append(msgs, e.Error())
+		}
+		return nil, fmt.Errorf("calendar %q: %s", cal.Name, strings.Join(msgs, "; "))
 	}
 	switch shift {
 	case "":

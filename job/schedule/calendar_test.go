@@ -184,13 +184,13 @@ func TestCalendarValidate(t *testing.T) {
 	err := bad.Validate()
 	require.Error(t, err)
 	assert.Equal(t, strings.Join([]string{
-		`calendar "bad": weekdays: Monday listed twice`,
-		`calendar "bad": weekdays: 7 out of range 0-6 (Sunday-Saturday)`,
-		`calendar "bad": weekdays: -1 out of range 0-6 (Sunday-Saturday)`,
-		`calendar "bad": holidays: 2026-02-30 is not a valid date`,
-		`calendar "bad": 2026-05-05 is both a holiday and a workday`,
-		`calendar "bad": workdays: 2026-13-01 is not a valid date`,
-		`calendar "bad": 2026-05-06 is both a holiday and a workday`,
+		`weekdays[1]: Monday listed twice`,
+		`weekdays[2]: 7 out of range 0-6 (Sunday-Saturday)`,
+		`weekdays[3]: -1 out of range 0-6 (Sunday-Saturday)`,
+		`holidays[1]: 2026-02-30 is not a valid date`,
+		`workdays[0]: 2026-05-05 is both a holiday and a workday`,
+		`workdays[1]: 2026-13-01 is not a valid date`,
+		`workdays[3]: 2026-05-06 is both a holiday and a workday`,
 	}, "\n"), err.Error())
 	var nilCal *schedule.Calendar
 	assert.EqualError(t, nilCal.Validate(), "calendar: nil")
@@ -385,7 +385,7 @@ func TestOnCalendarErrors(t *testing.T) {
 	}{
 		{"nil schedule", nil, cal, schedule.ShiftSkip, "on calendar: nil schedule"},
 		{"nil calendar", c, nil, schedule.ShiftSkip, `schedule "0 9 * * *" on calendar: nil calendar`},
-		{"invalid calendar", c, &schedule.Calendar{Name: "x", Weekdays: []schedule.Weekday{9}}, schedule.ShiftSkip, `calendar "x": weekdays: 9 out of range 0-6 (Sunday-Saturday)`},
+		{"invalid calendar", c, &schedule.Calendar{Name: "x", Weekdays: []schedule.Weekday{9}}, schedule.ShiftSkip, `calendar "x": weekdays[0]: 9 out of range 0-6 (Sunday-Saturday)`},
 		{"unknown shift", c, cal, "following", `schedule "0 9 * * *" on calendar "jp": unknown shift "following" (want skip, next or previous)`},
 		{"every next", every, cal, schedule.ShiftNext, `schedule "@every 1h" on calendar "jp": shift next needs a field schedule: a shift moves a wall time, and @every has none`},
 		{"every previous", every, cal, schedule.ShiftPrevious, `schedule "@every 1h" on calendar "jp": shift previous needs a field schedule: a shift moves a wall time, and @every has none`},
