@@ -621,3 +621,11 @@ func TestRunnerDescribe(t *testing.T) {
 	require.NoError(t, r.Add(monitor.Check{Name: "c", Monitor: &monitortest.Scripted{}, Interval: time.Minute}))
 	assert.Equal(t, []monitor.SampleDesc{cpu, mem}, r.Describe())
 }
+
+func TestUnmeasured(t *testing.T) {
+	down := errors.New("engine down")
+	assert.NoError(t, monitor.Unmeasured(nil))
+	assert.NoError(t, monitor.Unmeasured([]monitor.Evaluation{{Err: down}, {}}), "something was measured")
+	assert.NoError(t, monitor.Unmeasured([]monitor.Evaluation{{Err: fmt.Errorf("x: %w", monitor.ErrNoBaseline)}}), "no value yet is not a failure")
+	assert.ErrorIs(t, monitor.Unmeasured([]monitor.Evaluation{{Err: down}, {Err: errors.New("other")}}), down)
+}

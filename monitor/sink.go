@@ -146,3 +146,21 @@ func joinMessages(parts ...string) string {
 	}
 	return strings.Join(out, "; ")
 }
+
+// Unmeasured returns the error of a round in which nothing could be
+// measured: when every Evaluation of evs failed, and not merely for want
+// of a previous sample (ErrNoBaseline: no value yet is not a failure), it
+// returns the first one's error; otherwise nil. One-shot binaries exit
+// with an error then (a Hinemos custom monitor exits 1), as they do when
+// the engine is down, rather than print nothing as if all were well.
+func Unmeasured(evs []Evaluation) error {
+	for _, ev := range evs {
+		if ev.Err == nil || errors.Is(ev.Err, ErrNoBaseline) {
+			return nil
+		}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return evs[0].Err
+}

@@ -200,3 +200,43 @@ func prefixed(prefix string, err error) []error {
 	}
 	return []error{fmt.Errorf("%s%w", prefix, err)}
 }
+
+// ParseThreshold builds the Threshold of sample from the text forms a
+// command line or a plugin definition gives: warning and critical are
+// Monitoring Plugins ranges (see [ParseRange]; "" sets none), info and
+// band are Hinemos bands "LOWER:UPPER" (see [ParseBand]; both or neither:
+// with them the threshold judges by [HinemosBands] and ranges are
+// refused). An error names the option ("warning", "critical", "info",
+// "band") and wraps ErrBadRange or ErrBadBand.
+func ParseThreshold(sample, warning, critical, info, band string) (Threshold, error) {
+	th := Threshold{Sample: sample}
+	for _, r := range []struct {
+		name, text string
+		dst        **Range
+	}{{"warning", warning, &th.Warning}, {"critical", critical, &th.Critical}} {
+		if r.text == "" {
+			continue
+		}
+		rg, err := ParseRange(r.text)
+		if err != nil {
+			return Threshold{}, fmt.Errorf("%s: %w", r.name, err)
+		}
+		*r.dst = &rg
+	}
+	if info == "" && band == "" {
+		return th, nil
+	}
+	if th.Warning != nil || th.Critical != nil {
+		return Threshold{}, fmt.Errorf("bands: give ranges (warning, critical) or Hinemos bands (info, band), not both: %w", ErrBadBand)
+	}
+	var b HinemosBands
+	var err error
+	if b.Info, err = ParseBand(info); err != nil {
+		return Threshold{}, fmt.Errorf("info: %w", err)
+	}
+	if b.Warning, err = ParseBand(band); err != nil {
+		return Threshold{}, fmt.Errorf("band: %w", err)
+	}
+	th.Bands = &b
+	return th, nil
+}

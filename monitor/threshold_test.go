@@ -6,6 +6,7 @@ import (
 
 	"github.com/minato-ops/minato/monitor"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func rng(t *testing.T, s string) *monitor.Range {
@@ -102,4 +103,26 @@ func TestThresholdValidateBands(t *testing.T) {
 	err = monitor.Threshold{Sample: "x", Bands: &monitor.HinemosBands{Info: monitor.Band{Lower: 5, Upper: 1}, Warning: monitor.Band{Upper: math.NaN()}}}.Validate()
 	assert.ErrorContains(t, err, "bands: info: lower 5 is greater than upper 1")
 	assert.ErrorContains(t, err, "bands: warning: lower and upper must be numbers, not NaN")
+}
+
+func TestParseThreshold(t *testing.T) {
+	th, err := monitor.ParseThreshold("cpu_percent", "80%", "@90:", "", "")
+	require.NoError(t, err)
+	assert.Equal(t, "80", th.Warning.String())
+	assert.Equal(t, "@90:", th.Critical.String())
+	assert.Nil(t, th.Bands)
+	th, err = monitor.ParseThreshold("cpu_percent", "", "", "0:80", "80:90")
+	require.NoError(t, err)
+	assert.Equal(t, monitor.HinemosBands{Info: monitor.Band{Lower: 0, Upper: 80}, Warning: monitor.Band{Lower: 80, Upper: 90}}, *th.Bands)
+	_, err = monitor.ParseThreshold("x", "10:5", "", "", "")
+	require.ErrorIs(t, err, monitor.ErrBadRange)
+	assert.Contains(t, err.Error(), "warning: ")
+	_, err = monitor.ParseThreshold("x", "", "", "0:80", "")
+	require.ErrorIs(t, err, monitor.ErrBadBand)
+	assert.Contains(t, err.Error(), "band: ")
+	_, err = monitor.ParseThreshold("x", "80", "", "0:80", "80:90")
+	require.ErrorIs(t, err, monitor.ErrBadBand, "ranges and bands together")
+	th, err = monitor.ParseThreshold("x", "", "", "", "")
+	require.NoError(t, err)
+	assert.Equal(t, monitor.Threshold{Sample: "x"}, th)
 }

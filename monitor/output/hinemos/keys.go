@@ -110,3 +110,65 @@ func HostSizeKeys() []Key {
 		{Sample: "disk_containers_bytes", Format: "{label:state}"},
 	}
 }
+
+// Options are the scripts' options that choose what a monitor prints.
+type Options struct {
+	// Core prints cpu per core (--core).
+	Core bool
+	// Limit prints memory against the container's limit (--container).
+	Limit bool
+	// All prints every memory statistic (memory --all).
+	All bool
+	// Read and Write choose disk's lines (--read, --write; neither: both).
+	Read, Write bool
+	// Bytes, Packets, Rx and Tx choose network's lines (--kb, --pck,
+	// --rx, --tx; neither of a pair: both).
+	Bytes, Packets, Rx, Tx bool
+	// Pattern is the process monitor's pattern, the key's prefix.
+	Pattern string
+}
+
+// Keys returns the key set of a monitor, by the name of the command that
+// runs it (cpu, memory, disk, network, process, host-status, host-count,
+// host-size), chosen by o; nil for any other name.
+func Keys(monitor string, o Options) []Key {
+	switch monitor {
+	case "cpu":
+		if o.Core {
+			return CPUCoreKeys()
+		}
+		return CPUKeys()
+	case "memory":
+		if o.All {
+			return MemoryAllKeys()
+		}
+		return MemoryKeys(o.Limit)
+	case "disk":
+		return DiskKeys(o.Read, o.Write)
+	case "network":
+		return NetworkKeys(o.Bytes, o.Packets, o.Rx, o.Tx)
+	case "process":
+		return ProcessKeys(o.Pattern)
+	case "host-status":
+		return HostStatusKeys()
+	case "host-count":
+		return HostCountKeys()
+	case "host-size":
+		return HostSizeKeys()
+	}
+	return nil
+}
+
+// HostKeys returns the keys of the host's use outside the containers
+// (the scripts' --with-host), whatever the host Target's name:
+// "cpu_usage:host" from cpu_percent for cpu, "host_mem_usage:host" from
+// memory_host_percent for memory; nil for any other monitor.
+func HostKeys(monitor string) []Key {
+	switch monitor {
+	case "cpu":
+		return []Key{{Sample: "cpu_percent", Format: "cpu_usage:host", Decimals: 2}}
+	case "memory":
+		return []Key{{Sample: "memory_host_percent", Format: "host_mem_usage:host", Decimals: 2}}
+	}
+	return nil
+}

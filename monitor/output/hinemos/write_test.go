@@ -307,3 +307,17 @@ func TestProblems(t *testing.T) {
 	}, hinemos.Problems(evs))
 	assert.Nil(t, hinemos.Problems(evs[:1]))
 }
+
+func TestKeysByMonitor(t *testing.T) {
+	assert.Equal(t, hinemos.CPUCoreKeys(), hinemos.Keys("cpu", hinemos.Options{Core: true}))
+	assert.Equal(t, hinemos.MemoryKeys(true), hinemos.Keys("memory", hinemos.Options{Limit: true}))
+	assert.Equal(t, hinemos.MemoryAllKeys(), hinemos.Keys("memory", hinemos.Options{All: true, Limit: true}))
+	assert.Equal(t, hinemos.NetworkKeys(false, true, true, false), hinemos.Keys("network", hinemos.Options{Packets: true, Rx: true}))
+	assert.Equal(t, hinemos.ProcessKeys("nginx"), hinemos.Keys("process", hinemos.Options{Pattern: "nginx"}))
+	assert.Nil(t, hinemos.Keys("gpu", hinemos.Options{}))
+	var b strings.Builder
+	host := monitor.Evaluation{Target: inventory.Target{Kind: inventory.KindHost, ID: "unix:///var/run/docker.sock", Name: "unix:///var/run/docker.sock"},
+		Result: monitor.Result{Samples: []monitor.Sample{{Name: "cpu_percent", Value: 12.345}}}}
+	require.NoError(t, hinemos.Write(&b, []monitor.Evaluation{host}, hinemos.HostKeys("cpu")))
+	assert.Equal(t, "cpu_usage:host,12.35\n", b.String(), "the host's key whatever the engine's name")
+}

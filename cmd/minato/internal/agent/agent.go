@@ -11,184 +11,148 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/minato-ops/minato/cmd/minato/internal/catalog"
 	"github.com/minato-ops/minato/container"
-	"github.com/minato-ops/minato/inventory"
+	"github.com/minato-ops/minato/internal/httpserve"
 	"github.com/minato-ops/minato/monitor"
-	"github.com/minato-ops/minato/monitor/baseline"
 	mdocker "github.com/minato-ops/minato/monitor/docker"
 	"github.com/minato-ops/minato/monitor/output/jsonout"
-	"github.com/minato-ops/minato/monitor/output/prom"
+	"github.com/minato-ops/minato/monitor/output/notify"
 	"github.com/minato-ops/minato/monitor/output/snmptrap"
 	"github.com/minato-ops/minato/monitor/output/syslog"
 	"github.com/minato-ops/minato/monitor/output/webhook"
 )
 
-// ShutdownTimeout bounds a clean stop after SIGTERM.
+// ShutdownTimeout bounds a clean stop after SIGTERM: the HTTP server, the
+// checks, the scheduler's detach and the notifiers' flush together.
 const ShutdownTimeout = 5 * time.Second
 
-// Agent is a configured, not yet running agent.
+// EventsCheck is the name of the engine event stream's check.
+const EventsCheck = "events"
+
+// Agent is a configured, not yet running agent. It is wiring only: every
+// part it runs is a library package's.
 type Agent struct {
 	cfg     Config
 	log     *slog.Logger
 	client  *container.Client
-	col     *mdocker.Collector
 	runner  *monitor.Runner
-	events  *mdocker.EventWatcher
-	descs   []monitor.SampleDesc
-	sinks   []monitor.Sink
+	fan     *notify.FanOut
+	jobs    *jobs // nil when the job scheduler does not run
 	closers []io.Closer
-	// counters report what each notifier sent and dropped, for /metrics.
-	counters []notifierStats
-	ready    chan string // the address the HTTP server listens on
-	started  time.Time
-	// jobs is the job scheduler; token, when set, is the bearer token
-	// of the job controls (never logged).
-	jobs  *jobs
-	token string
+	ready   chan string // the address the HTTP server listens on
+	started time.Time
+	events  atomic.Uint64 // engine events received, for /metrics
 }
 
-// New builds the agent: the engine client, the checks and the notifiers.
-// It contacts nothing yet; Run does.
-func New(cfg Config, getenv func(string) string, log *slog.Logger) (*Agent, error) {
+// New builds the agent: the engine client, the checks, the notifiers and,
+// when enabled, the job scheduler with its store (opened now, so that a
+// store another agent holds stops this one at start). It contacts the
+// engine only to sweep job containers prepared for runs that will not
+// happen.
+func New(cfg Config, getenv func(string) string, log *slog.Logger) (a *Agent, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	dcfg := container.ConfigFromEnv(getenv)
-	if cfg.Docker != nil {
-		if cfg.Docker.Host != "" {
-			dcfg.Host = cfg.Docker.Host
+	if d := cfg.Docker; d != nil {
+		if d.Host != "" {
+			dcfg.Host = d.Host
 		}
-		if cfg.Docker.APIVersion != "" {
-			dcfg.APIVersion = cfg.Docker.APIVersion
+		if d.APIVersion != "" {
+			dcfg.APIVersion = d.APIVersion
 		}
-		if cfg.Docker.TLS != nil {
-			dcfg.TLS = cfg.Docker.TLS
+		if d.TLS != nil {
+			dcfg.TLS = d.TLS
 		}
-		if cfg.Docker.Timeout != 0 {
-			dcfg.Timeout = cfg.Docker.Timeout
+		if d.Timeout != 0 {
+			dcfg.Timeout = d.Timeout
 		}
 	}
 	c, err := container.New(dcfg, container.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: log, client: c, ready: make(chan string, 1)}
+	a = &Agent{cfg: cfg, log: log, client: c, ready: make(chan string, 1), fan: notify.NewFanOut(notify.FanOutConfig{}, notify.WithLogger(log))}
 	a.closers = append(a.closers, c)
-	if err := a.setupJobs(); err != nil {
-		a.Close()
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := a.notifiers(); err != nil {
 		return nil, err
 	}
-	ccfg := mdocker.DefaultCollectorConfig()
-	if cfg.Collect != "" {
-		ccfg.Mode = cfg.Collect
-	}
-	if a.col, err = mdocker.NewCollector(c, ccfg, mdocker.WithCollectorLogger(log)); err != nil {
-		return nil, err
-	}
-	a.closers = append(a.closers, a.col)
-	dir := cfg.StateDir
-	if dir == "" {
-		if dir, err = baseline.DefaultDir(); err != nil {
+	if cfg.jobsEnabled() {
+		if a.jobs, err = openJobs(cfg, c, log); err != nil {
 			return nil, err
 		}
+		a.jobs.notify = a.notifyJob
+		a.closers = append(a.closers, a.jobs)
 	}
-	store, err := baseline.Open(dir)
+	return a, a.checks()
+}
+
+// checks builds the Runner and adds the configured checks (and the event
+// stream's) from the catalogue.
+func (a *Agent) checks() error {
+	deps, closeDeps, err := catalog.Open(a.client, catalog.OpenOptions{Collect: a.cfg.Collect, StateDir: a.cfg.StateDir, Baseline: true, Logger: a.log})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := a.notifiers(); err != nil {
-		a.Close()
-		return nil, err
-	}
+	a.closers = append(a.closers, closerFunc(closeDeps))
 	rc := monitor.DefaultRunnerConfig()
-	if cfg.MaxConcurrent > 0 {
-		rc.MaxConcurrent = cfg.MaxConcurrent
+	if a.cfg.MaxConcurrent > 0 {
+		rc.MaxConcurrent = a.cfg.MaxConcurrent
 	}
-	a.runner, err = monitor.NewRunner(rc, a.resolver(), monitor.WithLogger(log), monitor.WithTransitions(a.notify))
+	a.runner, err = monitor.NewRunner(rc, catalog.Resolver(a.client), monitor.WithLogger(a.log),
+		monitor.WithTransitions(a.transition), monitor.WithSink(monitor.SinkFunc(a.countEvents)))
 	if err != nil {
-		a.Close()
-		return nil, err
+		return err
 	}
-	for i, ch := range cfg.Checks {
-		check, err := a.check(ch, store)
-		if err == nil {
-			err = a.runner.Add(check)
+	for i, ch := range a.cfg.Checks {
+		if err := a.addCheck(ch, deps); err != nil {
+			return fmt.Errorf("checks[%d] (%s): %w", i, ch.Name, err)
 		}
+	}
+	if a.cfg.Events.Enabled {
+		stream, err := mdocker.NewEventStream(a.client, deps.Baseline, "agent-events", mdocker.EventStreamOptions{Logger: a.log})
 		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("checks[%d] (%s): %w", i, ch.Name, err)
+			return fmt.Errorf("events: %w", err)
+		}
+		w := mdocker.NewEventWatcher(stream, mdocker.AnalyzerConfig{})
+		if err := a.runner.Add(monitor.Check{Name: EventsCheck, Monitor: w}); err != nil {
+			return fmt.Errorf("events: %w", err)
 		}
 	}
-	a.descs = a.runner.Describe()
-	if cfg.Events.Enabled {
-		stream, err := mdocker.NewEventStream(c, store, "agent-events", mdocker.EventStreamOptions{Logger: log})
-		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("events: %w", err)
-		}
-		a.events = mdocker.NewEventWatcher(stream, mdocker.AnalyzerConfig{})
-	}
-	return a, nil
+	return nil
 }
 
-// resolver routes engine-level selectors (Kind host) to the engine itself
-// and container selectors to the engine's containers.
-func (a *Agent) resolver() inventory.Resolver {
-	engine := mdocker.EngineTarget(a.client)
-	return inventory.ResolverFunc(func(ctx context.Context, sel inventory.Selector) ([]inventory.Target, error) {
-		if sel.Kind == inventory.KindHost {
-			return []inventory.Target{engine}, nil
+// addCheck adds a configured check (and its host check) to the Runner.
+// Rate baselines are kept under "agent-<name>".
+func (a *Agent) addCheck(ch CheckConfig, deps catalog.Deps) error {
+	deps.Key = "agent-" + sanitize(ch.Name)
+	b, err := catalog.Build(ch.Monitor, catalog.Params{Pattern: ch.Pattern, WithHost: ch.WithHost}, ch.Targets, deps)
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, b.Closers...)
+	for _, c := range b.Checks(monitor.Check{Name: ch.Name, Interval: ch.Interval, Timeout: ch.Timeout,
+		StartDelay: ch.StartDelay, Thresholds: ch.Thresholds, Damping: ch.Damping}) {
+		if err := a.runner.Add(c); err != nil {
+			return err
 		}
-		return a.client.Resolve(ctx, sel)
-	})
+	}
+	return nil
 }
 
-func (a *Agent) check(ch CheckConfig, store *baseline.Store) (monitor.Check, error) {
-	c := monitor.Check{Name: ch.Name, Interval: ch.Interval, Timeout: ch.Timeout, StartDelay: ch.StartDelay, Damping: ch.Damping}
-	sel := inventory.Selector{Kind: inventory.KindContainer, Names: ch.Targets.Names, IDs: ch.Targets.IDs, Labels: ch.Targets.Labels, States: ch.Targets.States}
-	var err error
-	key := "agent-" + sanitize(ch.Name)
-	switch ch.Monitor {
-	case "cpu", "memory", "blkio", "network", "pids":
-		if len(sel.States) == 0 {
-			sel.States = []string{"running"}
-		}
-		kind := map[string]mdocker.Kind{"cpu": mdocker.CPU, "memory": mdocker.Memory, "blkio": mdocker.BlockIO, "network": mdocker.Network, "pids": mdocker.PIDs}[ch.Monitor]
-		c.Monitor, err = mdocker.NewResources(a.col, store, key, kind)
-	case "process":
-		if len(sel.States) == 0 {
-			sel.States = []string{"running"}
-		}
-		c.Monitor, err = mdocker.NewProcesses(a.client, ch.Pattern)
-	case "state":
-		c.Monitor = mdocker.NewState(a.client)
-	case "host-status":
-		c.Monitor, sel = mdocker.NewHostStatus(a.client), inventory.Selector{Kind: inventory.KindHost}
-	case "count":
-		c.Monitor, sel = mdocker.NewContainerCount(a.client), inventory.Selector{Kind: inventory.KindHost}
-	case "disk":
-		c.Monitor, sel = mdocker.NewDiskUsage(a.client), inventory.Selector{Kind: inventory.KindHost}
-	}
-	if err != nil {
-		return c, err
-	}
-	c.Targets = sel
-	for _, th := range ch.Thresholds {
-		t := monitor.Threshold{Sample: th.Sample, Labels: th.Labels}
-		if th.Warning != "" {
-			r, _ := monitor.ParseRange(th.Warning) // validated
-			t.Warning = &r
-		}
-		if th.Critical != "" {
-			r, _ := monitor.ParseRange(th.Critical)
-			t.Critical = &r
-		}
-		c.Thresholds = append(c.Thresholds, t)
-	}
-	return c, nil
-}
+// closerFunc adapts a func to io.Closer.
+type closerFunc func()
+
+func (f closerFunc) Close() error { f(); return nil }
 
 func sanitize(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -199,135 +163,119 @@ func sanitize(s string) string {
 	}, s)
 }
 
-// notifierStats is one notifier's delivery counts.
-type notifierStats struct {
-	name  string
-	stats func() (sent, dropped uint64)
-}
-
-// notifiers opens the configured destinations.
+// notifiers opens the configured destinations into the fan-out.
 func (a *Agent) notifiers() error {
 	for i, n := range a.cfg.Notify {
+		var (
+			nt   notify.Notifier
+			kind string
+			err  error
+		)
 		switch {
 		case n.Syslog != nil:
-			w, err := syslog.New(*n.Syslog, syslog.WithLogger(a.log))
-			if err != nil {
-				return fmt.Errorf("notify[%d].syslog: %w", i, err)
+			kind = "syslog"
+			var w *syslog.Writer
+			if w, err = syslog.New(*n.Syslog, syslog.WithLogger(a.log)); err == nil {
+				nt = syslog.NewNotifier(w, syslog.SinkOptions{All: true})
 			}
-			a.closers = append(a.closers, w)
-			a.sinks = append(a.sinks, syslog.NewSink(w, syslog.SinkOptions{All: true}))
-			a.counters = append(a.counters, notifierStats{fmt.Sprintf("%d-syslog", i), func() (uint64, uint64) { s, d, _ := w.Stats(); return s, d }})
 		case n.SNMPTrap != nil:
-			ts, err := snmptrap.New(*n.SNMPTrap)
-			if err != nil {
-				return fmt.Errorf("notify[%d].snmp_trap: %w", i, err)
+			kind = "snmp_trap"
+			var s *snmptrap.Sender
+			if s, err = snmptrap.New(*n.SNMPTrap); err == nil {
+				nt = snmptrap.NewNotifier(s, snmptrap.SinkOptions{Recoveries: true})
 			}
-			a.closers = append(a.closers, ts)
-			a.sinks = append(a.sinks, snmptrap.NewSink(ts, snmptrap.SinkOptions{Recoveries: true}))
-			a.counters = append(a.counters, notifierStats{fmt.Sprintf("%d-snmp_trap", i), ts.Stats})
 		case n.Webhook != nil:
-			ws, err := webhook.New(*n.Webhook, webhook.WithLogger(a.log))
-			if err != nil {
-				return fmt.Errorf("notify[%d].webhook: %w", i, err)
+			kind = "webhook"
+			var s *webhook.Sender
+			if s, err = webhook.New(*n.Webhook, webhook.WithLogger(a.log)); err == nil {
+				nt = webhook.NewNotifier(s)
 			}
-			a.closers = append(a.closers, ws)
-			a.sinks = append(a.sinks, webhook.NewSink(ws))
-			a.counters = append(a.counters, notifierStats{fmt.Sprintf("%d-webhook", i), func() (uint64, uint64) { s, d, _ := ws.Stats(); return s, d }})
 		case n.JSONL != nil:
-			f, err := os.OpenFile(n.JSONL.Path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-			if err != nil {
-				return fmt.Errorf("notify[%d].jsonl: %w", i, err)
-			}
-			a.closers = append(a.closers, f)
-			a.sinks = append(a.sinks, jsonout.NewLineSink(f))
+			kind = "jsonl"
+			nt, err = jsonout.NewFileNotifier(n.JSONL.Path)
 		case n.Stdout != nil:
-			a.sinks = append(a.sinks, jsonout.NewLineSink(os.Stdout))
+			kind, nt = "stdout", jsonout.NewLineNotifier(os.Stdout)
+		}
+		if err == nil {
+			err = a.fan.Add(fmt.Sprintf("%d-%s", i, kind), nt)
+		}
+		if err != nil {
+			return fmt.Errorf("notify[%d].%s: %w", i, kind, err)
 		}
 	}
 	return nil
 }
 
-// notify sends a status transition to every notifier. Failures are
-// logged; the notifiers count what they could not deliver.
-func (a *Agent) notify(ctx context.Context, tr monitor.Transition) {
-	if errors.Is(tr.Err, monitor.ErrNoBaseline) {
-		return // a rate's first sample after start: not news
-	}
-	a.log.InfoContext(ctx, "status changed", "check", tr.Check, "target", tr.Target.String(), "from", tr.From.String(), "to", tr.Status.String())
-	for _, s := range a.sinks {
-		if err := s.Write(ctx, []monitor.Evaluation{tr.Evaluation}); err != nil {
-			a.log.WarnContext(ctx, "notification failed", "check", tr.Check, "err", err)
-		}
-	}
+// transition logs a reported status change and hands it to the
+// notifiers.
+func (a *Agent) transition(ctx context.Context, tr monitor.Transition) {
+	a.log.InfoContext(ctx, "status changed", "check", tr.Check, "target", tr.Target.String(), "from", tr.From.String(), "to", tr.Status.String(), "message", tr.Message)
+	a.fan.Transition(ctx, tr)
 }
 
-// event notifies what the event stream found: deaths with a non-zero
-// exit code, OOM kills, restart loops, health changes, gaps. Routine
-// events (start, a requested stop) are not news.
-func (a *Agent) event(t inventory.Target, r monitor.Result) {
-	if r.Status == monitor.OK {
-		return
-	}
-	ev := monitor.Evaluation{Check: "events", Target: t, Result: r, Status: r.Status, Observed: r.Status, Message: r.Message}
-	a.log.Info("event", "target", t.String(), "status", r.Status.String(), "message", r.Message)
-	for _, s := range a.sinks {
-		if err := s.Write(context.Background(), []monitor.Evaluation{ev}); err != nil {
-			a.log.Warn("notification failed", "check", "events", "err", err)
+// countEvents counts the engine events the event stream's check received.
+func (a *Agent) countEvents(_ context.Context, evs []monitor.Evaluation) error {
+	for _, ev := range evs {
+		if ev.Check == EventsCheck && ev.Err == nil {
+			a.events.Add(1)
 		}
 	}
+	return nil
 }
 
 // notifyJob sends a job network's changed outcome to every notifier.
 func (a *Agent) notifyJob(ev monitor.Evaluation) {
 	a.log.Info("job network outcome changed", "network", ev.Target.Name, "status", ev.Status.String(), "message", ev.Message)
-	for _, s := range a.sinks {
-		if err := s.Write(context.Background(), []monitor.Evaluation{ev}); err != nil {
-			a.log.Warn("notification failed", "check", ev.Check, "err", err)
-		}
+	if err := a.fan.Write(context.Background(), []monitor.Evaluation{ev}); err != nil {
+		a.log.Warn("job outcome notification failed", "network", ev.Target.Name, "err", err)
 	}
 }
 
 // Addr returns the HTTP address once the server listens (for tests).
 func (a *Agent) Addr() <-chan string { return a.ready }
 
-// Run runs the checks and the HTTP server until ctx ends, then stops
-// within ShutdownTimeout. It returns nil on a clean stop.
+// Run runs the checks, the scheduler and the HTTP server until ctx ends,
+// then stops within ShutdownTimeout. It returns nil on a clean stop.
 func (a *Agent) Run(ctx context.Context) error {
 	a.started = time.Now()
+	srvCfg := httpserve.Config{}
+	if t := a.cfg.TLS; t != nil {
+		tc, err := httpserve.TLSFiles(t.CertFile, t.KeyFile, t.ClientCAFile)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		srvCfg.TLS = tc
+	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := httpserve.New(a.handler(), srvCfg, a.log)
 	a.ready <- ln.Addr().String()
-	a.log.Info("agent started", "listen", ln.Addr().String(), "engine", a.client.Host(), "checks", len(a.cfg.Checks))
+	a.log.Info("agent started", "listen", ln.Addr().String(), "tls", srvCfg.TLS != nil, "engine", a.client.Host(), "checks", len(a.cfg.Checks), "jobs", a.jobs != nil)
 
-	var wg sync.WaitGroup
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errc := make(chan error, 4)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
-	}()
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	a.jobs.start(runCtx, errc)
-	go func() {
-		defer wg.Done()
+	})
+	wg.Go(func() {
 		if err := a.runner.Run(runCtx); err != nil {
 			errc <- fmt.Errorf("runner: %w", err)
 		}
-	}()
-	if a.events != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := a.events.Watch(runCtx, a.event); err != nil {
-				errc <- fmt.Errorf("events: %w", err)
+	})
+	if a.jobs != nil {
+		wg.Go(func() {
+			// When runCtx ends the scheduler detaches from running units:
+			// their containers run on, and the next agent adopts them.
+			if err := a.jobs.sched.Run(runCtx); err != nil {
+				errc <- fmt.Errorf("jobs: %w", err)
 			}
-		}()
+		})
 	}
 	var runErr error
 	select {
@@ -343,86 +291,31 @@ func (a *Agent) Run(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-sctx.Done():
-		a.log.Warn("agent: checks still running at shutdown")
+		a.log.Warn("agent: checks or the scheduler still stopping at the shutdown deadline")
 	}
-	// The scheduler detaches from the running units: their containers
-	// run on, and the next agent with this store adopts them.
-	select {
-	case <-a.jobs.stop():
-	case <-sctx.Done():
-		a.log.Warn("agent: job scheduler still detaching at shutdown")
-	}
-	a.Close()
+	a.closeWithin(sctx)
 	a.log.Info("agent stopped")
 	return runErr
 }
 
-// Close releases the engine client and the notifiers, flushing them; what
-// a notifier could not deliver is logged with its count.
+// Close releases the notifiers (flushing them for up to ShutdownTimeout),
+// the scheduler's store and the engine client.
 func (a *Agent) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	a.closeWithin(ctx)
+}
+
+// closeWithin closes everything, flushing the notifiers until ctx ends;
+// what a notifier could not deliver is logged with its count.
+func (a *Agent) closeWithin(ctx context.Context) {
+	if err := a.fan.Close(ctx); err != nil {
+		a.log.Warn("notifications not delivered at shutdown", "err", err)
+	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		if err := a.closers[i].Close(); err != nil {
 			a.log.Warn("closing", "err", err)
 		}
 	}
 	a.closers = nil
-	for _, c := range a.counters {
-		if sent, dropped := c.stats(); dropped > 0 {
-			a.log.Warn("notifications dropped", "notifier", c.name, "sent", sent, "dropped", dropped)
-		}
-	}
-}
-
-// writeNotifierMetrics appends the notifiers' counts to the exposition, so
-// that nothing a destination refused goes unnoticed.
-func (a *Agent) writeNotifierMetrics(w io.Writer) {
-	if len(a.counters) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "# HELP minato_notifications_sent_total Notifications a notifier delivered.")
-	fmt.Fprintln(w, "# TYPE minato_notifications_sent_total counter")
-	for _, c := range a.counters {
-		sent, _ := c.stats()
-		fmt.Fprintf(w, "minato_notifications_sent_total{notifier=%q} %d\n", c.name, sent)
-	}
-	fmt.Fprintln(w, "# HELP minato_notifications_dropped_total Notifications a notifier could not deliver (buffer full, retries exhausted, refused).")
-	fmt.Fprintln(w, "# TYPE minato_notifications_dropped_total counter")
-	for _, c := range a.counters {
-		_, dropped := c.stats()
-		fmt.Fprintf(w, "minato_notifications_dropped_total{notifier=%q} %d\n", c.name, dropped)
-	}
-}
-
-func (a *Agent) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.Header.Get("Accept"), "application/json") {
-			w.Header().Set("Content-Type", "application/json")
-			_ = jsonout.Write(w, a.runner.Evaluations())
-			return
-		}
-		w.Header().Set("Content-Type", prom.ContentType)
-		if err := prom.WriteText(w, a.runner.Evaluations(), a.descs); err != nil {
-			a.log.Warn("metrics", "err", err)
-			return
-		}
-		a.writeNotifierMetrics(w)
-		a.jobs.writeMetrics(w)
-	})
-	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = jsonout.Write(w, a.runner.Evaluations())
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if _, err := a.client.Ping(ctx); err != nil {
-			http.Error(w, "engine unreachable: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "ok: up %s, engine %s\n", time.Since(a.started).Round(time.Second), a.client.Host())
-	})
-	a.jobsAPI(mux)
-	return mux
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,29 +15,30 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// newTestAgent builds an agent with one jobnet (a host unit: nothing
-// contacts the engine) and a store in a temporary directory, and serves
-// its handler. The scheduler is not run: the controls tested here need
-// only the store.
-func newTestAgent(t *testing.T, listen, token string) (*Agent, *httptest.Server) {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := Config{
-		Listen:   listen,
-		StateDir: filepath.Join(dir, "state"),
-		Jobnets:  []string{write(t, dir, "n.yaml", "name: n\n"+hostUnit)},
-		Queues:   nil,
-		Jobs:     JobsConfig{Store: filepath.Join(dir, "jobs.db")},
-	}
-	if token != "" {
-		cfg.API.TokenFile = write(t, dir, "token", token+"\n")
-	}
-	a, err := New(cfg, func(k string) string {
+// noEngine is an environment whose Docker engine does not exist: the
+// agent builds and serves without contacting one.
+func noEngine(dir string) func(string) string {
+	return func(k string) string {
 		if k == "DOCKER_HOST" {
 			return "unix://" + filepath.Join(dir, "no-engine.sock")
 		}
 		return ""
-	}, slog.New(slog.DiscardHandler))
+	}
+}
+
+// newTestAgent loads a configuration file holding text plus a state dir
+// and a job store in a temporary directory, builds the agent and serves its
+// handler on a loopback test server. Nothing is run.
+func newTestAgent(t *testing.T, text string, files map[string]string) (*Agent, *httptest.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		write(t, dir, name, content)
+	}
+	path := write(t, dir, "agent.yaml", text+"\nstate_dir: "+filepath.Join(dir, "state")+"\njobs: {store: "+filepath.Join(dir, "jobs.db")+", enabled: true}\n")
+	cfg, err := Load(path)
+	require.NoError(t, err)
+	a, err := New(cfg, noEngine(dir), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	srv := httptest.NewServer(a.handler())
@@ -69,97 +71,86 @@ func errorOf(t *testing.T, body string) string {
 	return e.Error
 }
 
-const ctJSON = "Content-Type"
+const jsonCT = "application/json"
 
-func TestAPIControlsOnLoopback(t *testing.T) {
-	_, srv := newTestAgent(t, "127.0.0.1:0", "")
-	code, body, _ := call(t, srv, "POST", "/api/v1/queues/default/stop", "")
+// TestAPIOnLoopback: without a token, every route that reveals or changes
+// state answers loopback requests for a loopback Host only (DNS
+// rebinding), GET included; /healthz and /metrics stay open.
+func TestAPIOnLoopback(t *testing.T) {
+	_, srv := newTestAgent(t, "listen: 127.0.0.1:0\njobnets: [n.yaml]\n", map[string]string{"n.yaml": "name: n\n" + hostUnit})
+	for _, path := range []string{"/api/v1/status", "/api/v1/runs", "/api/v1/runs/n@x", "/api/v1/jobnets", "/api/v1/queues"} {
+		code, body, _ := call(t, srv, "GET", path, "", "Host", "evil.example")
+		assert.Equal(t, http.StatusForbidden, code, "%s: a page of evil.example that resolves to 127.0.0.1 reads nothing", path)
+		assert.Contains(t, errorOf(t, body), `Host "evil.example" is not a loopback address`)
+	}
+	code, body, _ := call(t, srv, "GET", "/metrics", "", "Accept", jsonCT, "Host", "evil.example")
+	assert.Equal(t, http.StatusForbidden, code, "the JSON form of /metrics holds messages: guarded")
+	assert.NotContains(t, body, "no-engine.sock")
+
+	code, body, _ = call(t, srv, "POST", "/api/v1/queues/default/stop", "", "Content-Type", "text/plain")
 	assert.Equal(t, http.StatusUnsupportedMediaType, code, "a browser's cross-site form cannot control jobs")
-	assert.Contains(t, errorOf(t, body), "Content-Type: application/json")
-
-	code, body, _ = call(t, srv, "POST", "/api/v1/queues/default/stop", "", ctJSON, "application/json", "Host", "rebound.example:9464")
-	assert.Equal(t, http.StatusForbidden, code, "DNS rebinding: a non-loopback Host is refused without a token")
-	assert.Contains(t, errorOf(t, body), `the request's Host "rebound.example:9464" is not a loopback address`)
-
-	code, body, _ = call(t, srv, "POST", "/api/v1/queues/default/stop", "", ctJSON, "application/json")
+	code, body, _ = call(t, srv, "POST", "/api/v1/queues/default/stop", "", "Content-Type", jsonCT)
 	require.Equal(t, http.StatusOK, code, body)
 	assert.JSONEq(t, `{"name":"default","concurrency":0,"running":0,"stopped":true}`, body)
+
+	code, body, _ = call(t, srv, "POST", "/api/v1/runs", `{"network":"n","hold":["zzz"]}`, "Content-Type", jsonCT)
+	assert.Equal(t, http.StatusBadRequest, code, "an unknown held unit is a bad request")
+	assert.Contains(t, errorOf(t, body), `network n has no unit "zzz" (units: a)`)
+	code, body, _ = call(t, srv, "POST", "/api/v1/runs", `{"network":"n"} trailing`, "Content-Type", jsonCT)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, errorOf(t, body), "exactly one JSON value")
+
 	code, body, _ = call(t, srv, "GET", "/metrics", "")
 	assert.Equal(t, http.StatusOK, code)
-	assert.Contains(t, body, `minato_queue_stopped{queue="default"} 1`)
-	assert.Contains(t, body, `minato_jobnet_runs_total{network="n",state="failed"} 0`)
-
-	for _, c := range []struct {
-		method, path, body string
-		code               int
-		msg                string
-	}{
-		{"POST", "/api/v1/queues/nope/stop", "", 404, `job: no queue "nope"`},
-		{"POST", "/api/v1/queues/default/pause", "", 404, `unknown queue control "pause"`},
-		{"POST", "/api/v1/runs/n@x/units/a/frob", "", 404, `unknown unit control "frob"`},
-		{"POST", "/api/v1/runs/n@x/units/a/hold", "", 404, `run "n@x"`},
-		{"POST", "/api/v1/runs/n@x/rerun", "", 404, `run "n@x"`},
-		{"GET", "/api/v1/runs/n@x", "", 404, `run "n@x"`},
-		{"POST", "/api/v1/runs", `{"netwrk": "n"}`, 400, `unknown field "netwrk"`},
-		{"POST", "/api/v1/runs", `{}`, 400, "give definition (a job file's text) or network"},
-		{"POST", "/api/v1/runs", `{"network": "n", "definition": "name: n"}`, 400, "not both"},
-		{"POST", "/api/v1/runs", `{"network": "n", "id": "a/b"}`, 400, `id "a/b": want`},
-		{"POST", "/api/v1/runs", `{"definition": "name: m\nunits:\n  - {name: a, timeout: soon, host: {command: [x]}}\n"}`, 400, `units[0].timeout: "soon"`},
-		{"POST", "/api/v1/runs", `{"definition": "name: m\nqueue: nope\n` + strings.ReplaceAll(hostUnit, "\n", `\n`) + `"}`, 400, `definition: queue: "nope" is not defined in the agent's queues`},
-		{"POST", "/api/v1/runs", `{"network": "nope"}`, 404, `no network "nope"`},
-		{"GET", "/api/v1/runs?limit=many", "", 400, `limit "many"`},
-		{"POST", "/api/v1/runs", `{"definition": "` + strings.Repeat("x", MaxRequestBody) + `"}`, 413, "request body too large"},
-	} {
-		code, body, _ := call(t, srv, c.method, c.path, c.body, ctJSON, "application/json")
-		assert.Equal(t, c.code, code, "%s %s: %s", c.method, c.path, body)
-		assert.Contains(t, errorOf(t, body), c.msg, "%s %s", c.method, c.path)
+	for _, want := range []string{`minato_queue_stopped{queue="default"} 1`, `minato_jobnet_runs_total{network="n",state="failed"} 0`,
+		"minato_job_store_up 1", "go_goroutines ", "process_resident_memory_bytes "} {
+		assert.Contains(t, body, want)
 	}
-
-	code, body, _ = call(t, srv, "GET", "/api/v1/jobnets", "")
-	assert.Equal(t, 200, code)
-	assert.JSONEq(t, `[{"name":"n","queue":"default","overlap":"skip"}]`, body)
-	code, body, _ = call(t, srv, "GET", "/api/v1/runs", "")
-	assert.Equal(t, 200, code)
-	assert.JSONEq(t, `[]`, body)
+	code, body, _ = call(t, srv, "GET", "/api/v1/status", "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `"message": "nothing to check yet`, "an agent with nothing evaluated says so, not UNKNOWN")
+	assert.Contains(t, body, `"status": "OK"`)
 }
 
+// TestAPIToken: with a token every API route needs it, reads included
+// (runs hold unit output); the bearer scheme is case-insensitive; a
+// refusal closes the connection and never echoes the token.
 func TestAPIToken(t *testing.T) {
-	_, srv := newTestAgent(t, "0.0.0.0:0", "s3cret-token")
-	code, body, hdr := call(t, srv, "POST", "/api/v1/queues/default/stop", "", ctJSON, "application/json")
-	assert.Equal(t, http.StatusUnauthorized, code)
-	assert.Equal(t, `Bearer realm="minato"`, hdr.Get("WWW-Authenticate"))
-	assert.Contains(t, errorOf(t, body), "job controls need the agent's token")
-	assert.NotContains(t, body, "s3cret")
-	code, _, _ = call(t, srv, "POST", "/api/v1/queues/default/stop", "", ctJSON, "application/json", "Authorization", "Bearer wrong")
-	assert.Equal(t, http.StatusUnauthorized, code)
-	code, body, _ = call(t, srv, "POST", "/api/v1/queues/default/stop", "", ctJSON, "application/json", "Authorization", "Bearer s3cret-token", "Host", "agent.example:9464")
-	assert.Equal(t, http.StatusOK, code, body)
-	code, _, _ = call(t, srv, "GET", "/api/v1/queues", "")
-	assert.Equal(t, http.StatusOK, code, "reading the queues needs no token")
-	for _, path := range []string{"/api/v1/runs", "/api/v1/runs/n@x"} {
-		code, body, hdr = call(t, srv, "GET", path, "")
-		assert.Equal(t, http.StatusUnauthorized, code, "%s: runs hold the units' output", path)
-		assert.Contains(t, errorOf(t, body), "reading runs needs the agent's token")
+	_, srv := newTestAgent(t, "listen: 127.0.0.1:0\napi: {token_file: token}\n", map[string]string{"token": "s3cret-token\n"})
+	for _, path := range []string{"/api/v1/status", "/api/v1/runs", "/api/v1/queues"} {
+		code, body, hdr := call(t, srv, "GET", path, "")
+		assert.Equal(t, http.StatusUnauthorized, code, path)
 		assert.Equal(t, `Bearer realm="minato"`, hdr.Get("WWW-Authenticate"))
+		assert.NotContains(t, body, "s3cret")
 	}
-	code, body, _ = call(t, srv, "GET", "/api/v1/runs", "", "Authorization", "Bearer s3cret-token")
-	assert.Equal(t, http.StatusOK, code, body)
+	code, _, _ := call(t, srv, "GET", "/api/v1/runs", "", "Authorization", "bearer s3cret-token", "Host", "agent.example:9464")
+	assert.Equal(t, http.StatusOK, code, "RFC 9110: the scheme is case-insensitive; with a token the Host does not matter")
+	code, _, _ = call(t, srv, "GET", "/healthz", "")
+	assert.NotEqual(t, http.StatusUnauthorized, code, "/healthz stays open")
 }
 
-func TestAPIControlsDisabledOffLoopbackWithoutToken(t *testing.T) {
+func TestAPIWithoutScheduler(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Config{Listen: "0.0.0.0:0", StateDir: filepath.Join(dir, "state"), Events: EventsConfig{Enabled: true}, Jobs: JobsConfig{Store: filepath.Join(dir, "jobs.db")}}
-	a, err := New(cfg, func(k string) string {
-		if k == "DOCKER_HOST" {
-			return "unix://" + filepath.Join(dir, "none.sock")
-		}
-		return ""
-	}, slog.New(slog.DiscardHandler))
+	cfg := Config{Listen: "127.0.0.1:0", StateDir: filepath.Join(dir, "state"), Events: EventsConfig{Enabled: true}, Jobs: JobsConfig{Store: filepath.Join(dir, "jobs.db")}}
+	a, err := New(cfg, noEngine(dir), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer a.Close()
 	srv := httptest.NewServer(a.handler())
 	defer srv.Close()
-	code, body, _ := call(t, srv, "POST", "/api/v1/runs", `{"network": "n"}`, ctJSON, "application/json")
-	assert.Equal(t, http.StatusForbidden, code)
-	assert.Equal(t, "job controls are disabled: the agent listens on 0.0.0.0:0, which is not loopback, and api.token_file is not set", errorOf(t, body))
+	for i := 0; i < 3; i++ {
+		code, body, _ := call(t, srv, "GET", "/api/v1/runs/x", "")
+		assert.Equal(t, http.StatusNotFound, code)
+		assert.Contains(t, errorOf(t, body), "this agent runs no job scheduler")
+	}
+	_, err = os.Stat(filepath.Join(dir, "jobs.db"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a monitoring-only agent never opens (nor locks) the job store, whatever it is asked")
+}
+
+// TestHealthzSaysNothingSecret: an unreachable engine is 503 without the
+// engine's address or the error text.
+func TestHealthzSaysNothingSecret(t *testing.T) {
+	_, srv := newTestAgent(t, "listen: 127.0.0.1:0\n", nil)
+	code, body, _ := call(t, srv, "GET", "/healthz", "")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "unhealthy: the Docker engine does not answer (see the agent's log)\n", body)
 }

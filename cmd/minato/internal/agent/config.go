@@ -3,7 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,29 +11,46 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minato-ops/minato/cmd/minato/internal/catalog"
 	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/internal/httpguard"
 	"github.com/minato-ops/minato/internal/strictyaml"
+	"github.com/minato-ops/minato/inventory"
+	"github.com/minato-ops/minato/job/jobfile"
+	"github.com/minato-ops/minato/job/schedule"
 	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/minato-ops/minato/monitor"
 	"github.com/minato-ops/minato/monitor/output/snmptrap"
 	"github.com/minato-ops/minato/monitor/output/syslog"
 	"github.com/minato-ops/minato/monitor/output/webhook"
+	"github.com/minato-ops/minato/monitor/snmp"
 )
 
 // DefaultListen is where the agent serves HTTP by default: loopback only.
 const DefaultListen = "127.0.0.1:9464"
 
-// Monitors lists the monitor names a check may use.
-var Monitors = []string{"cpu", "memory", "blkio", "network", "pids", "process", "state", "host-status", "count", "disk"}
+// maxFileSize bounds the files a configuration names (job files, the
+// token file): they are read whole.
+const maxFileSize = 4 << 20
 
-// Config is the agent's configuration file (YAML or JSON).
+// Config is the agent's configuration file (YAML or JSON), decoded
+// strictly: an unknown key is an error naming it and the keys allowed.
+// Load reads the files it names; Validate reads nothing.
 type Config struct {
 	// Listen is the HTTP address (host:port); default DefaultListen.
 	Listen string `json:"listen"`
+	// TLS serves HTTPS. Required on a non-loopback Listen when the job
+	// scheduler runs, unless Insecure.
+	TLS *TLSConfig `json:"tls,omitempty"`
+	// Insecure allows plain HTTP on a non-loopback Listen with the job
+	// scheduler: job output and the token then cross the network in the
+	// clear. For isolated management networks only.
+	Insecure bool `json:"insecure,omitempty"`
 	// Docker says how to reach the engine; absent fields come from
 	// DOCKER_HOST and friends.
 	Docker *container.Config `json:"docker,omitempty"`
-	// StateDir holds the rate baselines (default: the user's state dir).
+	// StateDir holds the rate baselines and the event checkpoint
+	// (default: the user's state directory).
 	StateDir string `json:"state_dir,omitempty"`
 	// Collect is the resource collection mode (auto, oneshot, stream,
 	// twosample, direct); default auto.
@@ -44,78 +61,92 @@ type Config struct {
 	Checks []CheckConfig `json:"checks"`
 	// Events configures the engine event stream.
 	Events EventsConfig `json:"events"`
-	// Notify lists where status transitions go.
+	// Notify lists where status changes go.
 	Notify []NotifyConfig `json:"notify,omitempty"`
-	// Jobnets are the job network files the scheduler runs; Load makes
-	// relative paths relative to the config file's directory.
+	// Jobnets are the job network files the scheduler runs; Load reads
+	// them, relative to the config file's directory.
 	Jobnets []string `json:"jobnets,omitempty"`
-	// Queues are the named queues; scheduler.DefaultQueue always exists (with
-	// no concurrency limit unless listed).
+	// Queues are the named queues; the queue "default" always exists
+	// (with no concurrency limit unless listed).
 	Queues []scheduler.QueueConfig `json:"queues,omitempty"`
 	// Calendars are the business calendars jobnet schedules name.
-	Calendars []CalendarConfig `json:"calendars,omitempty"`
-	// Jobs configures the scheduler's store.
+	Calendars []schedule.Calendar `json:"calendars,omitempty"`
+	// Jobs configures the job scheduler and its store.
 	Jobs JobsConfig `json:"jobs"`
-	// API secures the job control API.
+	// API secures the HTTP API.
 	API APIConfig `json:"api"`
+
+	// What Load read from the files named above.
+	jobnetData [][]byte
+	token      string
 }
 
-// CalendarConfig is one named business calendar, as written in the file:
-// weekdays are names ("mon", "Monday") or cron numbers 0-7, dates are
-// YYYY-MM-DD.
-type CalendarConfig struct {
-	Name     string   `json:"name"`
-	Weekdays []string `json:"weekdays,omitempty"`
-	Holidays []string `json:"holidays,omitempty"`
-	Workdays []string `json:"workdays,omitempty"`
+// TLSConfig are the PEM files of the HTTPS listener, relative to the config
+// file's directory. The certificate and key are read again when they
+// change, so a renewal needs no restart.
+type TLSConfig struct {
+	CertFile string `json:"cert_file"`
+	KeyFile  string `json:"key_file"`
+	// ClientCAFile, when set, requires client certificates signed by
+	// these CAs (mutual TLS).
+	ClientCAFile string `json:"client_ca_file,omitempty"`
 }
 
-// JobsConfig says where the scheduler keeps its runs.
+// JobsConfig configures the job scheduler.
 type JobsConfig struct {
-	// Store is the run store file (default boltstore.DefaultPath()).
+	// Enabled runs the scheduler (and its API) even without jobnets, for
+	// submitted job files. It runs whenever Jobnets are listed, and, with
+	// no configuration file, by default.
+	Enabled bool `json:"enabled,omitempty"`
+	// Store is the run store file (default: the user's state directory's
+	// minato/jobs.db). One agent holds it at a time.
 	Store string `json:"store,omitempty"`
-	// Retention is how long finished runs are kept (default
-	// scheduler.DefaultRetention, 30 days).
+	// Retention is how long finished runs are kept (default 30 days).
 	Retention time.Duration `json:"retention,omitempty"`
 	// SpillDir holds unit output beyond 1 MiB (default: the store's
-	// directory's "output").
+	// directory's "output"). Pruning removes files inside it only.
 	SpillDir string `json:"spill_dir,omitempty"`
 }
 
-// APIConfig secures the HTTP job controls.
+// APIConfig secures the HTTP API.
 type APIConfig struct {
-	// TokenFile holds the bearer token every POST to /api/v1 must carry.
+	// TokenFile holds the bearer token every API request must carry
+	// (reads included: runs hold their units' output); relative to the
+	// config file's directory. It must be readable by its owner only (mode
+	// 0600 or 0400). Without it, the API answers only on loopback, for a
+	// loopback Host.
 	TokenFile string `json:"token_file,omitempty"`
 }
 
-// CheckConfig is one check.
+// CheckConfig is one check: a monitor of the catalogue on a selection, on
+// a schedule, judged by thresholds.
 type CheckConfig struct {
-	Name       string            `json:"name"`
-	Monitor    string            `json:"monitor"`
-	Targets    TargetsConfig     `json:"targets"`
-	Interval   time.Duration     `json:"interval"`
-	Timeout    time.Duration     `json:"timeout,omitempty"`
-	StartDelay time.Duration     `json:"start_delay,omitempty"`
-	Thresholds []ThresholdConfig `json:"thresholds,omitempty"`
-	Damping    monitor.Damping   `json:"damping"`
+	// Name is unique; it names the check in every output.
+	Name string `json:"name"`
+	// Monitor is a catalogue name: cpu, memory, disk, network, pids,
+	// process, container-status, host-status, host-count, host-size
+	// (older names: blkio, state, count).
+	Monitor string `json:"monitor"`
 	// Pattern is the process monitor's regular expression.
 	Pattern string `json:"pattern,omitempty"`
-}
-
-// TargetsConfig selects containers (ignored by engine-level monitors).
-type TargetsConfig struct {
-	Names  []string          `json:"names,omitempty"`
-	IDs    []string          `json:"ids,omitempty"`
-	Labels map[string]string `json:"labels,omitempty"`
-	States []string          `json:"states,omitempty"`
-}
-
-// ThresholdConfig is a threshold with Monitoring Plugins ranges.
-type ThresholdConfig struct {
-	Sample   string            `json:"sample"`
-	Labels   map[string]string `json:"labels,omitempty"`
-	Warning  string            `json:"warning,omitempty"`
-	Critical string            `json:"critical,omitempty"`
+	// WithHost adds, for cpu and memory, a second check, "<name>-host",
+	// of the host's use outside the containers over SNMP.
+	WithHost *snmp.Config `json:"with_host,omitempty"`
+	// Targets selects the containers (engine monitors ignore it).
+	Targets inventory.Selector `json:"targets"`
+	// Interval is the time between two rounds; required.
+	Interval time.Duration `json:"interval"`
+	// Timeout bounds each round (default min(interval, 10s)).
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// StartDelay postpones the first round.
+	StartDelay time.Duration `json:"start_delay,omitempty"`
+	// Thresholds judge the samples: Monitoring Plugins ranges (warning,
+	// critical) or Hinemos bands (bands: {info, warning}). A threshold
+	// without a sample applies to the monitor's primary samples (cpu:
+	// cpu_percent, memory: memory_host_percent, ...).
+	Thresholds []monitor.Threshold `json:"thresholds,omitempty"`
+	// Damping delays reported status changes.
+	Damping monitor.Damping `json:"damping"`
 }
 
 // EventsConfig turns the engine event stream on or off.
@@ -137,56 +168,150 @@ type FileConfig struct {
 	Path string `json:"path"`
 }
 
-// Default is the configuration with no file: CPU, memory and state checks
-// on every running container every 10 s, events on, HTTP on loopback.
+// Default is the configuration without a file: CPU, memory and state
+// checks on every running container every 10 s, events on, the job
+// scheduler on, HTTP on loopback.
 func Default() Config {
 	return Config{
 		Listen: DefaultListen,
 		Checks: []CheckConfig{
-			{Name: "cpu", Monitor: "cpu", Interval: 10 * time.Second},
-			{Name: "memory", Monitor: "memory", Interval: 10 * time.Second},
-			{Name: "state", Monitor: "state", Interval: 10 * time.Second},
+			{Name: "cpu", Monitor: catalog.CPU, Interval: 10 * time.Second},
+			{Name: "memory", Monitor: catalog.Memory, Interval: 10 * time.Second},
+			{Name: "state", Monitor: catalog.ContainerStatus, Interval: 10 * time.Second},
 		},
 		Events: EventsConfig{Enabled: true},
+		Jobs:   JobsConfig{Enabled: true},
 	}
 }
 
-// Load reads a configuration file over the defaults for Listen and Events
-// (Checks in a file replace the default checks) and validates it.
+// Load reads a configuration file over the defaults for Listen (Checks
+// in a file replace the default checks), reads the files it names (job
+// networks, relative to the file's directory, and the token file) and
+// validates it. The error joins every problem, each with its key path.
 func Load(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return Config{}, err
 	}
 	cfg := Config{Listen: DefaultListen}
-	if err := strictyaml.Unmarshal(b, &cfg); err != nil {
-		return Config{}, err
-	}
 	dir := filepath.Dir(path)
-	for i, p := range cfg.Jobnets {
-		if p != "" && !filepath.IsAbs(p) {
-			cfg.Jobnets[i] = filepath.Join(dir, p)
+	err = strictyaml.Options{Validate: func() error {
+		rel := func(p *string) {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(dir, *p)
+			}
 		}
-	}
-	return cfg, cfg.Validate()
+		for i := range cfg.Jobnets {
+			rel(&cfg.Jobnets[i])
+		}
+		rel(&cfg.API.TokenFile)
+		if cfg.TLS != nil {
+			rel(&cfg.TLS.CertFile)
+			rel(&cfg.TLS.KeyFile)
+			rel(&cfg.TLS.ClientCAFile)
+		}
+		return errors.Join(append(cfg.readFiles(), cfg.Validate())...)
+	}}.Unmarshal(b, &cfg)
+	return cfg, err
 }
 
-// Validate checks every field and returns every problem, joined, each with
-// its key path and what is allowed.
+// readFiles reads the job network files and the token file.
+func (c *Config) readFiles() []error {
+	var errs []error
+	c.jobnetData = make([][]byte, len(c.Jobnets))
+	for i, p := range c.Jobnets {
+		if p == "" {
+			continue // Validate reports it
+		}
+		b, err := readFile(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("jobnets[%d]: %w", i, err))
+		}
+		c.jobnetData[i] = b
+	}
+	if p := c.API.TokenFile; p != "" {
+		tok, err := readToken(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("api.token_file: %w", err))
+		}
+		c.token = tok
+	}
+	return errs
+}
+
+// readFile reads a file of at most maxFileSize bytes.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes: not a configuration or job file", path, maxFileSize)
+	}
+	return b, nil
+}
+
+// readToken reads a token file: one line, no spaces, readable by its
+// owner only (as ssh insists of private keys).
+func readToken(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if m := st.Mode().Perm(); m&0o077 != 0 {
+		return "", fmt.Errorf("%s: mode %04o lets others read the token: chmod 600 %s", path, m, path)
+	}
+	b, err := readFile(path)
+	if err != nil {
+		return "", err
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" || strings.ContainsAny(tok, " \t\r\n") || len(tok) > 4096 {
+		return "", fmt.Errorf("%s: want one line holding the token, with no spaces", path)
+	}
+	return tok, nil
+}
+
+// jobsEnabled reports whether the job scheduler runs.
+func (c Config) jobsEnabled() bool { return c.Jobs.Enabled || len(c.Jobnets) > 0 }
+
+// Validate checks every field and returns every problem, joined, each
+// with its key path and what is allowed. It reads no file: the job
+// networks are checked as Load read them.
 func (c Config) Validate() error {
 	var errs []error
 	add := func(path, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, a...)))
 	}
-	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+	addAll := func(path string, err error) {
+		for _, e := range flatten(err) {
+			errs = append(errs, subPath(path, e))
+		}
+	}
+	if _, port, err := splitListen(c.Listen); err != nil {
 		add("listen", "%q: want HOST:PORT such as %s", c.Listen, DefaultListen)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		add("listen", "%q: port must be 0 to 65535", c.Listen)
+	} else if !httpguard.LoopbackListen(c.Listen) && c.jobsEnabled() {
+		if c.API.TokenFile == "" {
+			add("api.token_file", "required when listen (%s) is not loopback and the job scheduler runs: without a token the job API answers on loopback only", c.Listen)
+		}
+		if c.TLS == nil && !c.Insecure {
+			add("tls", "required when listen (%s) is not loopback and the job scheduler runs: job output and the token would cross the network in the clear (set insecure: true only on an isolated management network)", c.Listen)
+		}
+	}
+	if c.TLS != nil {
+		if c.TLS.CertFile == "" || c.TLS.KeyFile == "" {
+			add("tls", "give cert_file and key_file (PEM)")
+		}
 	}
 	if c.Docker != nil {
-		if err := c.Docker.Validate(); err != nil {
-			add("docker", "%v", err)
-		}
+		addAll("docker", c.Docker.Validate())
 	}
 	switch c.Collect {
 	case "", "auto", "oneshot", "stream", "twosample", "direct":
@@ -196,81 +321,205 @@ func (c Config) Validate() error {
 	if c.MaxConcurrent < 0 {
 		add("max_concurrent", "%d: want 0 (default 10) or more", c.MaxConcurrent)
 	}
-	if len(c.Checks) == 0 && !c.Events.Enabled && len(c.Jobnets) == 0 {
-		add("checks", "nothing to do: give checks, enable events or list jobnets")
+	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() {
+		add("checks", "nothing to do: give checks, enable events or the job scheduler, or list jobnets")
 	}
 	names := map[string]int{}
 	for i, ch := range c.Checks {
 		p := fmt.Sprintf("checks[%d]", i)
-		if ch.Name == "" {
+		switch j, dup := names[ch.Name]; {
+		case ch.Name == "":
 			add(p+".name", "required")
-		} else if j, dup := names[ch.Name]; dup {
+		case dup:
 			add(p+".name", "%q is also the name of checks[%d]", ch.Name, j)
-		} else {
+		default:
 			names[ch.Name] = i
 		}
-		if !slices.Contains(Monitors, ch.Monitor) {
-			add(p+".monitor", "%q: want one of %s", ch.Monitor, strings.Join(Monitors, ", "))
-		}
-		if ch.Interval <= 0 {
-			add(p+".interval", "required: a duration greater than 0, such as 10s")
-		}
-		if len(ch.Targets.Names) > 0 && len(ch.Targets.IDs) > 0 {
-			add(p+".targets", "give names or ids, not both")
-		}
-		for j, th := range ch.Thresholds {
-			tp := fmt.Sprintf("%s.thresholds[%d]", p, j)
-			if th.Sample == "" {
-				add(tp+".sample", "required: the sample name, such as cpu_percent")
-			}
-			for k, r := range map[string]string{"warning": th.Warning, "critical": th.Critical} {
-				if r == "" {
-					continue
-				}
-				if _, err := monitor.ParseRange(r); err != nil {
-					add(tp+"."+k, "%q: %v", r, err)
-				}
-			}
-		}
-		if err := ch.Damping.Validate(); err != nil {
-			add(p+".damping", "%v", err)
-		}
+		addAll(p, ch.validate())
 	}
 	for i, n := range c.Notify {
-		p := fmt.Sprintf("notify[%d]", i)
-		set := 0
-		if n.Syslog != nil {
-			set++
-			if err := n.Syslog.Validate(); err != nil {
-				add(p+".syslog", "%v", err)
-			}
+		addAll(fmt.Sprintf("notify[%d]", i), n.validate())
+	}
+	errs = append(errs, c.validateJobs()...)
+	return errors.Join(errs...)
+}
+
+func splitListen(listen string) (host, port string, err error) {
+	i := strings.LastIndexByte(listen, ':')
+	if i < 0 {
+		return "", "", errors.New("no port")
+	}
+	return strings.Trim(listen[:i], "[]"), listen[i+1:], nil
+}
+
+// validate checks one check without building it; errors are prefixed with
+// the field.
+func (ch CheckConfig) validate() error {
+	var errs []error
+	canon, ok := catalog.Canonical(ch.Monitor)
+	if !ok {
+		errs = append(errs, fmt.Errorf("monitor: %q: want one of %s", ch.Monitor, strings.Join(catalog.Names, ", ")))
+	} else if err := (catalog.Params{Pattern: ch.Pattern, WithHost: ch.WithHost}).Validate(canon); err != nil {
+		errs = append(errs, err)
+	}
+	if ch.Interval <= 0 {
+		errs = append(errs, errors.New("interval: required: a duration greater than 0, such as 10s"))
+	}
+	if ch.Timeout < 0 || ch.StartDelay < 0 {
+		errs = append(errs, errors.New("timeout and start_delay: want a duration of 0 or more"))
+	}
+	if err := ch.Targets.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("targets: %w", err))
+	}
+	for j, th := range ch.Thresholds {
+		if th.Sample == "" {
+			th.Sample = "primary" // applies to the primary samples: validate the rest
 		}
-		if n.SNMPTrap != nil {
-			set++
-			if err := n.SNMPTrap.Validate(); err != nil {
-				add(p+".snmp_trap", "%v", err)
-			}
-		}
-		if n.Webhook != nil {
-			set++
-			if err := n.Webhook.Validate(); err != nil {
-				add(p+".webhook", "%v", err)
-			}
-		}
-		if n.JSONL != nil {
-			set++
-			if n.JSONL.Path == "" {
-				add(p+".jsonl.path", "required")
-			}
-		}
-		if n.Stdout != nil {
-			set++
-		}
-		if set != 1 {
-			add(p, "give exactly one of syslog, snmp_trap, webhook, jsonl or stdout")
+		if err := th.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("thresholds[%d]: %w", j, err))
 		}
 	}
-	_, jobErrs := c.compileJobs()
-	errs = append(errs, jobErrs...)
+	if err := ch.Damping.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("damping: %w", err))
+	}
 	return errors.Join(errs...)
+}
+
+func (n NotifyConfig) validate() error {
+	var errs []error
+	set := 0
+	each := func(name string, on bool, v interface{ Validate() error }) {
+		if !on {
+			return
+		}
+		set++
+		if err := v.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	each("syslog", n.Syslog != nil, n.Syslog)
+	each("snmp_trap", n.SNMPTrap != nil, n.SNMPTrap)
+	each("webhook", n.Webhook != nil, n.Webhook)
+	if n.JSONL != nil {
+		set++
+		if n.JSONL.Path == "" {
+			errs = append(errs, errors.New("jsonl.path: required"))
+		}
+	}
+	if n.Stdout != nil {
+		set++
+	}
+	if set != 1 {
+		errs = append(errs, errors.New("give exactly one of syslog, snmp_trap, webhook, jsonl or stdout"))
+	}
+	return errors.Join(errs...)
+}
+
+// validateJobs checks the scheduler's keys: queues (as the scheduler
+// does), calendars, and the job network files as Load read them.
+func (c Config) validateJobs() []error {
+	var errs []error
+	add := func(path string, err error) {
+		for _, e := range flatten(err) {
+			errs = append(errs, fmt.Errorf("%s: %w", path, e))
+		}
+	}
+	st := scheduler.NewMemStore()
+	_, err := scheduler.New(scheduler.Config{Queues: c.Queues}, st, st)
+	errs = append(errs, flatten(err)...)
+	queues := []string{scheduler.DefaultQueue}
+	for _, q := range c.Queues {
+		if scheduler.ValidName(q.Name) && !slices.Contains(queues, q.Name) {
+			queues = append(queues, q.Name)
+		}
+	}
+	cals, bad, index := map[string]*schedule.Calendar{}, map[string]bool{}, map[string]int{}
+	for i := range c.Calendars {
+		cal := &c.Calendars[i]
+		p := fmt.Sprintf("calendars[%d]", i)
+		if j, dup := index[cal.Name]; dup {
+			add(p+".name", fmt.Errorf("%q is also the name of calendars[%d]", cal.Name, j))
+		} else if !scheduler.ValidName(cal.Name) {
+			add(p+".name", fmt.Errorf("%q: want letters, digits, '.', '_' or '-'", cal.Name))
+		} else {
+			index[cal.Name] = i
+		}
+		if err := cal.Validate(); err != nil {
+			add(p, err)
+			bad[cal.Name] = true
+		}
+		if cals[cal.Name] == nil {
+			cals[cal.Name] = cal // known even when invalid: schedules naming it are not checked again
+		}
+	}
+	networks := map[string]int{}
+	for i, path := range c.Jobnets {
+		p := fmt.Sprintf("jobnets[%d]: %s", i, path)
+		if path == "" {
+			add(fmt.Sprintf("jobnets[%d]", i), errors.New("empty: want the path of a job network file"))
+			continue
+		}
+		if i >= len(c.jobnetData) || c.jobnetData[i] == nil {
+			continue // not read: Load reported why
+		}
+		def, err := jobfile.Parse(c.jobnetData[i])
+		if err != nil {
+			add(p, err)
+			continue
+		}
+		if !scheduler.ValidName(def.Name) {
+			add(p, fmt.Errorf("name: %q: want letters, digits, '.', '_' or '-' (the name starts its run IDs)", def.Name))
+		} else if j, dup := networks[def.Name]; dup {
+			add(p, fmt.Errorf("name: network %q is also defined by jobnets[%d] (%s)", def.Name, j, c.Jobnets[j]))
+		} else {
+			networks[def.Name] = i
+		}
+		if def.Queue != "" && !slices.Contains(queues, def.Queue) {
+			add(p, fmt.Errorf("queue: %q is not defined in queues (have %s)", def.Queue, strings.Join(queues, ", ")))
+		}
+		if s := def.Schedule; s != nil && (s.Calendar == nil || !bad[s.Calendar.Name]) {
+			if _, err := s.Schedule(cals); err != nil {
+				add(p, err)
+			}
+		}
+	}
+	return errs
+}
+
+// calendars returns the named calendars.
+func (c Config) calendars() map[string]*schedule.Calendar {
+	m := make(map[string]*schedule.Calendar, len(c.Calendars))
+	for i := range c.Calendars {
+		m[c.Calendars[i].Name] = &c.Calendars[i]
+	}
+	return m
+}
+
+// subPath puts e under path: "checks[0]" and "monitor: ..." make
+// "checks[0].monitor: ..."; an error that does not start with a key is
+// put after "path: ".
+func subPath(path string, e error) error {
+	msg := e.Error()
+	if k, _, ok := strings.Cut(msg, ": "); ok && k != "" && !strings.ContainsAny(k, " \"'") {
+		if k[0] == '[' {
+			return errors.New(path + msg)
+		}
+		return errors.New(path + "." + msg)
+	}
+	return fmt.Errorf("%s: %w", path, e)
+}
+
+// flatten returns the errors a joined error holds, recursively.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }

@@ -49,7 +49,7 @@ calendars:
 	require.Error(t, err)
 	got := err.Error()
 	j := func(i int, name string) string {
-		return "jobnets[" + string(rune('0'+i)) + "] (" + filepath.Join(dir, name) + "): "
+		return "jobnets[" + string(rune('0'+i)) + "]: " + filepath.Join(dir, name) + ": "
 	}
 	for _, want := range []string{
 		`queues[1].name: "batch" is defined twice`,
@@ -63,7 +63,7 @@ calendars:
 		`calendars[3]: calendar "both": 2027-01-02 is both a holiday and a workday`,
 		j(1, "dup.yaml") + `name: network "nightly" is also defined by jobnets[0] (` + filepath.Join(dir, "ok.yaml") + `)`,
 		j(2, "bad.yaml") + `units[0].timeout: "forever": want a duration`,
-		j(3, "missing.yaml") + "open " + filepath.Join(dir, "missing.yaml") + ": no such file or directory",
+		"jobnets[3]: open " + filepath.Join(dir, "missing.yaml") + ": no such file or directory",
 		j(4, "queue.yaml") + `queue: "nope" is not defined in queues (have default, batch, neg)`,
 		j(5, "cal.yaml") + `schedule: calendar "holidays-jp": no such calendar (known: both, broken, business)`,
 		j(7, "name.yaml") + `name: "has space": want letters, digits, '.', '_' or '-'`,
@@ -77,37 +77,65 @@ calendars:
 	}
 }
 
-func TestConfigTokenRule(t *testing.T) {
-	dir := t.TempDir()
-	net := write(t, dir, "n.yaml", "name: n\n"+hostUnit)
+func TestConfigNonLoopbackRules(t *testing.T) {
 	for _, c := range []struct {
 		listen, token string
-		jobnets       bool
-		ok            bool
+		tls, insecure bool
+		jobs          bool
+		want          []string
 	}{
-		{"127.0.0.1:9464", "", true, true},
-		{"[::1]:9464", "", true, true},
-		{"localhost:9464", "", true, true},
-		{"0.0.0.0:9464", "", true, false},
-		{":9464", "", true, false},
-		{"192.0.2.1:9464", "", true, false},
-		{"example.com:9464", "", true, false},
-		{"0.0.0.0:9464", "/etc/minato/token", true, true},
-		{"0.0.0.0:9464", "", false, true}, // no jobnets: the controls are disabled instead
+		{"127.0.0.1:9464", "", false, false, true, nil},
+		{"[::1]:9464", "", false, false, true, nil},
+		{"localhost:9464", "", false, false, true, nil},
+		{"0.0.0.0:9464", "", false, false, true, []string{"api.token_file: required when listen (0.0.0.0:9464)", "tls: required when listen (0.0.0.0:9464)"}},
+		{":9464", "t", false, false, true, []string{"tls: required"}},
+		{"192.0.2.1:9464", "t", true, false, true, nil},
+		{"example.com:9464", "t", false, true, true, nil}, // insecure: the operator's choice, on an isolated network
+		{"0.0.0.0:9464", "", false, false, false, nil},   // metrics and health only: the API answers loopback only
 	} {
-		cfg := Config{Listen: c.listen, API: APIConfig{TokenFile: c.token}, Events: EventsConfig{Enabled: true}}
-		if c.jobnets {
-			cfg.Jobnets = []string{net}
+		cfg := Config{Listen: c.listen, API: APIConfig{TokenFile: c.token}, Insecure: c.insecure, Events: EventsConfig{Enabled: true}, Jobs: JobsConfig{Enabled: c.jobs}}
+		if c.tls {
+			cfg.TLS = &TLSConfig{CertFile: "c.pem", KeyFile: "k.pem"}
 		}
 		err := cfg.Validate()
-		if c.ok {
+		if c.want == nil {
 			assert.NoError(t, err, "%+v", c)
 			continue
 		}
 		if assert.Error(t, err, "%+v", c) {
-			assert.Equal(t, "api.token_file: required when listen ("+c.listen+") is not loopback: the job controls would be open to the network", err.Error())
+			for _, w := range c.want {
+				assert.Contains(t, err.Error(), w)
+			}
 		}
 	}
+}
+
+func TestConfigTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	tok := write(t, dir, "token", "s3cret\n")
+	cfg := write(t, dir, "agent.yaml", "api: {token_file: token}\nevents: {enabled: true}\n")
+	c, err := Load(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, "s3cret", c.token)
+	require.NoError(t, os.Chmod(tok, 0o644))
+	_, err = Load(cfg)
+	require.Error(t, err, "a token others can read is refused, as ssh refuses such keys")
+	assert.Contains(t, err.Error(), "mode 0644 lets others read the token: chmod 600 "+tok)
+	require.NoError(t, os.Chmod(tok, 0o600))
+	write(t, dir, "token", "two words\n")
+	_, err = Load(cfg)
+	require.ErrorContains(t, err, "want one line holding the token, with no spaces")
+}
+
+func TestConfigJobnetFileNotEchoed(t *testing.T) {
+	dir := t.TempDir()
+	secret := strings.Repeat("root:x:0:0:root:/root:/bin/bash\n", 50)
+	write(t, dir, "passwd", secret)
+	cfg := write(t, dir, "agent.yaml", "jobnets: [passwd]\n")
+	_, err := Load(cfg)
+	require.Error(t, err)
+	assert.Less(t, len(err.Error()), 600, "the error names the problem, it does not echo the file: %s", err)
+	assert.NotContains(t, err.Error(), strings.Repeat("root:x:0:0:root:/root:/bin/bash", 3))
 }
 
 func TestConfigJobnetPaths(t *testing.T) {
@@ -123,5 +151,5 @@ func TestConfigJobnetPaths(t *testing.T) {
 	empty := write(t, dir, "empty.yaml", "checks: []\n")
 	_, err = Load(empty)
 	require.Error(t, err)
-	assert.Equal(t, "checks: nothing to do: give checks, enable events or list jobnets", err.Error())
+	assert.Equal(t, "checks: nothing to do: give checks, enable events or the job scheduler, or list jobnets", err.Error())
 }

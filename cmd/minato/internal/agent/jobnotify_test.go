@@ -16,7 +16,7 @@ import (
 // failure is CRITICAL once however often it repeats, a cancellation
 // WARNING, the next success OK; overlap skips change nothing.
 func TestJobOutcomeNotifications(t *testing.T) {
-	j := newJobs(Config{}, nil, nil, slog.New(slog.DiscardHandler))
+	j := &jobs{log: slog.New(slog.DiscardHandler), ended: map[[2]string]uint64{}, last: map[string]job.UnitState{}}
 	var got []string
 	j.notify = func(ev monitor.Evaluation) {
 		assert.Equal(t, "jobnet", ev.Check)
@@ -41,7 +41,5 @@ func TestJobOutcomeNotifications(t *testing.T) {
 		"WARNING run r6 cancelled",
 		"OK run r7 succeeded",
 	}, got)
-	j.cmu.Lock()
-	defer j.cmu.Unlock()
-	assert.Equal(t, uint64(2), j.ended[[2]string{"nightly", "failed"}], "every run counts in the metrics")
+	assert.Equal(t, uint64(2), j.endedCounts()[[2]string{"nightly", "failed"}], "every run counts in the metrics")
 }

@@ -36,7 +36,7 @@ notify:
 	code, _, errs := run(t, "", "agent", "--config", p)
 	assert.Equal(t, 1, code)
 	for _, want := range []string{
-		"checks[0].targets.colour: unknown key (allowed: ids, labels, names, states)",
+		"checks[0].targets.colour: unknown key (allowed: ids, kind, labels, names, states)",
 	} {
 		assert.Contains(t, errs, want)
 	}
@@ -57,7 +57,7 @@ notify:
 		`listen: "nowhere": want HOST:PORT`,
 		`checks[0].monitor: "gpu": want one of cpu, memory`,
 		"checks[0].interval: required",
-		`checks[0].thresholds[0].warning: "50:10"`,
+		`checks[0].thresholds[0].warning: monitor: bad range "50:10"`,
 		"notify[0]: give exactly one of syslog, snmp_trap, webhook, jsonl or stdout",
 	} {
 		assert.Contains(t, errs, want)

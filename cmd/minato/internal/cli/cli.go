@@ -23,7 +23,7 @@ type Env struct {
 }
 
 // usageError is a mistake in the command line: exit code 1 with the usage
-// hint, per seed 002 (which uses 1 for every error).
+// hint, as the Hinemos scripts do (they use 1 for every error).
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }

@@ -53,6 +53,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"job", "stop", "-n", "web", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"ps", "--state", "stopped"}, `--state "stopped": want one of created, running`},
+		{[]string{"job", "exec", "-n", "web", "--kill-grace", "-2s", "ls"}, `invalid value "-2s" for flag -kill-grace: want a duration of 0 or more`},
+		{[]string{"job", "exec", "-n", "web", "--timeout", "soon", "ls"}, `invalid value "soon" for flag -timeout: want a duration such as 30s, 1m30s or 2h`},
+		{[]string{"ps", "--api-timeout", "0s"}, `invalid value "0s" for flag -api-timeout: want a duration greater than 0`},
 	}
 	for _, c := range cases {
 		code, out, errs := run(t, host, c.args...)

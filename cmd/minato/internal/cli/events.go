@@ -20,7 +20,7 @@ import (
 
 const eventsSynopsis = "minato monitor events -k KEY_ID (-s HOST:PORT | -f FILE) [--follow] [options]"
 
-const eventsAbout = `Seed 002's Docker event forwarding (MonitorDockerHostEvent.py): every engine
+const eventsAbout = `The Hinemos scripts' Docker event forwarding (MonitorDockerHostEvent.py): every engine
 event since the previous run of -k KEY_ID, up to now, is sent to syslog (-s) or
 appended to a file (-f), then the command exits (run it from cron). --follow
 keeps streaming until SIGTERM or Ctrl-C. Nothing is written to stdout.
@@ -52,7 +52,7 @@ func (o *eventsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` for the -k checkpoints (default $XDG_STATE_HOME/minato/baseline or ~/.local/state/minato/baseline)")
 	fs.StringVar(&o.syslog.address, "s", "", "send each event to the syslog receiver at `HOST:PORT`, such as 127.0.0.1:514")
 	fs.StringVar(&o.syslog.protocol, "syslog-protocol", syslog.UDP, "syslog transport `PROTOCOL` for -s: udp (loss cannot be detected) or tcp")
-	fs.StringVar(&o.syslog.format, "syslog-format", syslog.RFC3164, "syslog message `FORMAT` for -s: rfc3164 (what the seed's rsyslog reads) or rfc5424")
+	fs.StringVar(&o.syslog.format, "syslog-format", syslog.RFC3164, "syslog message `FORMAT` for -s: rfc3164 (what the scripts' rsyslog reads) or rfc5424")
 	fs.StringVar(&o.file, "f", "", "append each event to `FILE` as \"[<time> <host>] <message>\"")
 	fs.StringVar(&o.hostname, "syslog-hostname", "", "`NAME` for the syslog HOSTNAME and the file's host field (default: the -i string, else this host's name)")
 	fs.BoolVar(&o.follow, "follow", false, "keep streaming until SIGTERM or Ctrl-C instead of exiting at now")
@@ -238,24 +238,15 @@ func (s *eventSink) send(e container.Event) error {
 // queued messages are written, so that the checkpoint never gets ahead
 // of what reached the socket.
 func (s *eventSink) sync(ctx context.Context) error {
-	if s.w == nil || s.w.Config().Protocol != syslog.TCP {
+	if s.w == nil {
 		return nil
 	}
-	deadline := time.Now().Add(s.w.Config().Timeout)
-	for {
-		_, _, pending := s.w.Stats()
-		if pending == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("-s %s: %d messages not written within %s", s.name, pending, s.w.Config().Timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
-		}
+	ctx, cancel := context.WithTimeout(ctx, s.w.Config().Timeout)
+	defer cancel()
+	if err := s.w.Flush(ctx); err != nil {
+		return fmt.Errorf("-s %s: messages not written within %s: %w", s.name, s.w.Config().Timeout, err)
 	}
+	return nil
 }
 
 func (s *eventSink) close() error {
@@ -266,7 +257,9 @@ func (s *eventSink) close() error {
 		}
 		return nil
 	}
-	if err := s.w.Close(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), s.w.Config().Timeout)
+	defer cancel()
+	if err := s.w.Close(ctx); err != nil {
 		return fmt.Errorf("-s %s: %w", s.name, err)
 	}
 	return nil

@@ -21,7 +21,7 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// engineFlags are seed 002's -i/-p plus the selection -c/-n shared by every
+// engineFlags are the Hinemos scripts' -i/-p plus the selection -c/-n shared by every
 // container command.
 type engineFlags struct {
 	address string
@@ -36,7 +36,7 @@ func (e *engineFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&e.port, "p", container.DefaultPort, "Docker Engine API `PORT`, used with -i")
 	fs.Var(&e.ids, "c", "select containers by `ID`: full or 12-character ID, or a prefix ending in * (repeatable; not with -n)")
 	fs.Var(&e.names, "n", "select containers by `NAME`: exact, or a prefix ending in * (repeatable; not with -c)")
-	fs.DurationVar(&e.timeout, "api-timeout", container.DefaultTimeout, "bound on each engine call that should return promptly")
+	durationVar(fs, &e.timeout, "api-timeout", container.DefaultTimeout, true, "bound on each engine call that should return promptly")
 }
 
 // config builds the engine Config; fs tells which flags were given.
@@ -103,7 +103,7 @@ func consumedDashDash(args, rest []string) bool {
 	return i >= 0 && args[i] == "--"
 }
 
-// graceFlag is seed 002's -t WAIT: whole seconds.
+// graceFlag is the Hinemos scripts' -t WAIT: whole seconds.
 type graceFlag struct {
 	set bool
 	d   time.Duration
@@ -130,4 +130,38 @@ func (g *graceFlag) ptr() *time.Duration {
 		return nil
 	}
 	return &g.d
+}
+
+// durationFlag is a duration option that refuses negative values and
+// says which forms are allowed.
+type durationFlag struct {
+	d        *time.Duration
+	positive bool // 0 refused too
+}
+
+// durationVar registers a duration option with its default.
+func durationVar(fs *flag.FlagSet, d *time.Duration, name string, def time.Duration, positive bool, usage string) {
+	*d = def
+	fs.Var(durationFlag{d: d, positive: positive}, name, usage)
+}
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return fmt.Errorf("want a duration such as 30s, 1m30s or 2h (units ns, us, ms, s, m, h)")
+	case d < 0:
+		return fmt.Errorf("want a duration of 0 or more, such as 30s")
+	case d == 0 && f.positive:
+		return fmt.Errorf("want a duration greater than 0, such as 30s")
+	}
+	*f.d = d
+	return nil
 }

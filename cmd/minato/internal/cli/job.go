@@ -15,7 +15,7 @@ import (
 
 const jobUsage = `Usage: minato job COMMAND (-c ID[*] | -n NAME[*]) [options] [ARGS]
 
-Seed 002's container jobs. Each prints one line per selected container,
+The Hinemos Docker job scripts' container jobs. Each prints one line per selected container,
 "<id12> <name> Success", "<id12> <name> Skipped (<state>)" or
 "<id12> <name> Failed: <reason>", and exits 0 when every container succeeded
 or had nothing to do, 9 when at least one failed, 1 on a usage error, an
@@ -176,17 +176,14 @@ func runExec(ctx context.Context, args []string, env Env) int {
 	fs.StringVar(&workdir, "workdir", "", "run in `DIR`; default: the container's working directory")
 	fs.Var(&envs, "env", "set `KEY=VALUE` for the command (repeatable)")
 	fs.BoolVar(&tty, "tty", false, "allocate a terminal (stdout and stderr merge)")
-	fs.DurationVar(&timeout, "timeout", 0, "end the command (its whole process tree) after `DURATION`, e.g. 30s; 0 = no limit")
-	fs.DurationVar(&grace, "kill-grace", container.DefaultKillGrace, "time between SIGTERM and SIGKILL when --timeout ends the command")
+	durationVar(fs, &timeout, "timeout", 0, false, "end the command (its whole process tree) after `DURATION`, e.g. 30s; 0 = no limit")
+	durationVar(fs, &grace, "kill-grace", container.DefaultKillGrace, false, "`DURATION` between SIGTERM and SIGKILL when --timeout ends the command")
 	pos, err := parse(fs, args, env.Stdout)
 	if err != nil {
 		return report(env, err)
 	}
 	if len(pos) != 1 {
 		return report(env, usagef(`minato job exec takes exactly one COMMAND argument (quote it: "ls -l /tmp"), got %d`, len(pos)))
-	}
-	if timeout < 0 {
-		return report(env, usagef("--timeout %s: want a duration ≥ 0", timeout))
 	}
 	for _, e := range envs {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {

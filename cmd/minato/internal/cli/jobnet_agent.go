@@ -1,15 +1,15 @@
 package cli
 
 import (
-	"bytes"
+	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/minato-ops/minato/cmd/minato/internal/agent"
 	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/job/jobapi"
 	"github.com/minato-ops/minato/job/jobfile"
 	"github.com/minato-ops/minato/job/scheduler"
 )
@@ -30,133 +31,77 @@ const DefaultAgentURL = "http://" + agent.DefaultListen
 // agentPollInterval is how often --wait asks for the run's state.
 var agentPollInterval = 500 * time.Millisecond
 
-// agentFlags say which agent to talk to and with which token.
+// agentFlags say which agent to talk to, with which token and TLS
+// settings.
 type agentFlags struct {
-	url       string
-	tokenFile string
+	url, tokenFile, caFile, certFile, keyFile string
 }
 
 func (f *agentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.url, "agent", "", "`URL` of the agent (default $MINATO_AGENT, else "+DefaultAgentURL+")")
-	fs.StringVar(&f.tokenFile, "token-file", "", "`FILE` holding the agent's API token, for the controls (default: $MINATO_AGENT_TOKEN)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "`FILE` holding the agent's API token (default: $MINATO_AGENT_TOKEN)")
+	fs.StringVar(&f.caFile, "ca-file", "", "`FILE` of PEM CA certificates that sign an https agent's certificate (default: $MINATO_AGENT_CA_FILE, else the system's)")
+	fs.StringVar(&f.certFile, "cert-file", "", "client certificate `FILE` (PEM) for an agent that requires one (mutual TLS)")
+	fs.StringVar(&f.keyFile, "key-file", "", "the client certificate's key `FILE` (PEM)")
 }
 
-// client returns the agent client the flags and environment describe.
-func (f *agentFlags) client(env Env) (*agentClient, error) {
-	raw := f.url
-	if raw == "" {
-		raw = env.Getenv("MINATO_AGENT")
-	}
-	if raw == "" {
-		raw = DefaultAgentURL
-	}
-	if !strings.Contains(raw, "://") {
-		raw = "http://" + raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usagef("--agent %q: want the agent's URL, such as %s", raw, DefaultAgentURL)
-	}
-	c := &agentClient{base: strings.TrimRight(u.String(), "/"), token: env.Getenv("MINATO_AGENT_TOKEN"), hc: &http.Client{Timeout: 30 * time.Second}}
+// client returns the job API client the flags and environment describe.
+func (f *agentFlags) client(env Env) (*jobapi.Client, error) {
+	raw := cmp.Or(f.url, env.Getenv("MINATO_AGENT"), DefaultAgentURL)
+	opts := []jobapi.ClientOption{jobapi.WithClientToken(env.Getenv("MINATO_AGENT_TOKEN"))}
 	if f.tokenFile != "" {
 		b, err := os.ReadFile(f.tokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("--token-file: %w", err)
 		}
-		c.token = strings.TrimSpace(string(b))
+		opts = append(opts, jobapi.WithClientToken(strings.TrimSpace(string(b))))
+	}
+	if (f.certFile == "") != (f.keyFile == "") {
+		return nil, usagef("--cert-file and --key-file go together")
+	}
+	if ca := cmp.Or(f.caFile, env.Getenv("MINATO_AGENT_CA_FILE")); ca != "" || f.certFile != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if ca != "" {
+			pem, err := os.ReadFile(ca)
+			if err != nil {
+				return nil, fmt.Errorf("--ca-file: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", ca)
+			}
+		}
+		if f.certFile != "" {
+			kp, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
+			if err != nil {
+				return nil, fmt.Errorf("--cert-file/--key-file: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{kp}
+		}
+		opts = append(opts, jobapi.WithHTTPClient(&http.Client{Timeout: jobapi.DefaultClientTimeout, Transport: &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}}))
+	}
+	c, err := jobapi.NewClient(raw, opts...)
+	if err != nil {
+		return nil, usagef("--agent %q: want the agent's URL, such as %s", raw, DefaultAgentURL)
 	}
 	return c, nil
 }
 
-// agentClient calls the agent's job API.
-type agentClient struct {
-	base  string
-	token string
-	hc    *http.Client
+// explainAgent adds what to do to the job API's errors.
+func explainAgent(err error) error {
+	var ue *jobapi.UnreachableError
+	switch {
+	case errors.As(err, &ue):
+		return fmt.Errorf("agent at %s unreachable: %v (is `minato agent` running? set --agent or MINATO_AGENT)", ue.URL, ue.Err)
+	case errors.Is(err, jobapi.ErrUnauthorized):
+		return fmt.Errorf("%w\n  give the agent's token with MINATO_AGENT_TOKEN or --token-file", err)
+	}
+	return err
 }
-
-// agentUnreachableError is a request that never got an answer.
-type agentUnreachableError struct {
-	url string
-	err error
-}
-
-func (e agentUnreachableError) Error() string {
-	return fmt.Sprintf("agent at %s unreachable: %v (is `minato agent` running? set --agent or MINATO_AGENT)", e.url, e.err)
-}
-
-// agentError is the agent's answer to a request it refused.
-type agentError struct {
-	status int
-	msg    string
-}
-
-func (e agentError) Error() string {
-	if e.status == http.StatusUnauthorized {
-		return e.msg + "\n  give the agent's token with MINATO_AGENT_TOKEN or --token-file"
-	}
-	return e.msg
-}
-
-// call sends a request with body (JSON, when not nil) and decodes the
-// answer into out; it returns the HTTP status.
-func (c *agentClient) call(ctx context.Context, method, path string, body, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token) // runs' output is read with it too
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return 0, agentUnreachableError{c.base, err}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return resp.StatusCode, agentUnreachableError{c.base, err}
-	}
-	if resp.StatusCode >= 400 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &e) != nil || e.Error == "" {
-			e.Error = fmt.Sprintf("agent answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
-		}
-		return resp.StatusCode, agentError{resp.StatusCode, e.Error}
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("agent answered %s with a body minato cannot read: %w", resp.Status, err)
-		}
-	}
-	return resp.StatusCode, nil
-}
-
-func runPath(id string) string { return "/api/v1/runs/" + url.PathEscape(id) }
 
 // agentCommand parses a command's flags and positional arguments and
 // returns the agent client.
-func agentCommand(fs *flag.FlagSet, args []string, env Env, npos func(int) bool, want string) ([]string, *agentClient, error) {
+func agentCommand(fs *flag.FlagSet, args []string, env Env, npos func(int) bool, want string) ([]string, *jobapi.Client, error) {
 	var af agentFlags
 	af.register(fs)
 	pos, err := parse(fs, args, env.Stdout)
@@ -206,7 +151,7 @@ func jobnetSubmit(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return report(env, err)
 	}
-	req := agent.SubmitRequest{Hold: hold, ID: id}
+	req := jobapi.SubmitRequest{Hold: hold, ID: id}
 	arg := pos[0]
 	switch st, err := os.Stat(arg); {
 	case err == nil && !st.IsDir():
@@ -226,12 +171,11 @@ func jobnetSubmit(ctx context.Context, args []string, env Env) int {
 	default:
 		req.Network = arg
 	}
-	var rec scheduler.RunRecord
-	code, err := c.call(ctx, http.MethodPost, "/api/v1/runs", req, &rec)
+	rec, created, err := c.Submit(ctx, req)
 	if err != nil {
-		return report(env, err)
+		return report(env, explainAgent(err))
 	}
-	if code == http.StatusOK {
+	if !created {
 		fmt.Fprintf(env.Stderr, "minato: run %s exists already: returned as it is, not submitted again\n", rec.ID)
 	}
 	switch {
@@ -249,7 +193,7 @@ func jobnetSubmit(ctx context.Context, args []string, env Env) int {
 // waitRun follows a run until it ends, printing each unit's line as it
 // ends (or the final report as JSON), and returns the report's exit code.
 // An agent that does not answer for a while (restarting) is waited for.
-func waitRun(ctx context.Context, c *agentClient, id string, asJSON bool, env Env) int {
+func waitRun(ctx context.Context, c *jobapi.Client, id string, asJSON bool, env Env) int {
 	printed := map[string]bool{}
 	line := func(u job.UnitReport) {
 		if asJSON || printed[u.Name] {
@@ -260,21 +204,20 @@ func waitRun(ctx context.Context, c *agentClient, id string, asJSON bool, env En
 	}
 	var unreachableSince time.Time
 	for {
-		var rec scheduler.RunRecord
-		_, err := c.call(ctx, http.MethodGet, runPath(id), nil, &rec)
-		var ue agentUnreachableError
+		rec, err := c.Run(ctx, id)
+		var ue *jobapi.UnreachableError
 		switch {
 		case errors.As(err, &ue):
 			if unreachableSince.IsZero() {
 				unreachableSince = time.Now()
 			}
 			if time.Since(unreachableSince) > 30*time.Second {
-				return report(env, err)
+				return report(env, explainAgent(err))
 			}
 		case ctx.Err() != nil:
 			return report(env, fmt.Errorf("stopped waiting: run %s goes on in the agent (see \"minato jobnet status %s\")", id, id))
 		case err != nil:
-			return report(env, err)
+			return report(env, explainAgent(err))
 		default:
 			unreachableSince = time.Time{}
 			for _, u := range rec.Report.Units {
@@ -316,9 +259,9 @@ func jobnetStatus(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return report(env, err)
 	}
-	var rec scheduler.RunRecord
-	if _, err := c.call(ctx, http.MethodGet, runPath(pos[0]), nil, &rec); err != nil {
-		return report(env, err)
+	rec, err := c.Run(ctx, pos[0])
+	if err != nil {
+		return report(env, explainAgent(err))
 	}
 	if asJSON {
 		return printJSON(env, rec.Report, 0)
@@ -355,18 +298,15 @@ func jobnetHistory(ctx context.Context, args []string, env Env) int {
 	if limit < 0 {
 		return report(env, usagef("--limit %d: want 0 (every run) or more", limit))
 	}
-	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	f := scheduler.RunFilter{Limit: limit}
 	if len(pos) == 1 {
-		q.Set("network", pos[0])
+		f.Network = pos[0]
 	}
-	var recs []scheduler.RunRecord
-	if _, err := c.call(ctx, http.MethodGet, "/api/v1/runs?"+q.Encode(), nil, &recs); err != nil {
-		return report(env, err)
+	recs, err := c.Runs(ctx, f)
+	if err != nil {
+		return report(env, explainAgent(err))
 	}
 	if asJSON {
-		if recs == nil {
-			recs = []scheduler.RunRecord{}
-		}
 		return printJSON(env, recs, 0)
 	}
 	for _, r := range recs {
@@ -394,9 +334,9 @@ func jobnetControl(ctx context.Context, action string, args []string, env Env) i
 		return report(env, err)
 	}
 	id, unit := pos[0], pos[1]
-	var rec scheduler.RunRecord
-	if _, err := c.call(ctx, http.MethodPost, runPath(id)+"/units/"+url.PathEscape(unit)+"/"+action, struct{}{}, &rec); err != nil {
-		return report(env, err)
+	rec, err := c.Control(ctx, id, unit, action)
+	if err != nil {
+		return report(env, explainAgent(err))
 	}
 	state := "unknown"
 	if u, ok := rec.Report.Unit(unit); ok {
@@ -419,9 +359,9 @@ func jobnetCancel(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return report(env, err)
 	}
-	var rec scheduler.RunRecord
-	if _, err := c.call(ctx, http.MethodPost, runPath(pos[0])+"/cancel", struct{}{}, &rec); err != nil {
-		return report(env, err)
+	rec, err := c.Cancel(ctx, pos[0])
+	if err != nil {
+		return report(env, explainAgent(err))
 	}
 	state := string(rec.Report.State)
 	if !rec.Finished() {
@@ -442,9 +382,9 @@ func jobnetRerun(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return report(env, err)
 	}
-	var rec scheduler.RunRecord
-	if _, err := c.call(ctx, http.MethodPost, runPath(pos[0])+"/rerun", struct{}{}, &rec); err != nil {
-		return report(env, err)
+	rec, err := c.Rerun(ctx, pos[0])
+	if err != nil {
+		return report(env, explainAgent(err))
 	}
 	if asJSON {
 		return printJSON(env, rec, 0)
@@ -466,9 +406,9 @@ func jobnetQueue(ctx context.Context, args []string, env Env) int {
 	}
 	switch {
 	case pos[0] == "list" && len(pos) == 1:
-		var qs []scheduler.QueueStatus
-		if _, err := c.call(ctx, http.MethodGet, "/api/v1/queues", nil, &qs); err != nil {
-			return report(env, err)
+		qs, err := c.Queues(ctx)
+		if err != nil {
+			return report(env, explainAgent(err))
 		}
 		if asJSON {
 			return printJSON(env, qs, 0)
@@ -488,9 +428,9 @@ func jobnetQueue(ctx context.Context, args []string, env Env) int {
 		_ = tw.Flush()
 		return 0
 	case (pos[0] == "stop" || pos[0] == "start") && len(pos) == 2:
-		var q scheduler.QueueStatus
-		if _, err := c.call(ctx, http.MethodPost, "/api/v1/queues/"+url.PathEscape(pos[1])+"/"+pos[0], struct{}{}, &q); err != nil {
-			return report(env, err)
+		q, err := c.QueueControl(ctx, pos[1], pos[0])
+		if err != nil {
+			return report(env, explainAgent(err))
 		}
 		if asJSON {
 			return printJSON(env, q, 0)
@@ -516,9 +456,9 @@ func jobnetList(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return report(env, err)
 	}
-	var nets []scheduler.EntryStatus
-	if _, err := c.call(ctx, http.MethodGet, "/api/v1/jobnets", nil, &nets); err != nil {
-		return report(env, err)
+	nets, err := c.Networks(ctx)
+	if err != nil {
+		return report(env, explainAgent(err))
 	}
 	if asJSON {
 		return printJSON(env, nets, 0)

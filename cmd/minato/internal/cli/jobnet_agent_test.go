@@ -458,7 +458,7 @@ units:
 
 	t.Run("errors", func(t *testing.T) {
 		t.Parallel()
-		// The token: POST without it 401, with it OK; reading needs none.
+		// The token: without it 401, reads included (runs hold output).
 		req, _ := http.NewRequest("POST", ta.url+"/api/v1/queues/default/start", nil)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -472,14 +472,15 @@ units:
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 		code, _, errs := ta.jnEnv(t, nil, "queue", "start", "default")
 		assert.Equal(t, 1, code)
-		assert.Contains(t, errs, "job controls need the agent's token")
+		assert.Contains(t, errs, "this API needs the agent's token")
 		assert.Contains(t, errs, "MINATO_AGENT_TOKEN or --token-file")
 		tf := filepath.Join(t.TempDir(), "tok")
 		require.NoError(t, os.WriteFile(tf, []byte(token), 0o600))
 		code, _, errs = ta.jnEnv(t, nil, "queue", "start", "default", "--token-file", tf)
 		assert.Equal(t, 0, code, errs)
 		code, _, errs = ta.jnEnv(t, nil, "queue", "list")
-		assert.Equal(t, 0, code, errs)
+		assert.Equal(t, 1, code, "listing the queues needs the token too")
+		assert.Contains(t, errs, "this API needs the agent's token")
 
 		// Unknown run: 404, exit 1 with the agent's message.
 		code, out, errs := ta.jn(t, "status", "nosuch@20260101T000000Z")
@@ -524,7 +525,7 @@ units:
 		assert.Contains(t, metrics, `minato_jobnet_runs_total{network="`+f.prefix+`fails",state="failed"} 2`)
 		assert.Contains(t, metrics, `minato_jobnet_runs_total{network="`+f.prefix+`configured",state="succeeded"} 1`)
 		assert.Contains(t, metrics, `minato_jobnet_runs_total{network="`+f.prefix+`held",state="succeeded"} 1`)
-		assert.Regexp(t, `minato_jobnet_next_due_timestamp_seconds\{network="`+f.prefix+`configured"\} \d{10}\n`, metrics)
+		assert.Regexp(t, `minato_jobnet_next_due_timestamp_seconds\{network="`+f.prefix+`configured"\} \d\.\d+e\+09\n`, metrics)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	jobdocker "github.com/minato-ops/minato/job/docker"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,7 +22,6 @@ import (
 	"github.com/minato-ops/minato/internal/clienttest"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/job"
-	"github.com/minato-ops/minato/job/jobfile"
 	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -78,10 +78,10 @@ jobs: {store: %s}
 	go func() {
 		defer close(evDone)
 		_ = local.Events(ectx, container.EventsOptions{Since: time.Now(), Filters: map[string][]string{
-			"type": {"container"}, "event": {"create"}, "label": {jobfile.LabelNetwork + "=" + name}}},
+			"type": {"container"}, "event": {"create"}, "label": {jobdocker.LabelNetwork + "=" + name}}},
 			func(e container.Event) error {
 				mu.Lock()
-				creates[e.Attributes[jobfile.LabelUnit]]++
+				creates[e.Attributes[jobdocker.LabelUnit]]++
 				mu.Unlock()
 				return nil
 			})
@@ -128,7 +128,7 @@ jobs: {store: %s}
 
 	longRunning := func() (string, bool) {
 		res, err := local.List(context.Background(), container.ListOptions{Labels: map[string]string{
-			jobfile.LabelRun: rec.ID, jobfile.LabelUnit: "long"}})
+			jobdocker.LabelRun: rec.ID, jobdocker.LabelUnit: "long"}})
 		if err != nil || len(res.Containers) != 1 {
 			return "", false
 		}
@@ -189,7 +189,7 @@ jobs: {store: %s}
 	mu.Lock()
 	assert.Equal(t, map[string]int{"first": 1, "long": 1, "last": 1}, creates, "one container per unit: nothing ran twice")
 	mu.Unlock()
-	res, err := local.List(context.Background(), container.ListOptions{All: true, Labels: map[string]string{jobfile.LabelRun: rec.ID}})
+	res, err := local.List(context.Background(), container.ListOptions{All: true, Labels: map[string]string{jobdocker.LabelRun: rec.ID}})
 	require.NoError(t, err)
 	assert.Empty(t, res.Containers, "the run's containers were removed once recorded")
 	assert.Contains(t, stderr.String(), `"resuming run"`)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	jobdocker "github.com/minato-ops/minato/job/docker"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,6 @@ import (
 	"github.com/minato-ops/minato/internal/clienttest"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/job"
-	"github.com/minato-ops/minato/job/jobfile"
 	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -85,7 +85,7 @@ notify: [{jsonl: {path: DIR/notify.jsonl}}]
 			"type": {"container"}, "event": {"start"}, "label": {dockertest.LabelKey + "=" + h.RunID()}}},
 			func(e container.Event) error {
 				mu.Lock()
-				starts[e.Attributes[jobfile.LabelRun]] = e.Time
+				starts[e.Attributes[jobdocker.LabelRun]] = e.Time
 				mu.Unlock()
 				return nil
 			})
@@ -183,7 +183,7 @@ jobs: {store: DIR/jobs.db}
 		"next due: the first second of the next business day")
 	ta.stop()
 	time.Sleep(4 * time.Second) // a detached 3 s unit ends
-	res, err := local.List(context.Background(), container.ListOptions{All: true, Labels: map[string]string{dockertest.LabelKey: h.RunID(), jobfile.LabelUnit: "u"}})
+	res, err := local.List(context.Background(), container.ListOptions{All: true, Labels: map[string]string{dockertest.LabelKey: h.RunID(), jobdocker.LabelUnit: "u"}})
 	require.NoError(t, err)
 	for _, c := range res.Containers {
 		assert.NotEqual(t, container.Running, c.State, "%s still running", c.Name)

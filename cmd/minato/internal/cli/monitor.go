@@ -1,33 +1,39 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/minato-ops/minato/cmd/minato/internal/catalog"
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/monitor"
 	"github.com/minato-ops/minato/monitor/baseline"
 	mdocker "github.com/minato-ops/minato/monitor/docker"
+	"github.com/minato-ops/minato/monitor/output/hinemos"
 	"github.com/minato-ops/minato/monitor/output/jsonout"
 	"github.com/minato-ops/minato/monitor/output/nagios"
 	"github.com/minato-ops/minato/monitor/output/prom"
+	"github.com/minato-ops/minato/monitor/snmp"
 )
 
 const monitorUsage = `Usage: minato monitor COMMAND [options]
 
-Seed 002's agentless monitors. By default each prints Hinemos custom-monitor
-"key,value" lines (values with two decimals) and exits 0, or 1 when it could
-not measure. --format nagios prints a Monitoring Plugins status line with
-performance data and exits 0/1/2/3 (--warning/--critical take ranges such as
-80, 10:, ~:10, 10:20, @10:20); --format json and --format prometheus print
-machine-readable output.
+The Hinemos Docker monitoring scripts' agentless monitors. By default each
+prints Hinemos custom-monitor "key,value" lines (values with two decimals)
+and exits 0, or 1 when it could not measure or nothing matched. --format
+nagios prints a Monitoring Plugins status line with performance data and
+exits 0/1/2/3 (--warning/--critical take ranges such as 80, 80%, 10:, ~:10,
+10:20, @10:20; --hinemos-info/--hinemos-warning take a Hinemos monitor
+setting's judgement bands, LOWER:UPPER); --format json and --format
+prometheus print machine-readable output.
 
 Commands:
   host-status       engine health (--status, default), containers per state (--count), disk (--size)
@@ -64,108 +70,8 @@ func runMonitor(ctx context.Context, args []string, env Env) int {
 	return report(env, usagef("unknown monitor %q: want host-status, cpu, memory, disk, network, process, container-status or events", args[0]))
 }
 
-// monitorFlags are the options every monitor command shares.
-type monitorFlags struct {
-	engineFlags
-	format   string
-	warning  string
-	critical string
-	stateDir string
-	key      string
-	collect  string
-}
-
-func (m *monitorFlags) register(fs *flag.FlagSet, withKey bool) {
-	m.engineFlags.register(fs)
-	fs.StringVar(&m.format, "format", "hinemos", "output `FORMAT`: hinemos (key,value lines), nagios, json or prometheus")
-	fs.StringVar(&m.warning, "warning", "", "with --format nagios: warning `RANGE` (Monitoring Plugins syntax)")
-	fs.StringVar(&m.critical, "critical", "", "with --format nagios: critical `RANGE`")
-	fs.StringVar(&m.collect, "collect", "auto", "how to sample resources: auto, oneshot, stream, twosample or direct")
-	if withKey {
-		fs.StringVar(&m.key, "k", "", "`KEY_ID` under which the previous sample is kept (required; unique per monitor setting)")
-		fs.StringVar(&m.stateDir, "state-dir", "", "`DIR` for the -k baselines (default $XDG_STATE_HOME/minato/baseline or ~/.local/state/minato/baseline)")
-	}
-}
-
-// line is one Hinemos key,value output line.
-type line struct {
-	key   string
-	value float64
-	dec   int
-}
-
-func (l line) String() string {
-	if l.dec == 0 {
-		return l.key + "," + strconv.FormatFloat(l.value, 'f', 0, 64)
-	}
-	return l.key + "," + strconv.FormatFloat(l.value, 'f', l.dec, 64)
-}
-
-// monitorRun is what a monitor command measured, ready for any format.
-type monitorRun struct {
-	check   string
-	evals   []monitor.Evaluation
-	lines   []line   // hinemos format
-	raw     []string // hinemos format lines that are not key,value (container-status)
-	notes   []string // said on stderr in the hinemos format
-	primary []monitor.Threshold
-	descs   []monitor.SampleDesc
-}
-
-func monitorCommand(ctx context.Context, name string, args []string, env Env) int {
-	withKey := name == "cpu" || name == "disk" || name == "network"
-	fs := newFlagSet("minato monitor "+name, "minato monitor "+name+" [options]", monitorAbout[name])
-	var mf monitorFlags
-	mf.register(fs, withKey || name == "memory")
-	o := &monitorOpts{}
-	o.register(fs, name)
-	pos, err := parse(fs, args, env.Stdout)
-	if err != nil {
-		return report(env, err)
-	}
-	if len(pos) > 0 {
-		return report(env, usagef("minato monitor %s takes no arguments, got %q", name, strings.Join(pos, " ")))
-	}
-	if err := mf.validate(name, withKey, o); err != nil {
-		return report(env, err)
-	}
-	if err := o.validate(name, &mf); err != nil {
-		return report(env, err)
-	}
-	cfg, err := mf.config(fs, env.Getenv)
-	if err != nil {
-		return report(env, err)
-	}
-	c, err := container.New(cfg)
-	if err != nil {
-		return report(env, err)
-	}
-	defer c.Close()
-	slw, err := o.syslog.open()
-	if err != nil {
-		return report(env, err)
-	}
-	if slw != nil {
-		defer slw.Close()
-	}
-	run, err := measure(ctx, name, c, &mf, o)
-	if err != nil {
-		return report(env, err)
-	}
-	var slErr error
-	if slw != nil {
-		slErr = sendStates(ctx, slw, run.evals) // before output, which may re-judge the statuses
-	}
-	code := output(env, &mf, run)
-	if slErr != nil {
-		report(env, slErr)
-		return max(code, 1)
-	}
-	return code
-}
-
 var monitorAbout = map[string]string{
-	"host-status":      "Seed 002's Docker host monitor: engine health (Status,0 normal, 1 abnormal; an\nunreachable engine is Status,1 with exit 0), containers per state, or disk use.",
+	"host-status":      "Docker host monitor: engine health (Status,0 normal, 1 abnormal; an\nunreachable engine is Status,1 with exit 0), containers per state, or disk use.",
 	"cpu":              "Container CPU usage between this run and the previous run of -k KEY:\nΔcpu time / Δwall time × 100 (100 = one core). Lines cpu_usage:<name>,<v>.",
 	"memory":           "Container memory (rss) against the host's memory, or with --container against\nthe container's limit (host memory when unlimited). Lines host_mem_usage:<id8>,<v>.",
 	"disk":             "Bytes each container read and wrote since the previous run of -k KEY.\nLines disk_read:<id8>,<v> and disk_write:<id8>,<v>.",
@@ -174,564 +80,344 @@ var monitorAbout = map[string]string{
 	"container-status": "One line per container: \"YYYY-MM-DD HH:MM:SS <id12> <state>\". With -s HOST:PORT each\nstate is also sent to syslog (default UDP, RFC 3164), HOSTNAME the container ID.",
 }
 
-// monitorOpts are the per-command flags.
-type monitorOpts struct {
-	status, count, size       bool
-	all, core, withHost       bool
-	containerLimit            bool
-	read, write               bool
-	kb, pck, rx, tx           bool
-	prog, args                string
-	snmpVer, snmpCom, snmpAdr string
-	snmpPort                  int
-	syslog                    syslogFlags // container-status -s
+// monitorFlags are a monitor command's options.
+type monitorFlags struct {
+	engineFlags
+	format, collect, stateDir, key string
+	warning, critical              string
+	info, warnBand                 string
+	status, count, size, cpuAll    bool
+	keys                           hinemos.Options // --core, --container, --all, --read, ...
+	prog, args                     string
+	withHost                       bool
+	snmpVer, snmpCom, snmpAdr      string
+	snmpPort                       int
+	syslog                         syslogFlags
+	last                           measured // what measure built, for output
 }
 
-func (o *monitorOpts) register(fs *flag.FlagSet, name string) {
+func (m *monitorFlags) register(fs *flag.FlagSet, name string) {
+	m.engineFlags.register(fs)
+	fs.StringVar(&m.format, "format", "hinemos", "output `FORMAT`: hinemos (key,value lines), nagios, json or prometheus")
+	fs.StringVar(&m.warning, "warning", "", "with --format nagios or json: warning `RANGE` (Monitoring Plugins syntax; a trailing % is ignored)")
+	fs.StringVar(&m.critical, "critical", "", "with --format nagios or json: critical `RANGE`")
+	fs.StringVar(&m.info, "hinemos-info", "", "with --format nagios or json: the Hinemos info band `LOWER:UPPER` (judged OK; lower ≤ v < upper)")
+	fs.StringVar(&m.warnBand, "hinemos-warning", "", "with --hinemos-info: the Hinemos warning band `LOWER:UPPER`; anything outside both is critical")
+	fs.StringVar(&m.collect, "collect", "auto", "how to sample resources: auto, oneshot, stream, twosample or direct")
+	if name == "cpu" || name == "disk" || name == "network" || name == "memory" {
+		fs.StringVar(&m.key, "k", "", "`KEY_ID` under which the previous sample is kept (required; unique per monitor setting)")
+		fs.StringVar(&m.stateDir, "state-dir", "", "`DIR` for the -k baselines (default $XDG_STATE_HOME/minato/baseline or ~/.local/state/minato/baseline)")
+	}
+	withHost := func(help string) {
+		fs.BoolVar(&m.withHost, "with-host", false, help)
+		fs.StringVar(&m.snmpVer, "sv", "1", "SNMP `VERSION` for --with-host: 1, 2c or 3")
+		fs.StringVar(&m.snmpCom, "sc", "public", "SNMP `COMMUNITY` for --with-host")
+		fs.IntVar(&m.snmpPort, "sp", 161, "SNMP `PORT` for --with-host")
+		fs.StringVar(&m.snmpAdr, "snmp-address", "", "SNMP agent `ADDRESS` for --with-host (default: -i, else 127.0.0.1)")
+	}
+	k := &m.keys
 	switch name {
 	case "host-status":
-		fs.BoolVar(&o.status, "status", false, "engine health: Status,0 (normal) or Status,1 (abnormal); the default")
-		fs.BoolVar(&o.count, "count", false, "containers per state")
-		fs.BoolVar(&o.size, "size", false, "disk used by images (layers counted once) and by containers per state, in bytes")
+		fs.BoolVar(&m.status, "status", false, "engine health: Status,0 (normal) or Status,1 (abnormal); the default")
+		fs.BoolVar(&m.count, "count", false, "containers per state")
+		fs.BoolVar(&m.size, "size", false, "disk used by images (layers counted once) and by containers per state, in bytes")
 	case "cpu":
-		fs.BoolVar(&o.all, "all", false, "CPU usage per container (the default)")
-		fs.BoolVar(&o.core, "core", false, "CPU usage per container and core (cgroup v1 engines)")
-		o.registerSNMP(fs, "also print cpu_usage:host, the host's CPU usage outside containers (SNMP; not with -c, -n, --core)")
+		fs.BoolVar(&m.cpuAll, "all", false, "CPU usage per container (the default)")
+		fs.BoolVar(&k.Core, "core", false, "CPU usage per container and core (cgroup v1 engines)")
+		withHost("also print cpu_usage:host, the host's CPU usage outside containers (SNMP; not with -c, -n, --core)")
 	case "memory":
-		fs.BoolVar(&o.containerLimit, "container", false, "usage against the container's memory limit (host memory when unlimited)")
-		fs.BoolVar(&o.all, "all", false, "print every memory statistic of the container")
-		o.registerSNMP(fs, "also print host_mem_usage:host, the host's memory usage outside containers (SNMP)")
+		fs.BoolVar(&k.Limit, "container", false, "usage against the container's memory limit (host memory when unlimited)")
+		fs.BoolVar(&k.All, "all", false, "print every memory statistic of the container")
+		withHost("also print host_mem_usage:host, the host's memory usage outside containers (SNMP)")
 	case "disk":
-		fs.BoolVar(&o.read, "read", false, "print bytes read (default: read and write)")
-		fs.BoolVar(&o.write, "write", false, "print bytes written (default: read and write)")
+		fs.BoolVar(&k.Read, "read", false, "print bytes read (default: read and write)")
+		fs.BoolVar(&k.Write, "write", false, "print bytes written (default: read and write)")
 	case "network":
-		fs.BoolVar(&o.kb, "kb", false, "print bytes (default: bytes and packets)")
-		fs.BoolVar(&o.pck, "pck", false, "print packets")
-		fs.BoolVar(&o.rx, "rx", false, "print received (default: received and sent)")
-		fs.BoolVar(&o.tx, "tx", false, "print sent")
+		fs.BoolVar(&k.Bytes, "kb", false, "print bytes (default: bytes and packets)")
+		fs.BoolVar(&k.Packets, "pck", false, "print packets")
+		fs.BoolVar(&k.Rx, "rx", false, "print received (default: received and sent)")
+		fs.BoolVar(&k.Tx, "tx", false, "print sent")
 	case "process":
-		fs.StringVar(&o.prog, "prog", "", "`PATTERN` for the command (regular expression; default .* = every process)")
-		fs.StringVar(&o.args, "args", "", "`ARGS` pattern, appended to -prog after a space")
+		fs.StringVar(&m.prog, "prog", "", "`PATTERN` for the command (regular expression; default .* = every process)")
+		fs.StringVar(&m.args, "args", "", "`ARGS` pattern, appended to -prog after a space")
 	case "container-status":
-		o.syslog.register(fs)
+		m.syslog.register(fs)
 	}
 }
 
-func (o *monitorOpts) registerSNMP(fs *flag.FlagSet, help string) {
-	fs.BoolVar(&o.withHost, "with-host", false, help)
-	fs.StringVar(&o.snmpVer, "sv", "1", "SNMP `VERSION` for --with-host: 1, 2c or 3")
-	fs.StringVar(&o.snmpCom, "sc", "public", "SNMP `COMMUNITY` for --with-host")
-	fs.IntVar(&o.snmpPort, "sp", 161, "SNMP `PORT` for --with-host")
-	fs.StringVar(&o.snmpAdr, "snmp-address", "", "SNMP agent `ADDRESS` for --with-host (default: -i, else 127.0.0.1)")
+// params are the catalogue monitor and parameters the flags give.
+func (m *monitorFlags) params(name string) (string, catalog.Params) {
+	var p catalog.Params
+	switch {
+	case m.count:
+		name = catalog.HostCount
+	case m.size:
+		name = catalog.HostSize
+	case m.prog != "" || m.args != "":
+		p.Pattern = strings.TrimSpace(cmp.Or(m.prog, mdocker.DefaultProcessPattern) + " " + m.args)
+	}
+	m.keys.Pattern = cmp.Or(p.Pattern, mdocker.DefaultProcessPattern)
+	if m.withHost {
+		cfg := snmp.DefaultConfig()
+		cfg.Version, cfg.Community, cfg.Port = m.snmpVer, m.snmpCom, m.snmpPort
+		cfg.Address = cmp.Or(m.snmpAdr, m.address, snmp.DefaultAddress)
+		p.WithHost = &cfg
+	}
+	return name, p
 }
 
-func (mf *monitorFlags) validate(name string, withKey bool, o *monitorOpts) error {
-	switch mf.format {
-	case "hinemos", "nagios", "json", "prometheus":
-	default:
-		return usagef("--format %q: want hinemos, nagios, json or prometheus", mf.format)
-	}
-	if (mf.warning != "" || mf.critical != "") && mf.format != "nagios" && mf.format != "json" {
-		return usagef("--warning and --critical apply to --format nagios (and json); Hinemos judges thresholds itself")
-	}
-	for flagName, v := range map[string]string{"--warning": mf.warning, "--critical": mf.critical} {
-		if v == "" {
-			continue
+func (m *monitorFlags) validate(name string) error {
+	judged := m.warning+m.critical+m.info+m.warnBand != ""
+	check := func(bad bool, format string, a ...any) error {
+		if bad {
+			return usagef(format, a...)
 		}
-		if _, err := monitor.ParseRange(v); err != nil {
-			return usagef("%s %q: %v", flagName, v, err)
-		}
+		return nil
 	}
-	switch mf.collect {
-	case "auto", "oneshot", "stream", "twosample", "direct":
-	default:
-		return usagef("--collect %q: want auto, oneshot, stream, twosample or direct", mf.collect)
+	canon, params := m.params(name)
+	err := firstErr(
+		check(!slices.Contains([]string{"hinemos", "nagios", "json", "prometheus"}, m.format), "--format %q: want hinemos, nagios, json or prometheus", m.format),
+		check(judged && m.format != "nagios" && m.format != "json", "--warning, --critical and the --hinemos bands apply to --format nagios (and json); Hinemos judges thresholds itself"),
+		check(!slices.Contains([]string{"auto", "oneshot", "stream", "twosample", "direct"}, m.collect), "--collect %q: want auto, oneshot, stream, twosample or direct", m.collect),
+		check(m.key == "" && (name == "cpu" || name == "disk" || name == "network"), "minato monitor %s needs -k KEY_ID: the previous sample is kept under it (use a different key per monitor setting)", name),
+		check(countTrue(m.status, m.count, m.size) > 1, "give one of --status, --count or --size"),
+		check(m.cpuAll && m.keys.Core, "--all and --core cannot be used together"),
+		check(m.withHost && (len(m.ids) > 0 || len(m.names) > 0 || m.keys.Core || m.keys.All), "--with-host cannot be used with -c, -n, --core or memory's --all: the host figure subtracts every container"),
+		check(m.withHost && !slices.Contains([]string{"1", "2c", "3"}, m.snmpVer), "-sv %q: want 1, 2c or 3", m.snmpVer),
+		check(m.withHost && m.snmpVer == "3", "-sv 3 needs a user and passphrases, which these options cannot carry; use the agent's config file (with_host) for SNMPv3"),
+		check(m.withHost && (m.snmpPort < 1 || m.snmpPort > 65535), "-sp %d: want a UDP port from 1 to 65535", m.snmpPort),
+	)
+	if err != nil {
+		return err
 	}
-	if withKey && mf.key == "" {
-		return usagef("minato monitor %s needs -k KEY_ID: the previous sample is kept under it (use a different key per monitor setting)", name)
+	if _, err := m.thresholds(nil); err != nil {
+		return err
 	}
-	if mf.key != "" {
-		if err := baseline.CheckKey(mf.key); err != nil {
+	if m.key != "" {
+		if err := baseline.CheckKey(m.key); err != nil {
 			return usagef("-k: %s", strings.TrimPrefix(err.Error(), "baseline: "))
+		}
+	}
+	if name == "container-status" {
+		if err := m.syslog.validate(); err != nil {
+			return err
+		}
+	}
+	if err := params.Validate(canon); err != nil {
+		return usagef("-prog/-args: %v", strings.TrimPrefix(err.Error(), "pattern: "))
+	}
+	return nil
+}
+
+// firstErr returns the first non-nil error: the first problem, as flag
+// parsing reports.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (o *monitorOpts) validate(name string, mf *monitorFlags) error {
-	n := 0
-	for _, b := range []bool{o.status, o.count, o.size} {
+func countTrue(bs ...bool) (n int) {
+	for _, b := range bs {
 		if b {
 			n++
 		}
 	}
-	if n > 1 {
-		return usagef("give one of --status, --count or --size")
-	}
-	if name == "cpu" && o.all && o.core {
-		return usagef("--all and --core cannot be used together")
-	}
-	if o.withHost && (len(mf.ids) > 0 || len(mf.names) > 0 || o.core || o.all && name == "memory") {
-		return usagef("--with-host cannot be used with -c, -n, --core or memory's --all: the host figure subtracts every container")
-	}
-	if o.withHost && o.snmpVer != "1" && o.snmpVer != "2c" && o.snmpVer != "3" {
-		return usagef("-sv %q: want 1, 2c or 3", o.snmpVer)
-	}
-	if o.withHost && (o.snmpPort < 1 || o.snmpPort > 65535) {
-		return usagef("-sp %d: want a UDP port from 1 to 65535", o.snmpPort)
-	}
-	if name == "container-status" {
-		if err := o.syslog.validate(); err != nil {
-			return err
-		}
-	}
-	if name == "process" {
-		if _, err := mdocker.NewProcesses(nil, o.pattern()); err != nil {
-			return usagef("-prog/-args: %v", err)
-		}
-	}
-	return nil
+	return n
 }
 
-func (o *monitorOpts) pattern() string {
-	p := o.prog
-	if p == "" {
-		p = mdocker.DefaultProcessPattern
+// thresholds returns one threshold per sample with the ranges or bands
+// the flags give, or nil when none are given.
+func (m *monitorFlags) thresholds(samples []string) ([]monitor.Threshold, error) {
+	if m.warning+m.critical+m.info+m.warnBand == "" {
+		return nil, nil
 	}
-	if o.args != "" {
-		p += " " + o.args
-	}
-	return p
-}
-
-// selectRunning resolves the containers a resource monitor looks at: the
-// -c/-n selection, or every container, limited to running ones.
-func selectRunning(ctx context.Context, c *container.Client, mf *monitorFlags, states ...string) ([]inventory.Target, error) {
-	sel := mf.selector()
-	if len(states) == 0 {
-		states = []string{"running"}
-	}
-	sel.States = states
-	return c.Resolve(ctx, sel)
-}
-
-func measure(ctx context.Context, name string, c *container.Client, mf *monitorFlags, o *monitorOpts) (*monitorRun, error) {
-	switch name {
-	case "host-status":
-		return measureHost(ctx, c, o)
-	case "container-status":
-		return measureStatus(ctx, c, mf)
-	case "process":
-		return measureProcess(ctx, c, mf, o)
-	}
-	return measureResources(ctx, name, c, mf, o)
-}
-
-func eval(check string, t inventory.Target, r monitor.Result, err error) monitor.Evaluation {
-	ev := monitor.Evaluation{Check: check, Target: t, Result: r, Status: r.Status, Observed: r.Status, Message: r.Message, Err: err}
+	th, err := monitor.ParseThreshold("", m.warning, m.critical, m.info, m.warnBand)
 	if err != nil {
-		ev.Status, ev.Observed, ev.Message = monitor.Unknown, monitor.Unknown, explainEval(err)
+		opt, _, _ := strings.Cut(err.Error(), ":")
+		flags := map[string]string{"warning": "--warning " + m.warning, "critical": "--critical " + m.critical, "info": "--hinemos-info " + m.info, "band": "--hinemos-warning " + m.warnBand}
+		if flags[opt] == "" {
+			return nil, usagef("give --warning/--critical or --hinemos-info/--hinemos-warning, not both")
+		}
+		return nil, usagef("%s: %s", flags[opt], strings.TrimPrefix(err.Error(), opt+": "))
 	}
-	return ev
+	out := make([]monitor.Threshold, len(samples))
+	for i, s := range samples {
+		out[i] = th
+		out[i].Sample = s
+	}
+	return out, nil
 }
 
-func measureHost(ctx context.Context, c *container.Client, o *monitorOpts) (*monitorRun, error) {
-	t := mdocker.EngineTarget(c)
-	switch {
-	case o.count:
-		m := mdocker.NewContainerCount(c)
-		r, err := m.Check(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		run := &monitorRun{check: "host_count", evals: []monitor.Evaluation{eval("host_count", t, r, nil)}, descs: m.Describe()}
-		for _, s := range r.Samples {
-			run.lines = append(run.lines, line{key: s.Labels["state"], value: s.Value})
-		}
-		run.primary = []monitor.Threshold{{Sample: "containers"}}
-		return run, nil
-	case o.size:
-		m := mdocker.NewDiskUsage(c)
-		r, err := m.Check(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		run := &monitorRun{check: "host_size", evals: []monitor.Evaluation{eval("host_size", t, r, nil)}, descs: m.Describe()}
-		for _, s := range r.Samples {
-			switch s.Name {
-			case "disk_images_bytes":
-				run.lines = append(run.lines, line{key: "image", value: s.Value})
-			case "disk_containers_bytes":
-				run.lines = append(run.lines, line{key: s.Labels["state"], value: s.Value})
-			}
-		}
-		run.primary = []monitor.Threshold{{Sample: "disk_images_bytes"}}
-		return run, nil
-	}
-	m := mdocker.NewHostStatus(c)
-	r, err := m.Check(ctx, t)
+func monitorCommand(ctx context.Context, name string, args []string, env Env) int {
+	fs := newFlagSet("minato monitor "+name, "minato monitor "+name+" [options]", monitorAbout[name])
+	var m monitorFlags
+	m.register(fs, name)
+	pos, err := parse(fs, args, env.Stdout)
 	if err != nil {
-		return nil, err
+		return report(env, err)
 	}
-	st, _ := r.Sample("engine_status", nil)
-	return &monitorRun{check: "host_status", evals: []monitor.Evaluation{eval("host_status", t, r, nil)}, descs: m.Describe(),
-		lines: []line{{key: "Status", value: st.Value}}, primary: []monitor.Threshold{{Sample: "engine_status"}}}, nil
-}
-
-func measureStatus(ctx context.Context, c *container.Client, mf *monitorFlags) (*monitorRun, error) {
-	ts, err := c.Resolve(ctx, mf.selector())
+	if len(pos) > 0 {
+		return report(env, usagef("minato monitor %s takes no arguments, got %q", name, strings.Join(pos, " ")))
+	}
+	if err := m.validate(name); err != nil {
+		return report(env, err)
+	}
+	if err := m.selector().Validate(); err != nil {
+		return report(env, err)
+	}
+	cfg, err := m.config(fs, env.Getenv)
 	if err != nil {
-		return nil, err
+		return report(env, err)
 	}
-	m := mdocker.NewState(c)
-	run := &monitorRun{check: "container_status", descs: m.Describe(), primary: []monitor.Threshold{{Sample: "container_running"}}}
-	stamp := time.Now().Format(time.DateTime)
-	for _, t := range ts {
-		r, err := m.Check(ctx, t)
-		run.evals = append(run.evals, eval("container_status", t, r, err))
-		if err == nil {
-			run.raw = append(run.raw, stamp+" "+t.ShortID()+" "+r.Message)
-		}
-	}
-	return run, nil
-}
-
-func measureProcess(ctx context.Context, c *container.Client, mf *monitorFlags, o *monitorOpts) (*monitorRun, error) {
-	ts, err := selectRunning(ctx, c, mf)
+	c, err := container.New(cfg)
 	if err != nil {
-		return nil, err
+		return report(env, err)
 	}
-	m, err := mdocker.NewProcesses(c, o.pattern())
+	defer c.Close()
+	slw, err := m.syslog.open()
 	if err != nil {
-		return nil, err
+		return report(env, err)
 	}
-	run := &monitorRun{check: "process", descs: m.Describe(), primary: []monitor.Threshold{{Sample: "processes"}}}
-	for _, t := range ts {
-		r, err := m.Check(ctx, t)
-		run.evals = append(run.evals, eval("process", t, r, err))
-		if err == nil {
-			s, _ := r.Sample("processes", nil)
-			run.lines = append(run.lines, line{key: m.Pattern() + ":" + t.ShortID(), value: s.Value})
-		}
+	evs, host, err := m.measure(ctx, name, c)
+	var slErr error
+	if slw != nil {
+		slErr = sendStates(ctx, slw, evs)
 	}
-	return run, nil
+	code := m.output(env, name, c, evs, host, err)
+	if slErr != nil {
+		report(env, slErr)
+		return max(code, 1)
+	}
+	return code
 }
 
-func id8(t inventory.Target) string {
-	if len(t.ID) > 8 {
-		return t.ID[:8]
-	}
-	return t.ID
+// measured is what measure built, for the output.
+type measured struct {
+	built      catalog.Built
+	keys       []hinemos.Key
+	thresholds []monitor.Threshold
+	descs      []monitor.SampleDesc
 }
 
-func measureResources(ctx context.Context, name string, c *container.Client, mf *monitorFlags, o *monitorOpts) (*monitorRun, error) {
-	ts, err := selectRunning(ctx, c, mf)
+// measure builds the catalogue's monitor and runs one round through a
+// Runner's CheckOnce, then one of the host's use outside the containers
+// with --with-host.
+func (m *monitorFlags) measure(ctx context.Context, name string, c *container.Client) (evs, host []monitor.Evaluation, err error) {
+	d, closeDeps, err := catalog.Open(c, catalog.OpenOptions{Collect: m.collect, StateDir: m.stateDir, Key: m.key})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ccfg := mdocker.DefaultCollectorConfig()
-	ccfg.Mode = mf.collect
-	col, err := mdocker.NewCollector(c, ccfg)
+	defer closeDeps()
+	canon, params := m.params(name)
+	b, err := catalog.Build(canon, params, m.selector(), d)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer col.Close()
-	var store *baseline.Store
-	if mf.key != "" {
-		dir := mf.stateDir
-		if dir == "" {
-			if dir, err = baseline.DefaultDir(); err != nil {
-				return nil, err
-			}
+	defer func() {
+		for _, cl := range b.Closers {
+			_ = cl.Close()
 		}
-		if store, err = baseline.Open(dir); err != nil {
-			return nil, err
+	}()
+	// The samples judged and shown are those the printed keys name.
+	m.last = measured{built: b, keys: hinemos.Keys(canon, m.keys)}
+	primary := b.Primary
+	if len(m.last.keys) > 0 && !m.keys.All {
+		primary = nil
+		for _, k := range m.last.keys {
+			primary = append(primary, k.Sample)
 		}
 	}
-	kind := map[string]mdocker.Kind{"cpu": mdocker.CPU, "memory": mdocker.Memory, "disk": mdocker.BlockIO, "network": mdocker.Network}[name]
-	if name == "memory" {
-		store = nil // memory is instantaneous: no baseline
+	m.last.thresholds, _ = m.thresholds(primary) // validated already
+	if ds, ok := b.Monitor.(monitor.Describer); ok {
+		m.last.descs = ds.Describe()
 	}
-	m, err := mdocker.NewResources(col, store, mf.key, kind)
+	r, err := monitor.NewRunner(monitor.DefaultRunnerConfig(), catalog.Resolver(c))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	run := &monitorRun{check: name, descs: m.Describe()}
-	if len(ts) == 0 {
-		return run, nil
+	checks := b.Checks(monitor.Check{Name: strings.ReplaceAll(b.Name, "-", "_"), Interval: time.Minute, Thresholds: m.last.thresholds})
+	for _, ch := range checks {
+		if err := r.Add(ch); err != nil {
+			return nil, nil, err
+		}
 	}
-	results, errs, err := m.CheckAll(ctx, ts)
-	if err != nil {
-		return nil, err
+	if evs, err = r.CheckOnce(ctx, checks[0].Name); err != nil || len(checks) == 1 {
+		return evs, nil, err
 	}
-	for i, t := range ts {
-		run.evals = append(run.evals, eval(name, t, results[i], errs[i]))
+	host, err = r.CheckOnce(ctx, checks[1].Name)
+	if err == nil && host[0].Err != nil && !errors.Is(host[0].Err, monitor.ErrNoBaseline) {
+		err = fmt.Errorf("--with-host: host %s over SNMP: %w", b.Name, host[0].Err)
 	}
-	switch name {
-	case "cpu":
-		if run, err = cpuLines(run, o); err != nil || !o.withHost {
-			return run, err
-		}
-		v, ok, err := hostCPU(ctx, o, mf, store, run.evals, col.Info().NCPU)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			run.lines = append(run.lines, line{key: "cpu_usage:host", value: v, dec: 2})
-			run.evals = append(run.evals, hostEval(name, "cpu_percent", v, c.Host()))
-		} else {
-			run.notes = append(run.notes, "host: no value yet: the host's CPU counters need a previous run of this key")
-		}
-		return run, nil
-	case "memory":
-		if run, err = memoryLines(run, o); err != nil || !o.withHost {
-			return run, err
-		}
-		v, err := hostMemory(ctx, o, mf, run.evals)
-		if err != nil {
-			return nil, err
-		}
-		run.lines = append(run.lines, line{key: "host_mem_usage:host", value: v, dec: 2})
-		run.evals = append(run.evals, hostEval(name, run.primary[0].Sample, v, c.Host()))
-		return run, nil
-	case "disk":
-		return diskLines(run, o), nil
-	case "network":
-		return networkLines(run, o), nil
-	}
-	return run, nil
+	return evs, host, err
 }
 
-func cpuLines(run *monitorRun, o *monitorOpts) (*monitorRun, error) {
-	run.primary = []monitor.Threshold{{Sample: "cpu_percent"}}
-	if o.core {
-		run.primary = []monitor.Threshold{{Sample: "cpu_core_percent"}}
-	}
-	unsupported := 0
-	for _, ev := range run.evals {
-		if ev.Err != nil {
-			continue
+// output prints the measurement in the chosen format and returns the exit
+// code: Nagios' 0-3, else 0, or 1 when nothing could be measured.
+func (m *monitorFlags) output(env Env, name string, c *container.Client, evs, host []monitor.Evaluation, err error) int {
+	all := append(evs, host...)
+	if errors.Is(err, inventory.ErrNoMatch) {
+		what := string(m.last.built.Targets.Kind)
+		if slices.Contains(m.last.built.Targets.States, "running") {
+			what = "running " + what
 		}
-		if !o.core {
-			if s, ok := ev.Result.Sample("cpu_percent", nil); ok {
-				run.lines = append(run.lines, line{key: "cpu_usage:" + ev.Target.Name, value: s.Value, dec: 2})
-			}
-			continue
-		}
-		n := 0
-		for _, s := range ev.Result.Samples {
-			if s.Name == "cpu_core_percent" {
-				run.lines = append(run.lines, line{key: "cpu_usage#" + s.Labels["core"] + ":" + ev.Target.Name, value: s.Value, dec: 2})
-				n++
-			}
-		}
-		if _, ok := ev.Result.Sample("cpu_percent", nil); ok && n == 0 {
-			unsupported++
+		err = fmt.Errorf("no %s matches %s on %s: nothing to measure", what, m.selection(), c.Host())
+		if m.format == "nagios" {
+			fmt.Fprintln(env.Stdout, strings.ToUpper(name)+" UNKNOWN: "+err.Error())
+			return int(monitor.Unknown)
 		}
 	}
-	if unsupported > 0 {
-		return nil, fmt.Errorf("%w: per-core CPU needs cgroup v1 (this engine reports no per-core counters)", monitor.ErrNotSupported)
+	if m.format == "nagios" && err == nil {
+		text, code := nagios.Format(strings.ToUpper(name), all, m.last.thresholds)
+		fmt.Fprintln(env.Stdout, text)
+		return code
 	}
-	return run, nil
-}
-
-func memoryLines(run *monitorRun, o *monitorOpts) (*monitorRun, error) {
-	sample := "memory_host_percent"
-	if o.containerLimit {
-		sample = "memory_limit_percent"
+	if err == nil {
+		err = monitor.Unmeasured(evs)
 	}
-	run.primary = []monitor.Threshold{{Sample: sample}}
-	ok := 0
-	for _, ev := range run.evals {
-		if ev.Err == nil {
-			ok++
-		}
-	}
-	for _, ev := range run.evals {
-		if ev.Err != nil {
-			continue
-		}
-		if o.all {
-			for _, s := range ev.Result.Samples {
-				if s.Name != "memory_stat" {
-					continue
-				}
-				key := s.Labels["key"]
-				if ok > 1 {
-					key += ":" + id8(ev.Target)
-				}
-				run.lines = append(run.lines, line{key: key, value: s.Value})
-			}
-			continue
-		}
-		if s, found := ev.Result.Sample(sample, nil); found {
-			run.lines = append(run.lines, line{key: "host_mem_usage:" + id8(ev.Target), value: s.Value, dec: 2})
-		}
-	}
-	return run, nil
-}
-
-func diskLines(run *monitorRun, o *monitorOpts) *monitorRun {
-	read, write := o.read || !o.write, o.write || !o.read
-	for _, ev := range run.evals {
-		if ev.Err != nil {
-			continue
-		}
-		if s, ok := ev.Result.Sample("disk_read_bytes", nil); ok && read {
-			run.lines = append(run.lines, line{key: "disk_read:" + id8(ev.Target), value: s.Value, dec: 2})
-		}
-		if s, ok := ev.Result.Sample("disk_write_bytes", nil); ok && write {
-			run.lines = append(run.lines, line{key: "disk_write:" + id8(ev.Target), value: s.Value, dec: 2})
-		}
-	}
-	if read {
-		run.primary = append(run.primary, monitor.Threshold{Sample: "disk_read_bytes"})
-	}
-	if write {
-		run.primary = append(run.primary, monitor.Threshold{Sample: "disk_write_bytes"})
-	}
-	return run
-}
-
-func networkLines(run *monitorRun, o *monitorOpts) *monitorRun {
-	kb, pck := o.kb || !o.pck, o.pck || !o.kb
-	rx, tx := o.rx || !o.tx, o.tx || !o.rx
-	type item struct {
-		on     bool
-		key    string
-		sample string
-	}
-	items := []item{
-		{kb && rx, "nw_rxkb", "network_rx_bytes"}, {kb && tx, "nw_txkb", "network_tx_bytes"},
-		{pck && rx, "nw_rxpck", "network_rx_packets"}, {pck && tx, "nw_txpck", "network_tx_packets"},
-	}
-	for _, it := range items {
-		if it.on {
-			run.primary = append(run.primary, monitor.Threshold{Sample: it.sample})
-		}
-	}
-	for _, ev := range run.evals {
-		if ev.Err != nil {
-			continue
-		}
-		for _, it := range items {
-			if s, ok := ev.Result.Sample(it.sample, nil); ok && it.on {
-				run.lines = append(run.lines, line{key: it.key + ":" + id8(ev.Target), value: s.Value, dec: 2})
+	if err == nil {
+		switch m.format {
+		case "json":
+			err = jsonout.Write(env.Stdout, all)
+		case "prometheus":
+			err = prom.WriteText(env.Stdout, all, m.last.descs)
+		default:
+			err = m.outputHinemos(env.Stdout, evs, host)
+			for _, p := range hinemos.Problems(all) {
+				fmt.Fprintln(env.Stderr, "minato: "+oneLine(p))
 			}
 		}
 	}
-	return run
-}
-
-// output prints the run in the chosen format and returns the exit code.
-func output(env Env, mf *monitorFlags, run *monitorRun) int {
-	switch mf.format {
-	case "hinemos":
-		return outputHinemos(env.Stdout, env.Stderr, run)
-	}
-	return outputOther(env, mf, run)
-}
-
-func outputHinemos(out, errw io.Writer, run *monitorRun) int {
-	for _, l := range run.lines {
-		fmt.Fprintln(out, l)
-	}
-	for _, r := range run.raw {
-		fmt.Fprintln(out, r)
-	}
-	for _, ev := range run.evals {
-		if ev.Err != nil {
-			fmt.Fprintf(errw, "minato: %s %s: %s\n", ev.Target.ShortID(), ev.Target.Name, oneLine(explainEval(ev.Err)))
-		}
-	}
-	for _, n := range run.notes {
-		fmt.Fprintln(errw, "minato: "+n)
+	if err != nil {
+		return report(env, err)
 	}
 	return 0
 }
 
-func explainEval(err error) string {
-	switch {
-	case errors.Is(err, monitor.ErrNoBaseline):
-		return "no value yet: " + strings.TrimPrefix(err.Error(), "monitor: ") + " (the next run will have one)"
-	case errors.Is(err, monitor.ErrNotSupported):
-		return "unsupported: " + strings.TrimPrefix(err.Error(), "monitor: ")
+func (m *monitorFlags) outputHinemos(w io.Writer, evs, host []monitor.Evaluation) error {
+	b := m.last.built
+	if b.Name == catalog.ContainerStatus {
+		return hinemos.WriteStates(w, evs)
 	}
-	return err.Error()
+	for _, ev := range evs {
+		_, total := ev.Result.Sample("cpu_percent", nil)
+		if _, core := ev.Result.Sample("cpu_core_percent", nil); m.keys.Core && total && !core {
+			return fmt.Errorf("%w: per-core CPU needs cgroup v1 (this engine reports no per-core counters)", monitor.ErrNotSupported)
+		}
+	}
+	if err := hinemos.Write(w, evs, m.last.keys); err != nil {
+		return err
+	}
+	return hinemos.Write(w, host, hinemos.HostKeys(b.Name))
 }
 
-// thresholds returns the command's primary thresholds with the ranges of
-// --warning and --critical.
-func (mf *monitorFlags) thresholds(run *monitorRun) []monitor.Threshold {
-	var w, c *monitor.Range
-	if mf.warning != "" {
-		r, _ := monitor.ParseRange(mf.warning) // validated already
-		w = &r
+// selection says which containers were asked for.
+func (m *monitorFlags) selection() string {
+	if s := m.selector(); len(s.IDs)+len(s.Names) > 0 {
+		return strings.ReplaceAll(s.String(), `"`, "")
 	}
-	if mf.critical != "" {
-		r, _ := monitor.ParseRange(mf.critical)
-		c = &r
-	}
-	out := make([]monitor.Threshold, len(run.primary))
-	for i, t := range run.primary {
-		t.Warning, t.Critical = w, c
-		out[i] = t
-	}
-	return out
-}
-
-// judge applies the thresholds to every evaluation that has a value.
-func judge(evs []monitor.Evaluation, ths []monitor.Threshold) {
-	for i := range evs {
-		if evs[i].Err != nil {
-			continue
-		}
-		st, why := monitor.EvaluateThresholds(evs[i].Result, ths)
-		evs[i].Status, evs[i].Observed = st, st
-		if why != "" {
-			evs[i].Message = why
-		}
-	}
-}
-
-// primaryOnly keeps, for Nagios perfdata, only the samples the command is
-// about (cpu_percent for cpu, ...), so the line stays readable.
-func primaryOnly(evs []monitor.Evaluation, ths []monitor.Threshold) []monitor.Evaluation {
-	out := make([]monitor.Evaluation, len(evs))
-	for i, ev := range evs {
-		var keep []monitor.Sample
-		for _, s := range ev.Result.Samples {
-			for _, t := range ths {
-				if t.Matches(s) {
-					keep = append(keep, s)
-					break
-				}
-			}
-		}
-		ev.Result.Samples = keep
-		out[i] = ev
-	}
-	return out
-}
-
-func outputOther(env Env, mf *monitorFlags, run *monitorRun) int {
-	ths := mf.thresholds(run)
-	judge(run.evals, ths)
-	switch mf.format {
-	case "nagios":
-		text, code := nagios.Format(strings.ToUpper(strings.ReplaceAll(run.check, "_", "-")), primaryOnly(run.evals, ths), ths)
-		fmt.Fprintln(env.Stdout, text)
-		return code
-	case "json":
-		if err := jsonout.Write(env.Stdout, run.evals); err != nil {
-			return report(env, err)
-		}
-		return 0
-	case "prometheus":
-		if err := prom.WriteText(env.Stdout, run.evals, run.descs); err != nil {
-			return report(env, err)
-		}
-		return 0
-	}
-	return report(env, usagef("--format %q: want hinemos, nagios, json or prometheus", mf.format))
+	return "the selection (every container)"
 }

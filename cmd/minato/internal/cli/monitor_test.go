@@ -30,8 +30,10 @@ func TestMonitorUsageErrors(t *testing.T) {
 		{[]string{"monitor", "cpu", "-k", "x", "--with-host", "-sv", "4"}, `-sv "4": want 1, 2c or 3`},
 		{[]string{"monitor", "host-status", "--count", "--size"}, "give one of --status, --count or --size"},
 		{[]string{"monitor", "memory", "--format", "xml"}, `--format "xml": want hinemos, nagios, json or prometheus`},
-		{[]string{"monitor", "memory", "--format", "nagios", "--warning", "10:5"}, `--warning "10:5"`},
-		{[]string{"monitor", "memory", "--warning", "80"}, "--warning and --critical apply to --format nagios"},
+		{[]string{"monitor", "memory", "--format", "nagios", "--warning", "10:5"}, `--warning 10:5: monitor: bad range "10:5"`},
+		{[]string{"monitor", "memory", "--format", "nagios", "--hinemos-info", "0:80"}, `--hinemos-warning : monitor: bad band`},
+		{[]string{"monitor", "memory", "--format", "nagios", "--warning", "80", "--hinemos-info", "0:80", "--hinemos-warning", "80:90"}, "give --warning/--critical or --hinemos-info/--hinemos-warning, not both"},
+		{[]string{"monitor", "memory", "--warning", "80"}, "--warning, --critical and the --hinemos bands apply to --format nagios"},
 		{[]string{"monitor", "memory", "--collect", "magic"}, `--collect "magic"`},
 		{[]string{"monitor", "process", "-prog", "("}, "-prog/-args"},
 		{[]string{"monitor", "memory", "-c", "abc", "-n", "x"}, "-c and -n cannot be used together"},
@@ -180,11 +182,16 @@ func TestMonitorsOnRealEngine(t *testing.T) {
 		assert.Equal(t, c.exit, code, out)
 		assert.Regexp(t, `^CPU `+c.word+`: .* \| cpu_percent:[^=]+=\d+(\.\d+)?%;`+c.warn+`;`+c.crit+`;0;100 `, out)
 	}
+	// Hinemos bands judge as a Hinemos monitor setting would: the burner
+	// (> 30%) is outside info [0,5) and warning [5,10): CRITICAL.
+	code, out, _ = run(t, h.Host, args("cpu", "-k", "t_cpu", "--state-dir", state, "--format", "nagios", "--hinemos-info", "0:5", "--hinemos-warning", "5:10%")...)
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "(critical: outside info [0,5) and warning [5,10))")
 	// UNKNOWN: a fresh key has no baseline yet.
 	code, out, _ = run(t, h.Host, args("cpu", "-k", "t_fresh", "--state-dir", state, "--format", "nagios")...)
 	assert.Equal(t, 3, code)
 	assert.Contains(t, out, "CPU UNKNOWN: ")
-	assert.Contains(t, out, "no baseline")
+	assert.Contains(t, out, "no value yet")
 
 	// JSON and Prometheus carry every sample.
 	code, out, _ = run(t, h.Host, args("memory", "--format", "json")...)
@@ -195,7 +202,21 @@ func TestMonitorsOnRealEngine(t *testing.T) {
 	code, out, _ = run(t, h.Host, args("memory", "--format", "prometheus")...)
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "# TYPE minato_memory_working_set_bytes gauge")
-	assert.Regexp(t, `(?m)^minato_memory_limit_bytes\{.*container_name="`+regexp.QuoteMeta(mem.Name)+`".*\} 134217728$`, out)
+	assert.Regexp(t, `(?m)^minato_memory_limit_bytes\{.*container_name="`+regexp.QuoteMeta(mem.Name)+`".*\} 1\.34217728e\+08$`, out)
+}
+
+// TestMonitorNothingMatches: a selection that matches nothing is said on
+// stderr with exit 1 (Hinemos custom monitors read no value as no value),
+// and is UNKNOWN for Nagios.
+func TestMonitorNothingMatches(t *testing.T) {
+	h := dockertest.New(t)
+	code, out, errs := run(t, h.Host, "monitor", "cpu", "-k", "nm", "--state-dir", t.TempDir(), "-n", "nosuch-minato*")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errs, "no running container matches -n nosuch-minato* on "+h.Host+": nothing to measure")
+	code, out, _ = run(t, h.Host, "monitor", "memory", "--format", "nagios", "-n", "nosuch-minato*")
+	assert.Equal(t, 3, code)
+	assert.True(t, strings.HasPrefix(out, "MEMORY UNKNOWN: no running container matches -n nosuch-minato*"), out)
 }
 
 // TestWithHostOverRealSNMP runs --with-host against a real net-snmp agent

@@ -12,10 +12,10 @@ import (
 	"github.com/minato-ops/minato/monitor/output/syslog"
 )
 
-// syslogFlags are container-status's -s HOST:PORT (seed 002 §3.8) and the
+// syslogFlags are container-status's -s HOST:PORT (the Hinemos scripts') and the
 // transport and format of the messages.
 //
-// The defaults are UDP and RFC 3164: the seed sends to the local rsyslog
+// The defaults are UDP and RFC 3164: the scripts send to the local rsyslog
 // (-s 127.0.0.1:514), which reads the BSD format on its UDP input and
 // relays it to the Hinemos manager. Over UDP a receiver that is down
 // cannot be detected (the datagrams vanish); over TCP one that cannot be
@@ -29,7 +29,7 @@ type syslogFlags struct {
 func (s *syslogFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.address, "s", "", "also send each container's state to the syslog receiver at `HOST:PORT`, such as 127.0.0.1:514\n(HOSTNAME is the 12-character container ID, the message the state word; severity info for\nrunning, warning for restarting/created, crit for paused/exited/dead; facility user)")
 	fs.StringVar(&s.protocol, "syslog-protocol", syslog.UDP, "syslog transport `PROTOCOL` for -s: udp (loss cannot be detected) or tcp")
-	fs.StringVar(&s.format, "syslog-format", syslog.RFC3164, "syslog message `FORMAT` for -s: rfc3164 (what the seed's rsyslog reads) or rfc5424")
+	fs.StringVar(&s.format, "syslog-format", syslog.RFC3164, "syslog message `FORMAT` for -s: rfc3164 (what the scripts' rsyslog reads) or rfc5424")
 }
 
 func (s *syslogFlags) validate() error {
@@ -99,7 +99,9 @@ func sendStates(ctx context.Context, w *syslog.Writer, evs []monitor.Evaluation)
 			errs = append(errs, err)
 		}
 	}
-	if err := w.Close(); err != nil {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.Config().Timeout)
+	defer cancel()
+	if err := w.Close(cctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

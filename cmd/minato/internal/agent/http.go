@@ -1,0 +1,107 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/minato-ops/minato/internal/httpguard"
+	"github.com/minato-ops/minato/job/jobapi"
+	"github.com/minato-ops/minato/monitor"
+	"github.com/minato-ops/minato/monitor/output/jsonout"
+	"github.com/minato-ops/minato/monitor/output/prom"
+)
+
+// handler routes the agent's HTTP API:
+//
+//	GET /healthz         open: "ok", or 503 and what is unhealthy (no paths, no engine errors)
+//	GET /metrics         open: Prometheus text or OpenMetrics; JSON (Accept: application/json) is guarded
+//	GET /api/v1/status   guarded: the latest evaluation of every check and target, as JSON
+//	/api/v1/...          guarded: the job API (job/jobapi), when the scheduler runs
+//
+// Guarded routes need the token (api.token_file), or, without one, a
+// loopback connection with a loopback Host.
+func (a *Agent) handler() http.Handler {
+	guard := &httpguard.Guard{Token: a.cfg.token, Log: a.log}
+	metrics := prom.HandlerFor(a.registry(), prom.WithLogger(a.log))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept"), "application/json") {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		if rf := guard.Read(r); rf != nil {
+			httpguard.WriteRefusal(w, rf)
+			return
+		}
+		a.writeStatus(w)
+	})
+	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
+		if rf := guard.Read(r); rf != nil {
+			httpguard.WriteRefusal(w, rf)
+			return
+		}
+		a.writeStatus(w)
+	})
+	if a.jobs != nil {
+		mux.Handle(jobapi.Prefix+"/", a.jobs.api)
+	} else {
+		mux.HandleFunc(jobapi.Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+			if rf := guard.Read(r); rf != nil {
+				httpguard.WriteRefusal(w, rf)
+				return
+			}
+			httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusNotFound,
+				Msg: "this agent runs no job scheduler: list jobnets, or set jobs.enabled: true, in its configuration"})
+		})
+	}
+	return mux
+}
+
+// statusReport is /api/v1/status: the evaluations, and what the agent
+// checks when it has nothing to show yet.
+type statusReport struct {
+	jsonout.Report
+	// Message says why there are no evaluations yet.
+	Message string `json:"message,omitempty"`
+}
+
+func (a *Agent) writeStatus(w http.ResponseWriter) {
+	evs := a.runner.Evaluations()
+	rep := statusReport{Report: jsonout.NewReport(evs)}
+	if len(evs) == 0 {
+		rep.Status, rep.ExitCode = monitor.OK, 0
+		rep.Message = fmt.Sprintf("nothing to check yet: %d checks, no target matched their selection so far (checks run every interval; containers are found as they start)", len(a.cfg.Checks))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(rep)
+}
+
+// healthz answers 200 "ok ..." when the engine answers and the job store
+// takes writes, else 503 naming what is wrong, without error texts
+// (unauthenticated clients read it).
+func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var problems []string
+	if _, err := a.client.Ping(ctx); err != nil {
+		problems = append(problems, "the Docker engine does not answer")
+	}
+	if a.jobs != nil && a.jobs.sched.Health() != nil {
+		problems = append(problems, "the job store fails to write: runs are not admitted")
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "unhealthy: %s (see the agent's log)\n", strings.Join(problems, "; "))
+		return
+	}
+	fmt.Fprintf(w, "ok: up %s\n", time.Since(a.started).Round(time.Second))
+}

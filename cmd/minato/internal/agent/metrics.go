@@ -1,0 +1,88 @@
+package agent
+
+import (
+	"github.com/minato-ops/minato/job"
+	"github.com/minato-ops/minato/monitor/output/notify"
+	"github.com/minato-ops/minato/monitor/output/prom"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// The agent's own series, beside the checks' (monitor/output/prom).
+var (
+	descNotifySent    = prometheus.NewDesc("minato_notifications_sent_total", "Notifications a notifier delivered.", []string{"notifier"}, nil)
+	descNotifyDropped = prometheus.NewDesc("minato_notifications_dropped_total", "Notifications a notifier could not deliver (buffer full, retries spent, refused, closed).", []string{"notifier"}, nil)
+	descNotifyPending = prometheus.NewDesc("minato_notifications_pending", "Notifications queued or being delivered.", []string{"notifier"}, nil)
+	descRuns          = prometheus.NewDesc("minato_jobnet_runs_total", "Runs of a job network that reached their final state since the agent started, by state.", []string{"network", "state"}, nil)
+	descQueueRunning  = prometheus.NewDesc("minato_queue_running", "Units holding a slot of the queue.", []string{"queue"}, nil)
+	descQueueStopped  = prometheus.NewDesc("minato_queue_stopped", "1 when the queue is stopped: its units do not start.", []string{"queue"}, nil)
+	descNextDue       = prometheus.NewDesc("minato_jobnet_next_due_timestamp_seconds", "When the network's schedule is next due (Unix time); scheduled networks only.", []string{"network"}, nil)
+	descStoreUp       = prometheus.NewDesc("minato_job_store_up", "1 while the job store takes writes, 0 while they fail (runs are not admitted then).", nil, nil)
+	descChecks        = prometheus.NewDesc("minato_checks", "Checks the agent runs.", nil, nil)
+)
+
+// agentCollector collects the agent's own series at scrape time.
+type agentCollector struct{ a *Agent }
+
+func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descNotifySent, descNotifyDropped, descNotifyPending, descRuns, descQueueRunning, descQueueStopped, descNextDue, descStoreUp, descChecks} {
+		ch <- d
+	}
+}
+
+func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
+	a := c.a
+	ch <- prometheus.MustNewConstMetric(descChecks, prometheus.GaugeValue, float64(len(a.cfg.Checks)))
+	for _, n := range a.fan.Stats() {
+		collectNotifier(ch, n)
+	}
+	j := a.jobs
+	if j == nil {
+		return
+	}
+	up := 1.0
+	if j.sched.Health() != nil {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(descStoreUp, prometheus.GaugeValue, up)
+	counts := j.endedCounts()
+	nets := j.sched.Networks()
+	for _, n := range nets {
+		for _, st := range []job.UnitState{job.Succeeded, job.StateFailed, job.Cancelled, job.Skipped} {
+			counts[[2]string{n.Name, string(st)}] += 0
+		}
+		if !n.Next.IsZero() {
+			ch <- prometheus.MustNewConstMetric(descNextDue, prometheus.GaugeValue, float64(n.Next.Unix()), n.Name)
+		}
+	}
+	for k, v := range counts {
+		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.CounterValue, float64(v), k[0], k[1])
+	}
+	for _, q := range j.sched.Queues() {
+		stopped := 0.0
+		if q.Stopped {
+			stopped = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descQueueRunning, prometheus.GaugeValue, float64(q.Running), q.Name)
+		ch <- prometheus.MustNewConstMetric(descQueueStopped, prometheus.GaugeValue, stopped, q.Name)
+	}
+}
+
+func collectNotifier(ch chan<- prometheus.Metric, n notify.NamedStats) {
+	ch <- prometheus.MustNewConstMetric(descNotifySent, prometheus.CounterValue, float64(n.Sent), n.Name)
+	ch <- prometheus.MustNewConstMetric(descNotifyDropped, prometheus.CounterValue, float64(n.Dropped), n.Name)
+	ch <- prometheus.MustNewConstMetric(descNotifyPending, prometheus.GaugeValue, float64(n.Pending), n.Name)
+}
+
+// registry is the agent's Prometheus registry: the Go runtime and the
+// process, the checks' latest evaluations, and the agent's own series.
+func (a *Agent) registry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prom.NewCollector(a.runner.Evaluations, a.runner.Describe(), prom.WithLogger(a.log)),
+		agentCollector{a},
+	)
+	return reg
+}
