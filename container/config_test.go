@@ -111,7 +111,6 @@ func TestValidateAccepts(t *testing.T) {
 }
 
 func TestValidateRejects(t *testing.T) {
-	missing := filepath.Join(t.TempDir(), "nope", "ca.pem")
 	cases := []struct {
 		name string
 		cfg  container.Config
@@ -125,7 +124,6 @@ func TestValidateRejects(t *testing.T) {
 		{"three-part api_version", container.Config{APIVersion: "1.41.0"}, []string{`api_version "1.41.0"`}},
 		{"cert without key", container.Config{TLS: &container.TLSConfig{CertFile: "/certs/cert.pem"}}, []string{"cert_file", "key_file", `"/certs/cert.pem"`}},
 		{"key without cert", container.Config{TLS: &container.TLSConfig{KeyFile: "/certs/key.pem"}}, []string{"cert_file", "key_file", `"/certs/key.pem"`}},
-		{"missing CA file", container.Config{TLS: &container.TLSConfig{CAFile: missing}}, []string{`tls: ca_file "` + missing + `"`, "no such file or directory"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,7 +139,7 @@ func TestValidateRejects(t *testing.T) {
 func TestValidateJoinsEveryProblem(t *testing.T) {
 	err := container.Config{Host: "tcp://h", APIVersion: "latest", TLS: &container.TLSConfig{CertFile: "/nope/cert.pem"}}.Validate()
 	require.Error(t, err)
-	for _, w := range []string{`host "tcp://h"`, `api_version "latest"`, "key_file", `cert_file "/nope/cert.pem": no such file`} {
+	for _, w := range []string{`host "tcp://h"`, `api_version "latest"`, "key_file"} {
 		assert.ErrorContains(t, err, w)
 	}
 }
@@ -165,4 +163,9 @@ func TestNewRejectsUnreadableTLSFiles(t *testing.T) {
 
 	_, err = container.New(container.Config{Host: "tcp://h:2376", TLS: &container.TLSConfig{CertFile: notPEM, KeyFile: notPEM}})
 	assert.ErrorContains(t, err, "tls cert_file/key_file")
+
+	missing := filepath.Join(dir, "nope", "ca.pem")
+	_, err = container.New(container.Config{Host: "tcp://h:2376", TLS: &container.TLSConfig{CAFile: missing}})
+	assert.ErrorContains(t, err, missing)
+	assert.ErrorContains(t, err, "no such file or directory")
 }
