@@ -210,7 +210,9 @@ func Load(path string) (Config, error) {
 			rel(&cfg.TLS.KeyFile)
 			rel(&cfg.TLS.ClientCAFile)
 		}
-		return errors.Join(append(cfg.readFiles(), cfg.Validate())...)
+		// The decoder validated the nested values (docker, targets,
+		// thresholds, notifiers, calendars) as it read them.
+		return errors.Join(append(cfg.readFiles(), cfg.validate(false))...)
 	}}.Unmarshal(b, &cfg)
 	return cfg, err
 }
@@ -283,7 +285,11 @@ func (c Config) jobsEnabled() bool { return c.Jobs.Enabled || len(c.Jobnets) > 0
 // Validate checks every field and returns every problem, joined, each
 // with its key path and what is allowed. It reads no file: the job
 // networks are checked as Load read them.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(true) }
+
+// validate checks the agent's own rules, and with nested the values of
+// library types it holds too (their own Validate).
+func (c Config) validate(nested bool) error {
 	var errs []error
 	add := func(path, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, a...)))
@@ -310,7 +316,7 @@ func (c Config) Validate() error {
 			add("tls", "give cert_file and key_file (PEM)")
 		}
 	}
-	if c.Docker != nil {
+	if c.Docker != nil && nested {
 		addAll("docker", c.Docker.Validate())
 	}
 	switch c.Collect {
@@ -335,12 +341,12 @@ func (c Config) Validate() error {
 		default:
 			names[ch.Name] = i
 		}
-		addAll(p, ch.validate())
+		addAll(p, ch.validate(nested))
 	}
 	for i, n := range c.Notify {
-		addAll(fmt.Sprintf("notify[%d]", i), n.validate())
+		addAll(fmt.Sprintf("notify[%d]", i), n.validate(nested))
 	}
-	errs = append(errs, c.validateJobs()...)
+	errs = append(errs, c.validateJobs(nested)...)
 	return errors.Join(errs...)
 }
 
@@ -354,7 +360,7 @@ func splitListen(listen string) (host, port string, err error) {
 
 // validate checks one check without building it; errors are prefixed with
 // the field.
-func (ch CheckConfig) validate() error {
+func (ch CheckConfig) validate(nested bool) error {
 	var errs []error
 	canon, ok := catalog.Canonical(ch.Monitor)
 	if !ok {
@@ -368,15 +374,20 @@ func (ch CheckConfig) validate() error {
 	if ch.Timeout < 0 || ch.StartDelay < 0 {
 		errs = append(errs, errors.New("timeout and start_delay: want a duration of 0 or more"))
 	}
+	if !nested {
+		return errors.Join(errs...)
+	}
 	if err := ch.Targets.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("targets: %w", err))
 	}
 	for j, th := range ch.Thresholds {
-		if th.Sample == "" {
-			th.Sample = "primary" // applies to the primary samples: validate the rest
-		}
 		if err := th.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("thresholds[%d]: %w", j, err))
+		}
+	}
+	if ch.WithHost != nil {
+		if err := ch.WithHost.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("with_host: %w", err))
 		}
 	}
 	if err := ch.Damping.Validate(); err != nil {
@@ -385,7 +396,7 @@ func (ch CheckConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-func (n NotifyConfig) validate() error {
+func (n NotifyConfig) validate(nested bool) error {
 	var errs []error
 	set := 0
 	each := func(name string, on bool, v interface{ Validate() error }) {
@@ -393,7 +404,7 @@ func (n NotifyConfig) validate() error {
 			return
 		}
 		set++
-		if err := v.Validate(); err != nil {
+		if err := v.Validate(); err != nil && nested {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
@@ -417,7 +428,7 @@ func (n NotifyConfig) validate() error {
 
 // validateJobs checks the scheduler's keys: queues (as the scheduler
 // does), calendars, and the job network files as Load read them.
-func (c Config) validateJobs() []error {
+func (c Config) validateJobs(nested bool) []error {
 	var errs []error
 	add := func(path string, err error) {
 		for _, e := range flatten(err) {
@@ -445,7 +456,9 @@ func (c Config) validateJobs() []error {
 			index[cal.Name] = i
 		}
 		if err := cal.Validate(); err != nil {
-			add(p, err)
+			if nested {
+				add(p, err)
+			}
 			bad[cal.Name] = true
 		}
 		if cals[cal.Name] == nil {
