@@ -1,6 +1,24 @@
-// Command minato is the reference command-line tool of the minato toolkit:
-// seed 002's container jobs (minato job start|stop|restart|rm|exec|download)
-// and a container listing (minato ps). Run "minato help" for the commands.
+// Command minato is the reference command-line tool of the minato toolkit.
+// It is wiring and printing only: every capability it shows is importable
+// from a library package.
+//
+//   - minato agent: the long-running mode: monitor checks on a schedule,
+//     notifications of status changes, /metrics, the job scheduler and its
+//     HTTP API.
+//   - minato job start|stop|restart|rm|exec|download: the container jobs of
+//     the Hinemos Docker job scripts, with their options, per-container
+//     lines and exit codes (0, 9, 1).
+//   - minato jobnet validate|run|submit|status|history|hold|release|skip|
+//     stop|cancel|rerun|queue|list: job networks, in the foreground or on a
+//     running agent.
+//   - minato monitor host-status|cpu|memory|disk|network|process|
+//     container-status|events: the Hinemos Docker monitoring scripts'
+//     monitors, printing Hinemos custom monitor lines, or Nagios, JSON and
+//     Prometheus output.
+//   - minato ps: a container listing; minato version.
+//
+// Run "minato help" for the commands. docs/cli.md, docs/agent.md and
+// docs/compatibility.md describe them.
 package main
 
 import (

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Guard checks requests. The zero Guard admits loopback requests only.
@@ -82,8 +83,11 @@ func (g *Guard) hasToken(r *http.Request) bool {
 // WriteRefusal answers a refused request: the status, a JSON body
 // {"error": msg, "code": code}, "WWW-Authenticate: Bearer" for 401, and
 // "Connection: close", so that a client that was refused does not keep a
-// connection open.
+// connection open. The request's body is not read: the connection's read
+// deadline is set to now, so that the server does not wait for a body the
+// client stalls (it would otherwise drain up to 256 KiB of it).
 func WriteRefusal(w http.ResponseWriter, rf *Refusal) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	if rf.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="minato"`)
 	}

@@ -1,6 +1,7 @@
 package httpserve
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,9 +40,10 @@ type Config struct {
 	// MaxHeaderBytes bounds a request's headers.
 	MaxHeaderBytes int
 	// MaxConns bounds the open connections. When a new connection would
-	// exceed it, the oldest connection that has not sent a complete
-	// request (new or idle) is closed; when every connection is busy the
-	// new one waits for a slot.
+	// exceed it, the oldest connection that is not in the middle of a
+	// request (it sent nothing yet, is idle between requests, or has not
+	// finished sending its headers) is closed; when every connection is
+	// busy with a request the new one waits for a slot.
 	MaxConns int
 	// MaxInFlight bounds the requests handled at once; beyond it a request
 	// is answered 503 with Retry-After: 1 at once.
@@ -110,13 +113,13 @@ func New(h http.Handler, cfg Config, log *slog.Logger) *Server {
 }
 
 // Serve accepts connections on ln until Shutdown; it returns
-// http.ErrServerClosed then.
+// http.ErrServerClosed then. With TLS, connections speak HTTP/1.1.
 func (s *Server) Serve(ln net.Listener) error {
-	ln = &limitListener{Listener: ln, s: s}
 	if s.cfg.TLS != nil {
-		return s.srv.ServeTLS(ln, "", "")
+		// TLS below the limiter, so that it sees the request bytes.
+		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
-	return s.srv.Serve(ln)
+	return s.srv.Serve(&limitListener{Listener: ln, s: s})
 }
 
 // Shutdown stops accepting, closes idle connections and waits for active
@@ -139,41 +142,77 @@ func (s *Server) Conns() int {
 func (s *Server) connState(c net.Conn, st http.ConnState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	t := s.conns[c]
 	switch st {
 	case http.StateNew:
 		s.seq++
 		s.conns[c] = &tracked{state: st, since: s.seq}
 	case http.StateActive, http.StateIdle:
-		if t := s.conns[c]; t != nil {
+		if t != nil {
 			s.seq++
 			t.state, t.since = st, s.seq
 		}
+		if tc, ok := c.(*trackedConn); ok && st == http.StateIdle {
+			tc.headers.Store(false) // the next request's headers are to come
+		}
 	case http.StateClosed, http.StateHijacked:
-		if _, ok := s.conns[c]; ok {
+		if t != nil {
 			delete(s.conns, c)
 			<-s.slot
 		}
 	}
 }
 
-// evict closes the oldest connection that is new or idle; it returns
-// false when every connection is busy.
+// evict closes the oldest connection that is not in the middle of a
+// request, and frees its slot at once; it returns false when every
+// connection is busy with a request.
 func (s *Server) evict() bool {
 	s.mu.Lock()
 	var victim net.Conn
 	var oldest uint64
 	for c, t := range s.conns {
-		if (t.state == http.StateNew || t.state == http.StateIdle) && (victim == nil || t.since < oldest) {
+		stalled := t.state == http.StateNew || t.state == http.StateIdle
+		if tc, ok := c.(*trackedConn); ok && t.state == http.StateActive && !tc.headers.Load() {
+			stalled = true // still sending its headers
+		}
+		if stalled && (victim == nil || t.since < oldest) {
 			victim, oldest = c, t.since
 		}
+	}
+	if victim != nil {
+		delete(s.conns, victim) // its StateClosed, later, changes nothing
+		<-s.slot
 	}
 	s.mu.Unlock()
 	if victim == nil {
 		return false
 	}
-	s.log.Debug("connection limit reached: closing the oldest connection that sent no complete request", "remote", victim.RemoteAddr().String())
+	s.log.Debug("connection limit reached: closing the oldest connection not in a request", "remote", victim.RemoteAddr().String())
 	_ = victim.Close()
 	return true
+}
+
+// trackedConn notes when a request's headers have been received (an
+// empty line), so that a connection stalled in its headers can be told
+// from one whose request is being handled.
+type trackedConn struct {
+	net.Conn
+	headers atomic.Bool
+	tail    []byte // the last bytes read, for an empty line split across reads
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.headers.Load() {
+		buf := append(c.tail, p[:n]...)
+		if bytes.Contains(buf, []byte("\r\n\r\n")) || bytes.Contains(buf, []byte("\n\n")) {
+			c.headers.Store(true)
+			c.tail = c.tail[:0]
+		} else {
+			c.tail = append(c.tail[:0], buf[max(0, len(buf)-3):]...)
+		}
+	}
+	return n, err
 }
 
 // limitListener takes a slot per connection, evicting a stalled connection
@@ -190,7 +229,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		if l.s.take() {
-			return c, nil
+			return &trackedConn{Conn: c}, nil
 		}
 		_ = c.Close() // every connection stayed busy for ReadTimeout
 	}
@@ -208,11 +247,10 @@ func (s *Server) take() bool {
 			return true
 		default:
 		}
-		wait := 50 * time.Millisecond // for an evicted connection to free its slot
-		if !s.evict() {
-			wait = s.cfg.ReadTimeout
+		if s.evict() {
+			continue // its slot is free
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(s.cfg.ReadTimeout)
 		select {
 		case s.slot <- struct{}{}:
 			t.Stop()
@@ -234,6 +272,7 @@ func limitInFlight(h http.Handler, max int) http.Handler {
 			defer func() { <-sem }()
 			h.ServeHTTP(w, r)
 		default:
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now()) // do not wait for its body
 			w.Header().Set("Retry-After", "1")
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Connection", "close")

@@ -283,7 +283,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	cancel()
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	// The whole stop fits in ShutdownTimeout, with a margin for exit.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout-250*time.Millisecond)
 	defer scancel()
 	_ = srv.Shutdown(sctx)
 	done := make(chan struct{})
