@@ -18,7 +18,8 @@ const DefaultHost = "unix:///var/run/docker.sock"
 // promptly (list, inspect, top, start, ...). See [Config.Timeout].
 const DefaultTimeout = 30 * time.Second
 
-// DefaultPort is the Engine API's plain-TCP port, seed 002's -p default.
+// DefaultPort is the Engine API's plain-TCP port, the default of the Hinemos
+// Docker scripts' -p.
 const DefaultPort = 2375
 
 // Config says how to reach one Docker Engine. It is plain data with json

@@ -6,16 +6,17 @@
 //
 // A [Client] talks to one engine. [Config] says where: the local unix
 // socket by default, DOCKER_HOST and the docker CLI's TLS variables through
-// [ConfigFromEnv], or seed 002's -i ADDRESS -p PORT through [TCPHost]. The
-// API version is negotiated on the first call unless pinned.
+// [ConfigFromEnv], or the Hinemos Docker scripts' -i ADDRESS -p PORT
+// through [TCPHost]. The API version is negotiated on the first call
+// unless pinned.
 //
 // Every operation has the shape Method(ctx, id, XxxOptions) (XxxResult,
 // error). Errors keep the class the engine gave them ([IsNotFound],
 // [IsConflict]); an engine that cannot be reached gives an error matching
 // [ErrUnreachable].
 //
-// [State] is the container lifecycle state; [ParseStatus] is seed 002's
-// conv_docker_status for the human Status text.
+// [State] is the container lifecycle state; [ParseStatus] converts the
+// human Status text as the Hinemos Docker scripts' conv_docker_status does.
 //
 // # Usage
 //

@@ -12,7 +12,8 @@ import (
 
 // ErrUnreachable matches (errors.Is) every error caused by failing to
 // connect to the engine: no socket, connection refused, TLS handshake
-// failure, DNS failure. Seed 002's jobs exit 1 for it.
+// failure, DNS failure. Container jobs exit 1 for it, as the Hinemos
+// Docker job scripts do.
 var ErrUnreachable = errors.New("container: docker daemon unreachable")
 
 // ErrExecNotKilled is returned by [Client.Exec] when its deadline passed and

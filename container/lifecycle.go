@@ -25,11 +25,11 @@ func (c *Client) Start(ctx context.Context, id string, _ StartOptions) (StartRes
 // StopOptions tunes [Client.Stop] and [Client.Restart].
 type StopOptions struct {
 	// Grace is how long the engine waits after the stop signal before it
-	// kills the container (docker stop -t; seed 002's -t WAIT). nil means
-	// the container's own StopTimeout, or the engine default of 10 s. The
-	// engine counts whole seconds: a fraction is rounded up, and a negative
-	// value is 0 (kill at once; minato never asks the engine to wait
-	// forever).
+	// kills the container (docker stop -t; the Hinemos Docker job scripts'
+	// -t WAIT). nil means the container's own StopTimeout, or the engine
+	// default of 10 s. The engine counts whole seconds: a fraction is
+	// rounded up, and a negative value is 0 (kill at once; minato never asks
+	// the engine to wait forever).
 	Grace *time.Duration
 	// Signal overrides the container's stop signal ("SIGTERM" by default).
 	// It needs API 1.42 (Docker 22.06) or later: older engines ignore it
@@ -75,7 +75,8 @@ func (c *Client) Restart(ctx context.Context, id string, o StopOptions) (Restart
 	return RestartResult{}, c.wrap("restart", id, c.api.ContainerRestart(ctx, id, container.StopOptions{Timeout: t, Signal: o.Signal}))
 }
 
-// RemoveOptions tunes [Client.Remove]; the fields are seed 002's -f, -v and -l.
+// RemoveOptions tunes [Client.Remove]; the fields are the -f, -v and -l of
+// the Hinemos Docker job scripts' remove job (docker rm -f, -v, -l).
 type RemoveOptions struct {
 	// Force kills and removes a running container (docker rm -f).
 	Force bool
@@ -83,8 +84,8 @@ type RemoveOptions struct {
 	Volumes bool
 	// Links removes the container's legacy link instead of the container
 	// (docker rm -l): the container named must then be a link alias such
-	// as "/web/db". Seed 002 describes -l as "remove the linked container";
-	// the engine's meaning is this one.
+	// as "/web/db". The Hinemos scripts describe -l as "remove the linked
+	// container"; the engine's meaning is this one (docs/compatibility.md).
 	Links bool
 }
 

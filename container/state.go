@@ -41,8 +41,8 @@ func ParseState(s string) (State, error) {
 }
 
 // ParseStatus converts the human Status column of docker ps ("Up 35
-// minutes", "Exited (0) 2 hours ago") to a State, exactly as seed 002's
-// conv_docker_status does:
+// minutes", "Exited (0) 2 hours ago") to a State, exactly as the Hinemos
+// Docker scripts' conv_docker_status function does:
 //
 //	""                      → exited (a start error can leave it blank)
 //	"Exited …"              → exited
@@ -52,8 +52,8 @@ func ParseState(s string) (State, error) {
 //
 // and extended for what later engines print: "Created" → created, "Dead" →
 // dead, "Removal In Progress" → removing. Anything else is an error wrapping
-// [ErrUnknownState] that quotes the text, as the seed's "変換できないステータス"
-// (status that cannot be converted) exception does.
+// [ErrUnknownState] that quotes the text, as that function's
+// "変換できないステータス" (status that cannot be converted) exception does.
 //
 // Prefer the API's State field ([ParseState]) where it is available; this
 // function exists for compatibility with tools that only have the Status text.

@@ -9,8 +9,8 @@
 //
 // # Selection rules
 //
-// Selectors follow the container selection of seed 002 (the Hinemos sample
-// scripts' -c and -n options):
+// Selectors follow the container selection of the Hinemos Docker monitoring
+// and job scripts (their -c and -n options):
 //
 //   - select by ID or by name, never both: [Selector.Validate] returns
 //     [ErrIDAndName], a usage error;

@@ -6,8 +6,8 @@ import (
 )
 
 // ErrNoMatch is returned (wrapped) by resolvers and by operations that need
-// at least one Target when a Selector matched nothing. Seed 002's jobs exit
-// with code 1 for it.
+// at least one Target when a Selector matched nothing. Container jobs exit
+// with code 1 for it, as the Hinemos Docker job scripts do.
 var ErrNoMatch = errors.New("inventory: no target matched")
 
 // Resolver returns the Targets a Selector matches now.

@@ -8,8 +8,8 @@ import (
 )
 
 // ErrIDAndName is returned by [Selector.Validate] when a Selector names
-// both IDs and Names. Seed 002 makes -c and -n mutually exclusive; callers
-// treat it as a usage error.
+// both IDs and Names, as the Hinemos Docker scripts' -c and -n are
+// mutually exclusive; callers treat it as a usage error.
 var ErrIDAndName = errors.New("inventory: select by ID or by name, not both")
 
 // ErrBadPattern is wrapped by [Selector.Validate] for a malformed ID or name

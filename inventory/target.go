@@ -20,7 +20,7 @@ const (
 )
 
 // ShortIDLen is the length of the short container ID docker ps prints and
-// seed 002's output lines use.
+// the Hinemos Docker scripts' output lines use.
 const ShortIDLen = 12
 
 // Target identifies one thing minato observes or acts on. It is a value:
@@ -48,7 +48,7 @@ func (t Target) Key() string {
 }
 
 // ShortID returns the first 12 characters of the ID (all of it when shorter),
-// the form docker ps and seed 002's output lines print.
+// the form docker ps and the Hinemos Docker scripts' output lines print.
 func (t Target) ShortID() string {
 	if len(t.ID) > ShortIDLen {
 		return t.ID[:ShortIDLen]

@@ -339,7 +339,7 @@ func (r NetworkReport) Unit(name string) (UnitReport, bool) {
 	return UnitReport{}, false
 }
 
-// ExitCode sums the run into seed 002's codes: 0 (ExitOK) when it
+// ExitCode sums the run into the container jobs' codes: 0 (ExitOK) when it
 // succeeded, 9 (ExitFailed) when it failed or was cancelled (some work did
 // not get done), and 1 (ExitError) for a report of a network that did not
 // run.

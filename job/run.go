@@ -10,7 +10,8 @@ import (
 	"github.com/minato-ops/minato/inventory"
 )
 
-// The aggregate exit codes of seed 002's container jobs.
+// The aggregate exit codes of the container jobs, those of the Hinemos Docker
+// job scripts (a Hinemos job's end value).
 const (
 	// ExitOK: every Target succeeded or had nothing to do.
 	ExitOK = 0
@@ -50,10 +51,11 @@ func (r Result) Failed() bool {
 	return r.Err != nil || (!r.Outcome.Skipped && !r.Outcome.Succeeded())
 }
 
-// Verdict renders the Result the way seed 002's job scripts print it after
-// the ID and name: "Success", "Skipped (<message>)" or "Failed: <reason>".
-// A timed-out Outcome is "Failed: <message>" ("Failed: timed out" without
-// one); an ignored exit code is "Success".
+// Verdict renders the Result as the word that follows the ID and name in
+// the per-container lines of the Hinemos Docker job scripts: "Success",
+// or minato's "Skipped (<message>)" and "Failed: <reason>". A timed-out
+// Outcome is "Failed: <message>" ("Failed: timed out" without one); an
+// ignored exit code is "Success".
 func (r Result) Verdict() string {
 	switch {
 	case r.Err != nil:
@@ -86,8 +88,8 @@ type Report struct {
 // Failed returns a Report for a job that could not run; its ExitCode is 1.
 func Failed(err error) Report { return Report{Err: err} }
 
-// ExitCode sums the Report into seed 002's code: 1 when Err is set, 9 when
-// any Result failed, else 0.
+// ExitCode sums the Report into the container jobs' code: 1 when Err is
+// set, 9 when any Result failed, else 0.
 func (r Report) ExitCode() int {
 	if r.Err != nil {
 		return ExitError

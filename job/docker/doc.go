@@ -1,9 +1,9 @@
-// Package docker provides [job.Action]s on Docker containers: seed 002's
-// container jobs (start, stop, restart, rm, exec, download) built on
-// package container.
+// Package docker provides [job.Action]s on Docker containers: the container
+// jobs of the Hinemos Docker job scripts (start, stop, restart, rm, exec,
+// download; see docs/compatibility.md) built on package container.
 //
 // Each lifecycle action looks at the container's current state first and
-// acts only where the seed says it should: [Start] on exited or created
+// acts only where the scripts do: [Start] on exited or created
 // containers, [Stop] and [Restart] on running ones, [Remove] on stopped ones
 // unless forced. Anything else is a skip (or, for a non-forced remove of a
 // running container, a failure), reported per container.

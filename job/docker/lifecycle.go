@@ -13,8 +13,9 @@ import (
 
 // StopOptions tunes [Stop] and [Restart].
 type StopOptions struct {
-	// Grace is the time between the stop signal and the kill (seed 002's
-	// -t WAIT); nil means the container's own setting or the engine's 10 s.
+	// Grace is the time between the stop signal and the kill (the Hinemos
+	// Docker job scripts' -t WAIT); nil means the container's own setting or
+	// the engine's 10 s.
 	Grace *time.Duration
 }
 
@@ -24,9 +25,10 @@ var StartStates = []container.State{container.Exited, container.Created}
 // StopStates are the states [Stop] and [Restart] act on.
 var StopStates = []container.State{container.Running}
 
-// RemoveStates are the states [Remove] acts on without Force. Seed 002
-// names only exited; created and dead containers are stopped too and the
-// engine removes them without force, so minato accepts them as well.
+// RemoveStates are the states [Remove] acts on without Force. The Hinemos
+// Docker job scripts name only exited; created and dead containers are
+// stopped too and the engine removes them without force, so minato accepts
+// them as well.
 var RemoveStates = []container.State{container.Exited, container.Created, container.Dead}
 
 // Start returns an Action that starts the container when it is exited or
@@ -58,8 +60,8 @@ func Restart(c *container.Client, o StopOptions) job.Action {
 
 // Remove returns an Action that removes the container. Without o.Force a
 // container in a state outside [RemoveStates] is not touched and its
-// Outcome is a failure (exit code 1) saying so, as seed 002 requires; with
-// Force any container is removed.
+// Outcome is a failure (exit code 1) saying so (the Hinemos scripts "output
+// an error"); with Force any container is removed.
 func Remove(c *container.Client, o container.RemoveOptions) job.Action {
 	states := RemoveStates
 	if o.Force {

@@ -121,9 +121,10 @@ func isHexID(s string) bool {
 	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
 }
 
-// lifecycle is a unit that applies one of seed 002's container operations
-// to the selected containers; it fails (exit 1) when any container failed,
-// and writes the seed's per-container lines to the unit's output.
+// lifecycle is a unit that applies one of the Hinemos Docker job scripts'
+// container operations to the selected containers; it fails (exit 1) when
+// any container failed, and writes the per-container lines ("<id12> <name>
+// Success") to the unit's output.
 func lifecycle(d *ContainerDef, c *container.Client) (job.Action, error) {
 	var grace *jobdocker.StopOptions
 	if d.Grace > 0 {

@@ -1,6 +1,6 @@
 // Package baseline keeps the previous samples that delta and rate monitors
-// need between runs: seed 002's -k KEY_ID, which the Hinemos scripts kept
-// in /tmp/KEY_ID.txt.
+// need between runs: the -k KEY_ID of the Hinemos Docker monitoring
+// scripts, which kept it in /tmp/KEY_ID.txt.
 //
 // A [Store] is a directory holding one JSON document per key. [Store.Update]
 // reads a key's document, lets the caller compute the next one, and writes

@@ -1,8 +1,9 @@
-// Package docker holds the Docker monitors: seed 002's eight (daemon
-// health, container counts, disk usage, CPU, memory, disk I/O, network
-// I/O, processes, container state) and what the seed could not see (CPU
-// against the limit, throttling, working set, PIDs, health, restarts, OOM
-// kills), built on package container.
+// Package docker holds the Docker monitors, built on package container:
+// those of the Hinemos Docker monitoring scripts (engine health,
+// containers per state and disk usage; CPU, memory, disk I/O, network I/O
+// and processes per container; container state; the event stream; see
+// docs/compatibility.md) and what those scripts could not see (CPU against
+// the limit, throttling, working set, PIDs, health, restarts, OOM kills).
 //
 // Resource samples come from a [Collector], which takes one sample per
 // container in one of four modes: the engine's one-shot stats call in
@@ -12,8 +13,8 @@
 // records its mode.
 //
 // Rates (CPU %, bytes per interval) come from two samples of our own: the
-// previous one is kept in a [baseline.Store] under a key (seed 002's -k
-// KEY_ID). The first run of a key, a container restart or a counter that
+// previous one is kept in a [baseline.Store] under a key (the Hinemos
+// scripts' -k KEY_ID). The first run of a key, a container restart or a counter that
 // went backwards yields no value (monitor.ErrNoBaseline), never a negative
 // or wild one. The formulas are exported pure functions ([CPUPercent],
 // [WorkingSet], ...) so they can be checked and reused.

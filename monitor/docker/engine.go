@@ -18,10 +18,10 @@ func EngineTarget(c *container.Client) inventory.Target {
 	return inventory.Target{Kind: inventory.KindHost, ID: c.Host(), Name: c.Host(), Engine: c.Host()}
 }
 
-// HostStatus is seed 002's daemon health monitor: it pings the engine.
-// engine_status is 0 when the engine answers and 1 when it does not (the
-// seed's Status value); the Result's Status is Critical then. An
-// unreachable engine is a measurement, not an error.
+// HostStatus is the daemon health monitor of the Hinemos Docker scripts: it
+// pings the engine. engine_status is 0 when the engine answers and 1 when
+// it does not (the Hinemos "Status" value); the Result's Status is
+// Critical then. An unreachable engine is a measurement, not an error.
 type HostStatus struct{ c *container.Client }
 
 // NewHostStatus returns the daemon health monitor for c's engine.
@@ -53,13 +53,13 @@ func (h *HostStatus) Check(ctx context.Context, _ inventory.Target) (monitor.Res
 // Describe lists engine_status and engine_up.
 func (h *HostStatus) Describe() []monitor.SampleDesc {
 	return []monitor.SampleDesc{
-		{Name: "engine_status", Kind: monitor.Gauge, Help: "0 when the engine answers /_ping, 1 when not (seed 002 Status)."},
+		{Name: "engine_status", Kind: monitor.Gauge, Help: "0 when the engine answers /_ping, 1 when not (Hinemos Status)."},
 		{Name: "engine_up", Kind: monitor.Gauge, Help: "1 when the engine answers /_ping, 0 when not."},
 	}
 }
 
-// CountStates is the order in which [ContainerCount] reports states: seed
-// 002's four first, then the states later engines added.
+// CountStates is the order in which [ContainerCount] reports states: the
+// Hinemos Docker scripts' four first, then the states later engines added.
 var CountStates = []container.State{container.Running, container.Restarting, container.Paused, container.Exited, container.Created, container.Removing, container.Dead}
 
 // ContainerCount counts the engine's containers per state: one
@@ -98,7 +98,7 @@ func (m *ContainerCount) Describe() []monitor.SampleDesc {
 // (disk_images_bytes, the engine's LayersSize, so layers shared between
 // images are not counted twice) and the containers' writable layers per
 // state (disk_containers_bytes). It asks the engine's expensive disk-usage
-// call: run it at long intervals (the seed suggests hourly).
+// call: run it at long intervals (the Hinemos scripts suggest hourly).
 //
 // The engine runs one disk-usage operation at a time and refuses others
 // ("a disk usage operation is already running"), even for a while after a

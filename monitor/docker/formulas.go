@@ -10,16 +10,16 @@ import (
 )
 
 // The formulas below are pure functions of two samples of the same
-// container. They follow seed 002 and the anchors' section (c): rates use
-// our own two samples and the wall-clock time between them, never the
-// engine's precpu pair, so one-shot, streamed and direct samples all give
-// the same numbers. A counter that went backwards means the container
-// restarted: the result is an error wrapping monitor.ErrNoBaseline, never a
-// negative or wild value.
+// container. They follow the Hinemos Docker monitoring scripts
+// (docs/compatibility.md): rates use our own two samples and the
+// wall-clock time between them, never the engine's precpu pair, so
+// one-shot, streamed and direct samples all give the same numbers. A
+// counter that went backwards means the container restarted: the result is
+// an error wrapping monitor.ErrNoBaseline, never a negative or wild value.
 
-// CPUPercent is seed 002's container CPU usage: Δtotal_usage / Δread × 100,
-// where read is the sample time. 100 means one core fully used; a container
-// using two cores reads 200.
+// CPUPercent is the container CPU usage of the Hinemos Docker scripts:
+// Δtotal_usage / Δread × 100, where read is the sample time. 100 means one
+// core fully used; a container using two cores reads 200.
 func CPUPercent(prev, cur container.Stats) (float64, error) {
 	dt, err := interval(prev, cur)
 	if err != nil {
@@ -31,9 +31,9 @@ func CPUPercent(prev, cur container.Stats) (float64, error) {
 	return float64(cur.CPU.TotalUsage-prev.CPU.TotalUsage) / float64(dt) * 100, nil
 }
 
-// CPUCorePercents is seed 002's per-core usage: Δpercpu[i] / Δread × 100
-// for each online core. cgroup v2 has no per-core counters: the error then
-// wraps monitor.ErrNotSupported.
+// CPUCorePercents is the per-core usage of the Hinemos Docker scripts:
+// Δpercpu[i] / Δread × 100 for each online core. cgroup v2 has no per-core
+// counters: the error then wraps monitor.ErrNotSupported.
 func CPUCorePercents(prev, cur container.Stats) ([]float64, error) {
 	if len(cur.CPU.PerCPU) == 0 {
 		return nil, fmt.Errorf("%w: the engine reports no per-core CPU counters (cgroup v2)", monitor.ErrNotSupported)
@@ -131,8 +131,9 @@ func Throttling(prev, cur container.Stats) (ratio, seconds float64, ok bool, err
 	return float64(cur.CPU.ThrottledPeriods-prev.CPU.ThrottledPeriods) / float64(dp), float64(cur.CPU.ThrottledTime-prev.CPU.ThrottledTime) / 1e9, true, nil
 }
 
-// RSS is seed 002's memory numerator: the anonymous memory the container
-// holds (cgroup v1 total_rss, else rss; cgroup v2 anon).
+// RSS is the memory numerator of the Hinemos Docker scripts: the anonymous
+// memory the container holds (cgroup v1 total_rss, else rss; cgroup v2
+// anon).
 func RSS(m container.MemoryStats) (uint64, bool) {
 	for _, k := range []string{"total_rss", "rss", "anon"} {
 		if v, ok := m.Stats[k]; ok {

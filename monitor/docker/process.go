@@ -11,13 +11,13 @@ import (
 	"github.com/minato-ops/minato/monitor"
 )
 
-// DefaultProcessPattern is seed 002's default process pattern: every
-// process.
+// DefaultProcessPattern is the Hinemos Docker scripts' default process
+// pattern: every process.
 const DefaultProcessPattern = ".*"
 
-// Processes is seed 002's process monitor: it counts the processes in a
-// running container whose command line (the CMD column of top) matches a
-// regular expression. The match is unanchored (like Python's re.search),
+// Processes is the process monitor of the Hinemos Docker scripts: it counts
+// the processes in a running container whose command line (the CMD column
+// of top) matches a regular expression. The match is unanchored (like Python's re.search),
 // so "httpd" matches "httpd -D FOREGROUND"; anchor with ^ and $ when needed.
 type Processes struct {
 	c       *container.Client
@@ -40,7 +40,8 @@ func NewProcesses(c *container.Client, pattern string) (*Processes, error) {
 	return &Processes{c: c, re: re, pattern: pattern}, nil
 }
 
-// Pattern returns the pattern text, which seed 002 prints as the key.
+// Pattern returns the pattern text, which the Hinemos scripts print as the
+// key's prefix.
 func (p *Processes) Pattern() string { return p.pattern }
 
 // Check lists the container's processes and counts the matches in the

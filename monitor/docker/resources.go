@@ -29,10 +29,10 @@ const (
 
 // Resources measures containers' resource usage from one sample per run
 // plus, for rates and deltas, the previous run's sample kept in a
-// [baseline.Store] under a key (seed 002's -k KEY_ID). It implements
-// [monitor.BatchMonitor] and [monitor.Describer]; it is safe for concurrent
-// use, although two runs with the same key at the same moment measure
-// nearly nothing between them.
+// [baseline.Store] under a key (the Hinemos scripts' -k KEY_ID). It
+// implements [monitor.BatchMonitor] and [monitor.Describer]; it is safe for
+// concurrent use, although two runs with the same key at the same moment
+// measure nearly nothing between them.
 type Resources struct {
 	col   *Collector
 	store *baseline.Store
@@ -209,8 +209,8 @@ func (r *Resources) samples(s Snapshot, p *prev) (monitor.Result, error) {
 		m := st.Memory
 		hostTotal := float64(r.col.Info().MemTotal)
 		// The cgroup's limit as sampled (the engine reports an unlimited
-		// container's limit as the host's memory, seed 002's fallback);
-		// the configured limit only when the sample has none.
+		// container's limit as the host's memory, the Hinemos scripts'
+		// fallback); the configured limit only when the sample has none.
 		limit := float64(m.Limit)
 		if limit <= 0 {
 			limit = float64(s.Inspect.MemoryLimit)
@@ -354,7 +354,7 @@ func (r *Resources) Describe() []monitor.SampleDesc {
 		}
 	}
 	add(CPU, "cpu_usage_seconds_total", monitor.Seconds, monitor.Counter, "CPU time the container used since it started.")
-	add(CPU, "cpu_percent", monitor.Percent, monitor.Gauge, "CPU used between two samples, 100 = one core (seed 002).")
+	add(CPU, "cpu_percent", monitor.Percent, monitor.Gauge, "CPU used between two samples, 100 = one core (Hinemos cpu_usage).")
 	add(CPU, "cpu_core_percent", monitor.Percent, monitor.Gauge, "CPU used per core between two samples (cgroup v1 only).", "core")
 	add(CPU, "cpu_limit_percent", monitor.Percent, monitor.Gauge, "CPU used as a share of the CPUs the container may use.")
 	add(CPU, "cpu_limit_cpus", monitor.None, monitor.Gauge, "CPUs the container may use (limit, quota, cpuset or all online).")
@@ -363,26 +363,26 @@ func (r *Resources) Describe() []monitor.SampleDesc {
 	add(Memory, "memory_usage_bytes", monitor.Bytes, monitor.Gauge, "Memory charged to the container, page cache included.")
 	add(Memory, "memory_working_set_bytes", monitor.Bytes, monitor.Gauge, "Usage minus inactive file cache (docker stats, cAdvisor, kubelet).")
 	add(Memory, "memory_working_set_percent", monitor.Percent, monitor.Gauge, "Working set as a share of the limit (host memory when unlimited).")
-	add(Memory, "memory_rss_bytes", monitor.Bytes, monitor.Gauge, "Anonymous memory (v1 total_rss, v2 anon): seed 002's numerator.")
-	add(Memory, "memory_host_percent", monitor.Percent, monitor.Gauge, "RSS as a share of the host's memory (seed 002).")
-	add(Memory, "memory_limit_percent", monitor.Percent, monitor.Gauge, "RSS as a share of the limit, host memory when unlimited (seed 002 --container).")
+	add(Memory, "memory_rss_bytes", monitor.Bytes, monitor.Gauge, "Anonymous memory (v1 total_rss, v2 anon), the numerator of Hinemos host_mem_usage.")
+	add(Memory, "memory_host_percent", monitor.Percent, monitor.Gauge, "RSS as a share of the host's memory (Hinemos host_mem_usage).")
+	add(Memory, "memory_limit_percent", monitor.Percent, monitor.Gauge, "RSS as a share of the limit, host memory when unlimited (Hinemos host_mem_usage with --container).")
 	add(Memory, "memory_limit_bytes", monitor.Bytes, monitor.Gauge, "The container's memory limit, host memory when unlimited.")
 	add(Memory, "memory_failcnt_total", monitor.Count, monitor.Counter, "Times the memory limit was hit.")
 	add(Memory, "memory_stat", monitor.None, monitor.Gauge, "Every key of the cgroup memory.stat file.", "key")
 	add(BlockIO, "blkio_read_bytes_total", monitor.Bytes, monitor.Counter, "Bytes read from block devices since the container started.")
 	add(BlockIO, "blkio_write_bytes_total", monitor.Bytes, monitor.Counter, "Bytes written to block devices since the container started.")
-	add(BlockIO, "disk_read_bytes", monitor.Bytes, monitor.Gauge, "Bytes read between two samples (seed 002 Byte/interval).")
-	add(BlockIO, "disk_write_bytes", monitor.Bytes, monitor.Gauge, "Bytes written between two samples (seed 002 Byte/interval).")
+	add(BlockIO, "disk_read_bytes", monitor.Bytes, monitor.Gauge, "Bytes read between two samples (Hinemos disk_read, bytes per interval).")
+	add(BlockIO, "disk_write_bytes", monitor.Bytes, monitor.Gauge, "Bytes written between two samples (Hinemos disk_write, bytes per interval).")
 	add(BlockIO, "disk_read_bytes_per_second", monitor.None, monitor.Gauge, "Read rate between two samples.")
 	add(BlockIO, "disk_write_bytes_per_second", monitor.None, monitor.Gauge, "Write rate between two samples.")
 	add(Network, "network_rx_bytes_total", monitor.Bytes, monitor.Counter, "Bytes received on all interfaces since the container started.")
 	add(Network, "network_tx_bytes_total", monitor.Bytes, monitor.Counter, "Bytes sent on all interfaces since the container started.")
 	add(Network, "network_rx_packets_total", monitor.Count, monitor.Counter, "Packets received since the container started.")
 	add(Network, "network_tx_packets_total", monitor.Count, monitor.Counter, "Packets sent since the container started.")
-	add(Network, "network_rx_bytes", monitor.Bytes, monitor.Gauge, "Bytes received between two samples (seed 002 nw_rxkb).")
-	add(Network, "network_tx_bytes", monitor.Bytes, monitor.Gauge, "Bytes sent between two samples (seed 002 nw_txkb).")
-	add(Network, "network_rx_packets", monitor.None, monitor.Gauge, "Packets received between two samples (seed 002 nw_rxpck).")
-	add(Network, "network_tx_packets", monitor.None, monitor.Gauge, "Packets sent between two samples (seed 002 nw_txpck).")
+	add(Network, "network_rx_bytes", monitor.Bytes, monitor.Gauge, "Bytes received between two samples (Hinemos nw_rxkb).")
+	add(Network, "network_tx_bytes", monitor.Bytes, monitor.Gauge, "Bytes sent between two samples (Hinemos nw_txkb).")
+	add(Network, "network_rx_packets", monitor.None, monitor.Gauge, "Packets received between two samples (Hinemos nw_rxpck).")
+	add(Network, "network_tx_packets", monitor.None, monitor.Gauge, "Packets sent between two samples (Hinemos nw_txpck).")
 	add(Network, "network_rx_bytes_per_second", monitor.None, monitor.Gauge, "Receive rate between two samples.")
 	add(Network, "network_tx_bytes_per_second", monitor.None, monitor.Gauge, "Send rate between two samples.")
 	add(PIDs, "pids_current", monitor.None, monitor.Gauge, "Tasks in the container's pids cgroup.")

@@ -9,9 +9,10 @@ import (
 	"github.com/minato-ops/minato/monitor"
 )
 
-// StateStatus is the verdict for each container state, following seed
-// 002's system-log rules (running info, restarting warning, paused and
-// exited critical) and extended for the states later engines report.
+// StateStatus is the verdict for each container state, following the
+// system-log monitor rules of the Hinemos Docker scripts (running info,
+// restarting warning, paused and exited critical) and extended for the
+// states later engines report.
 var StateStatus = map[container.State]monitor.Status{
 	container.Running:    monitor.OK,
 	container.Restarting: monitor.Warning,
@@ -22,8 +23,8 @@ var StateStatus = map[container.State]monitor.Status{
 	container.Dead:       monitor.Critical,
 }
 
-// State is seed 002's container state monitor, plus what the seed could
-// not see: health, restart count, OOM kill and exit code. Its Result's
+// State is the container state monitor of the Hinemos Docker scripts, plus
+// what they could not see: health, restart count, OOM kill and exit code. Its Result's
 // Status comes from [StateStatus] (an unhealthy running container is
 // Warning), and its Message is the state word (running, paused,
 // restarting, exited, ...).

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Defaults of [Config], the seed's -sv/-sc/-sp defaults plus timeouts.
+// Defaults of [Config]: the Hinemos Docker scripts' -sv/-sc/-sp defaults
+// plus timeouts.
 const (
 	DefaultAddress   = "127.0.0.1"
 	DefaultPort      = 161
@@ -42,10 +43,10 @@ type Config struct {
 	// Port is the agent's UDP port. Default 161.
 	Port int `json:"port,omitempty"`
 	// Version is the protocol version: "1", "2c" or "3". Default "1", as
-	// in seed 002 (-sv).
+	// the Hinemos Docker scripts' -sv.
 	Version string `json:"version,omitempty"`
-	// Community is the SNMPv1/v2c community, default "public" (seed 002
-	// -sc). It travels in clear text; it is never logged nor put in an
+	// Community is the SNMPv1/v2c community, default "public" (the Hinemos
+	// Docker scripts' -sc). It travels in clear text; it is never logged nor put in an
 	// error. Ignored for version 3.
 	Community string `json:"community,omitempty"`
 	// Timeout bounds the wait for each answer (one attempt). Default 2 s.
@@ -87,8 +88,8 @@ type V3Config struct {
 	PrivPassphrase string `json:"priv_passphrase,omitempty"`
 }
 
-// DefaultConfig returns the seed 002 defaults: SNMPv1, community "public",
-// 127.0.0.1 port 161, 2 s timeout, 1 retry.
+// DefaultConfig returns the Hinemos Docker scripts' defaults: SNMPv1,
+// community "public", 127.0.0.1 port 161; plus a 2 s timeout and 1 retry.
 func DefaultConfig() Config {
 	return Config{
 		Address:   DefaultAddress,

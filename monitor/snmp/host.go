@@ -9,7 +9,8 @@ import (
 )
 
 // UCD-SNMP-MIB objects read by [Client.HostMemory] (memory group, KB,
-// Integer32) — the four OIDs seed 002 §2.7 lists.
+// Integer32): the four OIDs the Hinemos Docker monitoring scripts read for
+// the host's memory.
 const (
 	OIDMemTotalReal = ".1.3.6.1.4.1.2021.4.5.0"
 	OIDMemAvailReal = ".1.3.6.1.4.1.2021.4.6.0"
@@ -50,19 +51,20 @@ type Memory struct {
 	Time time.Time `json:"time"`
 }
 
-// TotalBytes returns memTotalReal in bytes (TotalKB × 1024), seed 002's
-// M_host_total.
+// TotalBytes returns memTotalReal in bytes (TotalKB × 1024), M_host_total
+// of the Hinemos Docker scripts' formula.
 func (m Memory) TotalBytes() uint64 { return m.TotalKB * 1024 }
 
-// UsedBytes returns the memory in use by processes, seed 002's M_host_used:
+// UsedBytes returns the memory in use by processes, M_host_used of the
+// Hinemos Docker scripts' formula:
 //
 //	(memTotalReal − memAvailReal − memBuffer − memCached) × 1024
 //
-// Seed 002 lists exactly these four OIDs for the host and defines no
-// formula; memAvailReal is free memory that excludes buffers and page
+// The Hinemos scripts list exactly these four OIDs for the host but do not
+// say how M_host_used comes from them; memAvailReal is free memory that excludes buffers and page
 // cache, so subtracting memBuffer and memCached as well leaves what
 // processes hold (what free(1) calls "used"), which is comparable with the
-// containers' rss that seed 002 subtracts from it. A missing memBuffer or
+// containers' rss that the scripts subtract from it. A missing memBuffer or
 // memCached is not subtracted. The result is clamped at 0.
 func (m Memory) UsedBytes() uint64 {
 	free := m.AvailKB

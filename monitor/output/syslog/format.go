@@ -48,7 +48,8 @@ type Message struct {
 	Severity Severity
 	// Hostname is the HOSTNAME field, overriding Config.Hostname when not
 	// empty: for example a 12-character container ID, so that the
-	// receiver files the message under that container (seed 002 §3.8).
+	// receiver files the message under that container (the Hinemos Docker
+	// scripts' container state monitor).
 	Hostname string
 	// AppName is the RFC 5424 APP-NAME and RFC 3164 TAG, overriding
 	// Config.AppName when not empty.

@@ -91,7 +91,7 @@ func TestConfigNonLoopbackRules(t *testing.T) {
 		{":9464", "t", false, false, true, []string{"tls: required"}},
 		{"192.0.2.1:9464", "t", true, false, true, nil},
 		{"example.com:9464", "t", false, true, true, nil}, // insecure: the operator's choice, on an isolated network
-		{"0.0.0.0:9464", "", false, false, false, nil},   // metrics and health only: the API answers loopback only
+		{"0.0.0.0:9464", "", false, false, false, nil},    // metrics and health only: the API answers loopback only
 	} {
 		cfg := Config{Listen: c.listen, API: APIConfig{TokenFile: c.token}, Insecure: c.insecure, Events: EventsConfig{Enabled: true}, Jobs: JobsConfig{Enabled: c.jobs}}
 		if c.tls {
