@@ -134,7 +134,7 @@ func TestEndToEnd(t *testing.T) {
 	ok, failing := server(t, 200, 0), server(t, 500, 0)
 	q := regexp.QuoteMeta
 	stateOK := `^state OK: ` + q(up.Name) + `: running \| container_running=1 'container_state\{state=running\}'=1 ` +
-		`container_restart_count=0 container_oom_killed=0 container_exit_code=0 container_uptime_seconds=[0-9.]+s$`
+		`container_restarts=0 container_oom_killed=0 container_exit_code=0 container_uptime_seconds=[0-9.]+s$`
 
 	t.Run("once OK", func(t *testing.T) {
 		lines, _, exit := runMain(t, context.Background(), "-once", "-url", ok, "-n", up.Name, "-warning", "5", "-critical", "10")

@@ -61,7 +61,7 @@ func (m *State) Check(ctx context.Context, t inventory.Target) (monitor.Result, 
 	res := monitor.Result{Time: now, Status: st, Message: string(ins.State), Samples: []monitor.Sample{
 		add("container_running", b(ins.State == container.Running), nil),
 		add("container_state", 1, map[string]string{"state": string(ins.State)}),
-		add("container_restart_count", float64(ins.RestartCount), nil),
+		add("container_restarts", float64(ins.RestartCount), nil),
 		add("container_oom_killed", b(ins.OOMKilled), nil),
 		add("container_exit_code", float64(ins.ExitCode), nil),
 	}}
@@ -79,7 +79,7 @@ func (m *State) Describe() []monitor.SampleDesc {
 	return []monitor.SampleDesc{
 		{Name: "container_running", Kind: monitor.Gauge, Help: "1 when the container is running."},
 		{Name: "container_state", Kind: monitor.Gauge, Help: "1 for the container's current state.", Labels: []string{"state"}},
-		{Name: "container_restart_count", Kind: monitor.Gauge, Help: "Restarts by the engine's restart policy (resets on a manual start)."},
+		{Name: "container_restarts", Kind: monitor.Gauge, Help: "Restarts by the engine's restart policy (resets on a manual start)."},
 		{Name: "container_oom_killed", Kind: monitor.Gauge, Help: "1 when the last exit was an OOM kill."},
 		{Name: "container_exit_code", Kind: monitor.Gauge, Help: "The last exit code."},
 		{Name: "container_healthy", Kind: monitor.Gauge, Help: "1 when the health check reports healthy.", Labels: []string{"health"}},

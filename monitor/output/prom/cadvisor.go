@@ -30,8 +30,6 @@ var cadvisor = map[string]cadvisorSeries{
 		family: family{"Current working set in bytes.", prometheus.GaugeValue}},
 	"memory_rss_bytes": {name: "container_memory_rss",
 		family: family{"Size of RSS in bytes.", prometheus.GaugeValue}},
-	"memory_failcnt_total": {name: "container_memory_failcnt",
-		family: family{"Number of memory usage hits limits", prometheus.CounterValue}},
 	"memory_limit_bytes": {name: "container_spec_memory_limit_bytes",
 		family: family{"Memory limit for the container.", prometheus.GaugeValue}},
 	"network_rx_bytes_total": {name: "container_network_receive_bytes_total",

@@ -53,7 +53,6 @@
 //	memory_usage_bytes        container_memory_usage_bytes               gauge
 //	memory_working_set_bytes  container_memory_working_set_bytes         gauge
 //	memory_rss_bytes          container_memory_rss                       gauge
-//	memory_failcnt_total      container_memory_failcnt                   counter
 //	memory_limit_bytes        container_spec_memory_limit_bytes          gauge
 //	network_rx_bytes_total    container_network_receive_bytes_total      counter  interface, when the sample has it
 //	network_tx_bytes_total    container_network_transmit_bytes_total     counter  interface, when the sample has it
@@ -78,10 +77,9 @@
 //   - container_fs_*_bytes_total and the network series are the sums over
 //     all block devices and interfaces, without cAdvisor's device label
 //     (and without interface unless the sample has it).
-//   - container_memory_failcnt is cAdvisor's name and type (counter)
-//     although a counter's name should end in "_total": promtool check
-//     metrics reports it, and OpenMetrics exposes it as "unknown" under
-//     the same name.
+//   - container_memory_failcnt is not exposed: cAdvisor's counter lacks
+//     the "_total" suffix, so promtool check metrics refuses it; use
+//     minato_memory_failcnt_total, the same count.
 //
 // Not mapped: cpu_limit_cpus (cAdvisor's container_spec_cpu_quota is the
 // CFS quota in microseconds per period, not a number of CPUs),

@@ -24,7 +24,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -165,9 +164,6 @@ container_fs_reads_bytes_total{id="/docker/0e0d8cdf3a57cccc000000000000000000000
 # HELP container_fs_writes_bytes_total Cumulative count of bytes written
 # TYPE container_fs_writes_bytes_total counter
 container_fs_writes_bytes_total{id="/docker/0e0d8cdf3a57cccc0000000000000000000000000000000000000000000000cc",name="web-1"} 8192
-# HELP container_memory_failcnt Number of memory usage hits limits
-# TYPE container_memory_failcnt counter
-container_memory_failcnt{id="/docker/0e0d8cdf3a57cccc0000000000000000000000000000000000000000000000cc",name="web-1"} 3
 # HELP container_memory_rss Size of RSS in bytes.
 # TYPE container_memory_rss gauge
 container_memory_rss{id="/docker/0e0d8cdf3a57cccc0000000000000000000000000000000000000000000000cc",name="web-1"} 600
@@ -332,9 +328,7 @@ func TestLint(t *testing.T) {
 	)
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
-	// cAdvisor's own name for a counter lacks "_total"; compatibility
-	// wins over the lint rule, and nothing else may be reported.
-	assert.Equal(t, []promlint.Problem{{Metric: "container_memory_failcnt", Text: `counter metrics should have "_total" suffix`}}, problems)
+	assert.Empty(t, problems, "Prometheus' linter finds nothing")
 }
 
 // TestPromtool checks the exposition with the real promtool.
@@ -358,27 +352,9 @@ func TestPromtool(t *testing.T) {
 		return string(out), 0
 	}
 
-	// Without the failcnt sample: clean.
-	var evs []monitor.Evaluation
-	for _, ev := range append(evaluations(), containerEvaluations()...) {
-		var keep []monitor.Sample
-		for _, s := range ev.Result.Samples {
-			if s.Name != "memory_failcnt_total" {
-				keep = append(keep, s)
-			}
-		}
-		ev.Result.Samples = keep
-		evs = append(evs, ev)
-	}
-	out, code := check(writeText(t, evs))
+	out, code := check(writeText(t, append(evaluations(), containerEvaluations()...)))
 	assert.Equal(t, 0, code, out)
-	assert.Empty(t, strings.TrimSpace(out))
-
-	// With it: exactly the lint finding TestLint accepts (exit 3 is
-	// promtool's "lint problems", 1 would be a parse error).
-	out, code = check(writeText(t, append(evaluations(), containerEvaluations()...)))
-	assert.Equal(t, 3, code, out)
-	assert.Equal(t, `container_memory_failcnt counter metrics should have "_total" suffix`, strings.TrimSpace(out))
+	assert.Empty(t, strings.TrimSpace(out), "promtool check metrics finds nothing")
 }
 
 func get(t *testing.T, url, accept string) (*http.Response, string) {
@@ -437,9 +413,6 @@ func TestHandlerOpenMetrics(t *testing.T) {
 		"# TYPE minato_cpu_usage_seconds counter\n",
 		`minato_cpu_usage_seconds_total{check="cpu",container_id="0e0d8cdf3a57",container_name="web-1"} 19.377187586` + "\n",
 		"# TYPE container_cpu_usage_seconds counter\n",
-		// cAdvisor's counter without _total keeps its name as "unknown".
-		"# TYPE container_memory_failcnt unknown\n",
-		`container_memory_failcnt{id="/docker/1eae26f41927bbbb0000000000000000000000000000000000000000000000bb",name="db \"main\""} 0.0` + "\n",
 		"# TYPE minato_engine_up unknown\n",
 		"# TYPE minato_check_status gauge\n",
 	} {
