@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -153,4 +154,30 @@ func TestHealthzSaysNothingSecret(t *testing.T) {
 	code, body, _ := call(t, srv, "GET", "/healthz", "")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Equal(t, "unhealthy: the Docker engine does not answer (see the agent's log)\n", body)
+}
+
+// TestMetricsPassPromtool: the agent's whole exposition (Go and process
+// collectors, the scheduler's and notifiers' series) passes Prometheus'
+// own checker, and OpenMetrics is negotiated.
+func TestMetricsPassPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("MINATO_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("promtool not found (MINATO_REQUIRE_DOCKER=1; install Debian's prometheus package): %v", err)
+		}
+		t.Skip("promtool not found")
+	}
+	_, srv := newTestAgent(t, "listen: 127.0.0.1:0\njobnets: [n.yaml]\nnotify: [{jsonl: {path: notes.jsonl}}]\n",
+		map[string]string{"n.yaml": "name: n\nschedule: \"@daily\"\n" + hostUnit})
+	code, body, _ := call(t, srv, "GET", "/metrics", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `minato_notifications_sent_total{notifier="0-jsonl"} 0`)
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	assert.NoError(t, err, "promtool check metrics: %s", out)
+	code, body, hdr := call(t, srv, "GET", "/metrics", "", "Accept", "application/openmetrics-text; version=1.0.0")
+	require.Equal(t, http.StatusOK, code)
+	assert.True(t, strings.HasPrefix(hdr.Get("Content-Type"), "application/openmetrics-text"), hdr.Get("Content-Type"))
+	assert.True(t, strings.HasSuffix(body, "# EOF\n"))
 }

@@ -163,7 +163,8 @@ type NotifyConfig struct {
 	Stdout   *struct{}        `json:"stdout,omitempty"`
 }
 
-// FileConfig names a file that notifications are appended to.
+// FileConfig names a file that notifications are appended to (mode
+// 0600), relative to the config file's directory.
 type FileConfig struct {
 	Path string `json:"path"`
 }
@@ -205,6 +206,11 @@ func Load(path string) (Config, error) {
 			rel(&cfg.Jobnets[i])
 		}
 		rel(&cfg.API.TokenFile)
+		for _, n := range cfg.Notify {
+			if n.JSONL != nil {
+				rel(&n.JSONL.Path)
+			}
+		}
 		if cfg.TLS != nil {
 			rel(&cfg.TLS.CertFile)
 			rel(&cfg.TLS.KeyFile)
