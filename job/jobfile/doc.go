@@ -61,7 +61,7 @@
 //	      dir: /tmp
 //	      env: {C: "3"}
 //	  - name: restart-web
-//	    container:             # the Hinemos Docker monitoring scripts' container operations
+//	    container:             # the Hinemos Docker job scripts' container operations
 //	      action: restart      # start | stop | restart | remove
 //	      names: ["web*"]      # or ids: [...]
 //	      grace: 10s           # stop and restart

@@ -383,7 +383,7 @@ func (h *HostDef) Validate() error {
 }
 
 // ContainerDef is one of the container operations of the Hinemos Docker
-// monitoring scripts (start, stop, restart, remove) on the selected
+// job scripts (start, stop, restart, remove) on the selected
 // containers.
 type ContainerDef struct {
 	Action string        `json:"action"`

@@ -41,7 +41,7 @@ Usage:
   minato jobnet submit|status|history|rerun|list ...   job networks on a running agent
   minato jobnet hold|release|skip|stop RUNID UNIT
   minato jobnet queue list|stop NAME|start NAME
-  minato monitor host-status|cpu|memory|disk|network|process|container-status [options]
+  minato monitor host-status|cpu|memory|disk|network|process|container-status|events [options]
   minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
   minato version
 

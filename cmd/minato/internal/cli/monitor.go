@@ -105,7 +105,7 @@ func (m *monitorFlags) register(fs *flag.FlagSet, name string) {
 	fs.StringVar(&m.warnBand, "hinemos-warning", "", "with --hinemos-info: the Hinemos warning band `LOWER:UPPER`; anything outside both is critical")
 	fs.StringVar(&m.collect, "collect", "auto", "how to sample resources: auto, oneshot, stream, twosample or direct")
 	if name == "cpu" || name == "disk" || name == "network" || name == "memory" {
-		fs.StringVar(&m.key, "k", "", "`KEY_ID` under which the previous sample is kept (required; unique per monitor setting)")
+		fs.StringVar(&m.key, "k", "", "`KEY_ID` under which the previous sample is kept (required by cpu, disk and network; unique per monitor setting)")
 		fs.StringVar(&m.stateDir, "state-dir", "", "`DIR` for the -k baselines (default $XDG_STATE_HOME/minato/baseline or ~/.local/state/minato/baseline)")
 	}
 	withHost := func(help string) {
