@@ -247,76 +247,100 @@ func waitRun(ctx context.Context, c *jobapi.Client, id string, asJSON bool, env 
 	}
 }
 
-func jobnetStatus(ctx context.Context, args []string, env Env) int {
-	fs := newFlagSet("minato jobnet status", "minato jobnet status RUNID [options]",
-		"Print a run's state: a line \"run <id> <state>\", then one line per unit\n"+
-			"\"<unit> <state> exit=<code> attempts=<n> <duration>\" as \"jobnet run\" prints\n"+
-			"them (a running unit's duration is how long it has run). Unit messages (the\n"+
-			"failure, why it was skipped) go to stderr."+agentAbout)
+// agentCmd is one jobnet command run against the agent: its help, its
+// arguments, and what it asks the agent.
+type agentCmd struct {
+	name, synopsis, about string
+	npos                  func(int) bool
+	want                  string
+	// json is the help of --json; "" when the command has none.
+	json string
+	// flags registers the command's own flags.
+	flags func(*flag.FlagSet)
+	// do calls the agent and returns what --json prints, and the
+	// function that prints the text form.
+	do func(ctx context.Context, c *jobapi.Client, pos []string, env Env) (any, func(), error)
+}
+
+func (a agentCmd) run(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("minato jobnet "+a.name, a.synopsis, a.about+agentAbout)
 	var asJSON bool
-	fs.BoolVar(&asJSON, "json", false, "print the run's report as JSON, exactly as \"jobnet run --json\" does")
-	pos, c, err := agentCommand(fs, args, env, exactly(1), "one RUNID")
+	if a.json != "" {
+		fs.BoolVar(&asJSON, "json", false, a.json)
+	}
+	if a.flags != nil {
+		a.flags(fs)
+	}
+	pos, c, err := agentCommand(fs, args, env, a.npos, a.want)
 	if err != nil {
 		return report(env, err)
 	}
-	rec, err := c.Run(ctx, pos[0])
+	v, text, err := a.do(ctx, c, pos, env)
 	if err != nil {
 		return report(env, explainAgent(err))
 	}
 	if asJSON {
-		return printJSON(env, rec.Report, 0)
+		return printJSON(env, v, 0)
 	}
-	fmt.Fprintf(env.Stdout, "run %s %s\n", rec.ID, rec.Report.State)
-	for _, u := range rec.Report.Units {
-		fmt.Fprintln(env.Stdout, unitText(u))
-	}
-	if rec.Message != "" {
-		fmt.Fprintf(env.Stderr, "minato: run %s: %s\n", rec.ID, oneLine(rec.Message))
-	}
-	for _, u := range rec.Report.Units {
-		if u.Message != "" {
-			fmt.Fprintf(env.Stderr, "minato: %s: %s\n", u.Name, oneLine(u.Message))
-		}
-	}
+	text()
 	return 0
 }
 
+func jobnetStatus(ctx context.Context, args []string, env Env) int {
+	return agentCmd{name: "status", synopsis: "minato jobnet status RUNID [options]",
+		about: "Print a run's state: a line \"run <id> <state>\", then one line per unit\n" +
+			"\"<unit> <state> exit=<code> attempts=<n> <duration>\" as \"jobnet run\" prints\n" +
+			"them (a running unit's duration is how long it has run). Unit messages (the\n" +
+			"failure, why it was skipped) go to stderr.",
+		npos: exactly(1), want: "one RUNID", json: "print the run's report as JSON, exactly as \"jobnet run --json\" does",
+		do: func(ctx context.Context, c *jobapi.Client, pos []string, env Env) (any, func(), error) {
+			rec, err := c.Run(ctx, pos[0])
+			return rec.Report, func() {
+				fmt.Fprintf(env.Stdout, "run %s %s\n", rec.ID, rec.Report.State)
+				for _, u := range rec.Report.Units {
+					fmt.Fprintln(env.Stdout, unitText(u))
+				}
+				if rec.Message != "" {
+					fmt.Fprintf(env.Stderr, "minato: run %s: %s\n", rec.ID, oneLine(rec.Message))
+				}
+				for _, u := range rec.Report.Units {
+					if u.Message != "" {
+						fmt.Fprintf(env.Stderr, "minato: %s: %s\n", u.Name, oneLine(u.Message))
+					}
+				}
+			}, err
+		}}.run(ctx, args, env)
+}
+
 func jobnetHistory(ctx context.Context, args []string, env Env) int {
-	fs := newFlagSet("minato jobnet history", "minato jobnet history [NAME] [options]",
-		"List the agent's runs, newest first, one line per run:\n"+
-			"\"<id> <state> <trigger> <created> <duration>\" (created in RFC 3339; the\n"+
-			"duration from creation to the end, \"-\" while the run has not ended). NAME\n"+
-			"keeps one network's runs."+agentAbout)
 	var limit int
-	var asJSON bool
-	fs.IntVar(&limit, "limit", 20, "show the newest `N` runs; 0 shows every run")
-	fs.BoolVar(&asJSON, "json", false, "print the run records as a JSON list (without unit output)")
-	pos, c, err := agentCommand(fs, args, env, func(n int) bool { return n <= 1 }, "at most one NAME")
-	if err != nil {
-		return report(env, err)
-	}
-	if limit < 0 {
-		return report(env, usagef("--limit %d: want 0 (every run) or more", limit))
-	}
-	f := scheduler.RunFilter{Limit: limit}
-	if len(pos) == 1 {
-		f.Network = pos[0]
-	}
-	recs, err := c.Runs(ctx, f)
-	if err != nil {
-		return report(env, explainAgent(err))
-	}
-	if asJSON {
-		return printJSON(env, recs, 0)
-	}
-	for _, r := range recs {
-		d := "-"
-		if !r.Ended.IsZero() {
-			d = r.Ended.Sub(r.Created).Round(time.Millisecond).String()
-		}
-		fmt.Fprintf(env.Stdout, "%s %s %s %s %s\n", r.ID, r.Report.State, r.Trigger, r.Created.Format(time.RFC3339), d)
-	}
-	return 0
+	return agentCmd{name: "history", synopsis: "minato jobnet history [NAME] [options]",
+		about: "List the agent's runs, newest first, one line per run:\n" +
+			"\"<id> <state> <trigger> <created> <duration>\" (created in RFC 3339; the\n" +
+			"duration from creation to the end, \"-\" while the run has not ended). NAME\n" +
+			"keeps one network's runs.",
+		npos: func(n int) bool { return n <= 1 }, want: "at most one NAME",
+		json:  "print the run records as a JSON list (without unit output)",
+		flags: func(fs *flag.FlagSet) { fs.IntVar(&limit, "limit", 20, "show the newest `N` runs; 0 shows every run") },
+		do: func(ctx context.Context, c *jobapi.Client, pos []string, env Env) (any, func(), error) {
+			if limit < 0 {
+				return nil, nil, usagef("--limit %d: want 0 (every run) or more", limit)
+			}
+			f := scheduler.RunFilter{Limit: limit}
+			if len(pos) == 1 {
+				f.Network = pos[0]
+			}
+			recs, err := c.Runs(ctx, f)
+			return recs, func() {
+				for _, r := range recs {
+					d := "-"
+					if !r.Ended.IsZero() {
+						d = r.Ended.Sub(r.Created).Round(time.Millisecond).String()
+					}
+					fmt.Fprintf(env.Stdout, "%s %s %s %s %s\n", r.ID, r.Report.State, r.Trigger, r.Created.Format(time.RFC3339), d)
+				}
+			}, err
+		}}.run(ctx, args, env)
 }
 
 var controlAbout = map[string]string{
@@ -327,157 +351,117 @@ var controlAbout = map[string]string{
 }
 
 func jobnetControl(ctx context.Context, action string, args []string, env Env) int {
-	fs := newFlagSet("minato jobnet "+action, "minato jobnet "+action+" RUNID UNIT [options]",
-		controlAbout[action]+" Prints \"<run> <unit> <new state>\"."+agentAbout)
-	pos, c, err := agentCommand(fs, args, env, exactly(2), "RUNID and UNIT")
-	if err != nil {
-		return report(env, err)
-	}
-	id, unit := pos[0], pos[1]
-	rec, err := c.Control(ctx, id, unit, action)
-	if err != nil {
-		return report(env, explainAgent(err))
-	}
-	state := "unknown"
-	if u, ok := rec.Report.Unit(unit); ok {
-		state = string(u.State)
-		if action == "stop" && u.State == job.Running {
-			state = "stopping"
-		}
-	}
-	fmt.Fprintf(env.Stdout, "%s %s %s\n", rec.ID, unit, state)
-	return 0
+	return agentCmd{name: action, synopsis: "minato jobnet " + action + " RUNID UNIT [options]",
+		about: controlAbout[action] + " Prints \"<run> <unit> <new state>\".", npos: exactly(2), want: "RUNID and UNIT",
+		do: func(ctx context.Context, c *jobapi.Client, pos []string, env Env) (any, func(), error) {
+			rec, err := c.Control(ctx, pos[0], pos[1], action)
+			return rec, func() {
+				state := "unknown"
+				if u, ok := rec.Report.Unit(pos[1]); ok {
+					state = string(u.State)
+					if action == "stop" && u.State == job.Running {
+						state = "stopping"
+					}
+				}
+				fmt.Fprintf(env.Stdout, "%s %s %s\n", rec.ID, pos[1], state)
+			}, err
+		}}.run(ctx, args, env)
 }
 
 func jobnetCancel(ctx context.Context, args []string, env Env) int {
-	fs := newFlagSet("minato jobnet cancel", "minato jobnet cancel RUNID [options]",
-		"End a run that has not finished, as JobCenter's force-stop of a network: its\n"+
-			"running units are stopped (stop signal, then the grace) and the units that had\n"+
-			"not started are cancelled; the run ends cancelled. A run waiting to start ends\n"+
-			"at once. Prints \"<run> <state>\" (\"cancelling\" while units stop)."+agentAbout)
-	pos, c, err := agentCommand(fs, args, env, exactly(1), "one RUNID")
-	if err != nil {
-		return report(env, err)
-	}
-	rec, err := c.Cancel(ctx, pos[0])
-	if err != nil {
-		return report(env, explainAgent(err))
-	}
-	state := string(rec.Report.State)
-	if !rec.Finished() {
-		state = "cancelling"
-	}
-	fmt.Fprintf(env.Stdout, "%s %s\n", rec.ID, state)
-	return 0
+	return agentCmd{name: "cancel", synopsis: "minato jobnet cancel RUNID [options]",
+		about: "End a run that has not finished, as JobCenter's force-stop of a network: its\n" +
+			"running units are stopped (stop signal, then the grace) and the units that had\n" +
+			"not started are cancelled; the run ends cancelled. A run waiting to start ends\n" +
+			"at once. Prints \"<run> <state>\" (\"cancelling\" while units stop).",
+		npos: exactly(1), want: "one RUNID",
+		do: func(ctx context.Context, c *jobapi.Client, pos []string, env Env) (any, func(), error) {
+			rec, err := c.Cancel(ctx, pos[0])
+			return rec, func() {
+				state := string(rec.Report.State)
+				if !rec.Finished() {
+					state = "cancelling"
+				}
+				fmt.Fprintf(env.Stdout, "%s %s\n", rec.ID, state)
+			}, err
+		}}.run(ctx, args, env)
 }
 
 func jobnetRerun(ctx context.Context, args []string, env Env) int {
-	fs := newFlagSet("minato jobnet rerun", "minato jobnet rerun RUNID [options]",
-		"Rerun a finished run that did not succeed, as a new run (\"<run>.rerun<n>\"),\n"+
-			"and print its ID: the units that succeeded keep their result, the others run\n"+
-			"again as their needs and conditions say."+agentAbout)
-	var asJSON bool
-	fs.BoolVar(&asJSON, "json", false, "print the new run's record as JSON")
-	pos, c, err := agentCommand(fs, args, env, exactly(1), "one RUNID")
-	if err != nil {
-		return report(env, err)
-	}
-	rec, err := c.Rerun(ctx, pos[0])
-	if err != nil {
-		return report(env, explainAgent(err))
-	}
-	if asJSON {
-		return printJSON(env, rec, 0)
-	}
-	fmt.Fprintln(env.Stdout, rec.ID)
-	return 0
+	return agentCmd{name: "rerun", synopsis: "minato jobnet rerun RUNID [options]",
+		about: "Rerun a finished run that did not succeed, as a new run (\"<run>.rerun<n>\"),\n" +
+			"and print its ID: the units that succeeded keep their result, the others run\n" +
+			"again as their needs and conditions say.",
+		npos: exactly(1), want: "one RUNID", json: "print the new run's record as JSON",
+		do: func(ctx context.Context, c *jobapi.Client, pos []string, env Env) (any, func(), error) {
+			rec, err := c.Rerun(ctx, pos[0])
+			return rec, func() { fmt.Fprintln(env.Stdout, rec.ID) }, err
+		}}.run(ctx, args, env)
 }
 
 func jobnetQueue(ctx context.Context, args []string, env Env) int {
-	fs := newFlagSet("minato jobnet queue", "minato jobnet queue list | stop NAME | start NAME [options]",
-		"List the agent's queues (name, concurrency limit, units running, stopped), or\n"+
-			"stop or start one. A stopped queue starts no unit until started; running units\n"+
-			"go on. The stop is recorded and survives a restart of the agent."+agentAbout)
-	var asJSON bool
-	fs.BoolVar(&asJSON, "json", false, "print the queues (or the changed queue) as JSON")
-	pos, c, err := agentCommand(fs, args, env, func(n int) bool { return n == 1 || n == 2 }, "list, stop NAME or start NAME")
-	if err != nil {
-		return report(env, err)
-	}
-	switch {
-	case pos[0] == "list" && len(pos) == 1:
-		qs, err := c.Queues(ctx)
-		if err != nil {
-			return report(env, explainAgent(err))
-		}
-		if asJSON {
-			return printJSON(env, qs, 0)
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "QUEUE\tCONCURRENCY\tRUNNING\tSTATE")
-		for _, q := range qs {
-			limit, state := strconv.Itoa(q.Concurrency), "started"
-			if q.Concurrency == 0 {
-				limit = "unlimited"
+	return agentCmd{name: "queue", synopsis: "minato jobnet queue list | stop NAME | start NAME [options]",
+		about: "List the agent's queues (name, concurrency limit, units running, stopped), or\n" +
+			"stop or start one. A stopped queue starts no unit until started; running units\n" +
+			"go on. The stop is recorded and survives a restart of the agent.",
+		npos: func(n int) bool { return n == 1 || n == 2 }, want: "list, stop NAME or start NAME",
+		json: "print the queues (or the changed queue) as JSON",
+		do: func(ctx context.Context, c *jobapi.Client, pos []string, env Env) (any, func(), error) {
+			switch {
+			case pos[0] == "list" && len(pos) == 1:
+				qs, err := c.Queues(ctx)
+				return qs, func() {
+					tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "QUEUE\tCONCURRENCY\tRUNNING\tSTATE")
+					for _, q := range qs {
+						limit := strconv.Itoa(q.Concurrency)
+						if q.Concurrency == 0 {
+							limit = "unlimited"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", q.Name, limit, q.Running, queueState(q))
+					}
+					_ = tw.Flush()
+				}, err
+			case (pos[0] == "stop" || pos[0] == "start") && len(pos) == 2:
+				q, err := c.QueueControl(ctx, pos[1], pos[0])
+				return q, func() { fmt.Fprintf(env.Stdout, "%s %s\n", q.Name, queueState(q)) }, err
 			}
-			if q.Stopped {
-				state = "stopped"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", q.Name, limit, q.Running, state)
-		}
-		_ = tw.Flush()
-		return 0
-	case (pos[0] == "stop" || pos[0] == "start") && len(pos) == 2:
-		q, err := c.QueueControl(ctx, pos[1], pos[0])
-		if err != nil {
-			return report(env, explainAgent(err))
-		}
-		if asJSON {
-			return printJSON(env, q, 0)
-		}
-		state := "started"
-		if q.Stopped {
-			state = "stopped"
-		}
-		fmt.Fprintf(env.Stdout, "%s %s\n", q.Name, state)
-		return 0
+			return nil, nil, usagef("minato jobnet queue takes list, stop NAME or start NAME, got %q", strings.Join(pos, " "))
+		}}.run(ctx, args, env)
+}
+
+func queueState(q scheduler.QueueStatus) string {
+	if q.Stopped {
+		return "stopped"
 	}
-	return report(env, usagef("minato jobnet queue takes list, stop NAME or start NAME, got %q", strings.Join(pos, " ")))
+	return "started"
 }
 
 func jobnetList(ctx context.Context, args []string, env Env) int {
-	fs := newFlagSet("minato jobnet list", "minato jobnet list [options]",
-		"List the networks the agent runs: configured ones and those added by a\n"+
-			"submission, with their queue, overlap policy, schedule, next due time and\n"+
-			"the runs that have not finished."+agentAbout)
-	var asJSON bool
-	fs.BoolVar(&asJSON, "json", false, "print the networks as JSON")
-	_, c, err := agentCommand(fs, args, env, exactly(0), "no arguments")
-	if err != nil {
-		return report(env, err)
-	}
-	nets, err := c.Networks(ctx)
-	if err != nil {
-		return report(env, explainAgent(err))
-	}
-	if asJSON {
-		return printJSON(env, nets, 0)
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NETWORK\tQUEUE\tOVERLAP\tSCHEDULE\tNEXT\tRUNNING")
-	for _, n := range nets {
-		sched, next, running := "-", "-", "-"
-		if n.Schedule != "" {
-			sched = n.Schedule
-		}
-		if !n.Next.IsZero() {
-			next = n.Next.Format(time.RFC3339)
-		}
-		if len(n.Running) > 0 {
-			running = strings.Join(n.Running, ",")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Queue, n.Overlap, sched, next, running)
-	}
-	_ = tw.Flush()
-	return 0
+	return agentCmd{name: "list", synopsis: "minato jobnet list [options]",
+		about: "List the networks the agent runs: configured ones and those added by a\n" +
+			"submission, with their queue, overlap policy, schedule, next due time and\n" +
+			"the runs that have not finished.",
+		npos: exactly(0), want: "no arguments", json: "print the networks as JSON",
+		do: func(ctx context.Context, c *jobapi.Client, _ []string, env Env) (any, func(), error) {
+			nets, err := c.Networks(ctx)
+			return nets, func() {
+				tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NETWORK\tQUEUE\tOVERLAP\tSCHEDULE\tNEXT\tRUNNING")
+				for _, n := range nets {
+					sched, next, running := "-", "-", "-"
+					if n.Schedule != "" {
+						sched = n.Schedule
+					}
+					if !n.Next.IsZero() {
+						next = n.Next.Format(time.RFC3339)
+					}
+					if len(n.Running) > 0 {
+						running = strings.Join(n.Running, ",")
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Queue, n.Overlap, sched, next, running)
+				}
+				_ = tw.Flush()
+			}, err
+		}}.run(ctx, args, env)
 }
