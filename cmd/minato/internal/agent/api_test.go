@@ -89,6 +89,7 @@ func TestAPIOnLoopback(t *testing.T) {
 	assert.NotContains(t, body, "no-engine.sock")
 
 	code, body, _ = call(t, srv, "POST", "/api/v1/queues/default/stop", "", "Content-Type", "text/plain")
+	assert.Contains(t, errorOf(t, body), "Content-Type: application/json")
 	assert.Equal(t, http.StatusUnsupportedMediaType, code, "a browser's cross-site form cannot control jobs")
 	code, body, _ = call(t, srv, "POST", "/api/v1/queues/default/stop", "", "Content-Type", jsonCT)
 	require.Equal(t, http.StatusOK, code, body)
