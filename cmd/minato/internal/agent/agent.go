@@ -53,7 +53,7 @@ type Agent struct {
 // store another agent holds stops this one at start). It contacts the
 // engine only to sweep job containers prepared for runs that will not
 // happen.
-func New(cfg Config, getenv func(string) string, log *slog.Logger) (a *Agent, err error) {
+func New(cfg Config, getenv func(string) string, log *slog.Logger) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -76,24 +76,29 @@ func New(cfg Config, getenv func(string) string, log *slog.Logger) (a *Agent, er
 	if err != nil {
 		return nil, err
 	}
-	a = &Agent{cfg: cfg, log: log, client: c, ready: make(chan string, 1), fan: notify.NewFanOut(notify.FanOutConfig{}, notify.WithLogger(log))}
+	a := &Agent{cfg: cfg, log: log, client: c, ready: make(chan string, 1), fan: notify.NewFanOut(notify.FanOutConfig{}, notify.WithLogger(log))}
 	a.closers = append(a.closers, c)
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
-	if err := a.notifiers(); err != nil {
+	if err := a.build(); err != nil {
+		a.Close() // what was opened so far, the engine client included
 		return nil, err
 	}
-	if cfg.jobsEnabled() {
-		if a.jobs, err = openJobs(cfg, c, log); err != nil {
-			return nil, err
-		}
-		a.jobs.notify = a.notifyJob
-		a.closers = append(a.closers, a.jobs)
+	return a, nil
+}
+
+// build opens the notifiers and the job scheduler and adds the checks.
+func (a *Agent) build() error {
+	if err := a.notifiers(); err != nil {
+		return err
 	}
-	return a, a.checks()
+	if a.cfg.jobsEnabled() {
+		j, err := openJobs(a.cfg, a.client, a.log)
+		if err != nil {
+			return err
+		}
+		a.jobs, j.notify = j, a.notifyJob
+		a.closers = append(a.closers, j)
+	}
+	return a.checks()
 }
 
 // checks builds the Runner and adds the configured checks (and the event

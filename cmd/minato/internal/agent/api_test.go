@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -182,3 +184,46 @@ func TestMetricsPassPromtool(t *testing.T) {
 	assert.True(t, strings.HasPrefix(hdr.Get("Content-Type"), "application/openmetrics-text"), hdr.Get("Content-Type"))
 	assert.True(t, strings.HasSuffix(body, "# EOF\n"))
 }
+
+// TestStoreFailsLoudly: a job store that is empty, or not a job store,
+// stops the agent at start with an error naming the file and what to do;
+// the lock is released, so the agent starts once the file is set right.
+func TestStoreFailsLoudly(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "jobs.db")
+	cfg := Config{Listen: "127.0.0.1:0", StateDir: filepath.Join(dir, "state"), Jobs: JobsConfig{Enabled: true, Store: store}}
+	for name, content := range map[string][]byte{"empty": {}, "junk": bytes.Repeat([]byte("not a database "), 1000)} {
+		require.NoError(t, os.WriteFile(store, content, 0o600))
+		_, err := New(cfg, noEngine(dir), slog.New(slog.DiscardHandler))
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), store, "%s: the error names the file", name)
+		info, _ := os.Stat(store)
+		assert.Equal(t, int64(len(content)), info.Size(), "%s: the file is left as it was, never reinitialised", name)
+	}
+	require.NoError(t, os.Remove(store))
+	a, err := New(cfg, noEngine(dir), slog.New(slog.DiscardHandler))
+	require.NoError(t, err, "the lock was released on every failure")
+	a.Close()
+}
+
+// TestConfigAliasBomb: a configuration whose aliases fan out to billions
+// of values fails at once, with one bounded message.
+func TestConfigAliasBomb(t *testing.T) {
+	dir := t.TempDir()
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	for c := 'b'; c <= 'j'; c++ {
+		prev := string(c - 1)
+		bomb += string(c) + ": &" + string(c) + " [*" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + "]\n"
+	}
+	// The anchors live under an unknown key (an error of its own, after
+	// the aliases are counted) and fan out into a check's names.
+	path := write(t, dir, "agent.yaml", "x-anchors:\n"+indent(bomb)+"checks:\n  - name: c\n    monitor: cpu\n    interval: 10s\n    targets: {names: *j}\n")
+	start := time.Now()
+	_, err := Load(path)
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Less(t, len(err.Error()), 20000, "a bounded report, not millions of lines")
+	t.Logf("%s: %d bytes of config, %s: %d bytes of report; %s", path, len(bomb), time.Since(start), len(err.Error()), err)
+}
+
+func indent(s string) string { return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n" }
