@@ -19,13 +19,14 @@ var (
 	descNextDue       = prometheus.NewDesc("minato_jobnet_next_due_timestamp_seconds", "When the network's schedule is next due (Unix time); scheduled networks only.", []string{"network"}, nil)
 	descStoreUp       = prometheus.NewDesc("minato_job_store_up", "1 while the job store takes writes, 0 while they fail (runs are not admitted then).", nil, nil)
 	descChecks        = prometheus.NewDesc("minato_checks", "Checks the agent runs.", nil, nil)
+	descEvents        = prometheus.NewDesc("minato_engine_events_total", "Engine events the agent's event stream received and judged since it started.", nil, nil)
 )
 
 // agentCollector collects the agent's own series at scrape time.
 type agentCollector struct{ a *Agent }
 
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descNotifySent, descNotifyDropped, descNotifyPending, descRuns, descQueueRunning, descQueueStopped, descNextDue, descStoreUp, descChecks} {
+	for _, d := range []*prometheus.Desc{descNotifySent, descNotifyDropped, descNotifyPending, descRuns, descQueueRunning, descQueueStopped, descNextDue, descStoreUp, descChecks, descEvents} {
 		ch <- d
 	}
 }
@@ -33,6 +34,9 @@ func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	a := c.a
 	ch <- prometheus.MustNewConstMetric(descChecks, prometheus.GaugeValue, float64(len(a.cfg.Checks)))
+	if a.cfg.Events.Enabled {
+		ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(a.events.Load()))
+	}
 	for _, n := range a.fan.Stats() {
 		collectNotifier(ch, n)
 	}

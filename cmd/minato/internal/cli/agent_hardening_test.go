@@ -305,6 +305,12 @@ func TestAgentSoak(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	// A container started now is two engine events (create, start) the
+	// agent counts.
+	before := p.metric(t, "minato_engine_events_total")
+	h.Run(t, dockertest.RunOptions{Args: []string{"sleep", "forever"}})
+	require.Eventually(t, func() bool { return p.metric(t, "minato_engine_events_total") >= before+2 }, 10*time.Second, 100*time.Millisecond,
+		"minato_engine_events_total counts the engine's events")
 	rate := float64(requests.Load()) / time.Since(start).Seconds()
 	var lines []string
 	for _, s := range samples {
