@@ -586,7 +586,7 @@ func TestRunnerAddValidation(t *testing.T) {
 		"damping: raise: -1",
 		"\ndamping: clear: -1",
 		"\nthresholds[1] (mem): bands: set together with warning: ",
-		"\nthresholds[1] (mem): bands: info: lower 2 is greater than upper 1",
+		"\nthresholds[1] (mem): bands.info: lower 2 is greater than upper 1",
 	} {
 		assert.ErrorContains(t, err, want)
 	}

@@ -61,7 +61,7 @@ func (t Threshold) Validate() error {
 		if len(with) > 0 {
 			errs = append(errs, fmt.Errorf("bands: set together with %s: judge with bands (Hinemos) or with warning and critical ranges (Monitoring Plugins), not both", strings.Join(with, " and ")))
 		}
-		errs = append(errs, prefixed("bands: ", t.Bands.Validate())...)
+		errs = append(errs, prefixed("bands.", t.Bands.Validate())...)
 	}
 	return errors.Join(errs...)
 }

@@ -101,8 +101,8 @@ func TestThresholdValidateBands(t *testing.T) {
 	assert.ErrorContains(t, err, "bands: set together with warning: ")
 
 	err = monitor.Threshold{Sample: "x", Bands: &monitor.HinemosBands{Info: monitor.Band{Lower: 5, Upper: 1}, Warning: monitor.Band{Upper: math.NaN()}}}.Validate()
-	assert.ErrorContains(t, err, "bands: info: lower 5 is greater than upper 1")
-	assert.ErrorContains(t, err, "bands: warning: lower and upper must be numbers, not NaN")
+	assert.ErrorContains(t, err, "bands.info: lower 5 is greater than upper 1")
+	assert.ErrorContains(t, err, "bands.warning: lower and upper must be numbers, not NaN")
 }
 
 func TestParseThreshold(t *testing.T) {

@@ -123,14 +123,18 @@ type decoder struct {
 
 // add records a problem at path.
 func (d *decoder) add(path, text string) {
+	if path == "" {
+		path = "(top level)"
+	}
+	p := cut(path + ": " + text)
+	if slices.Contains(d.problems, p) {
+		return // said once (a value's Validate and its holder's may both say it)
+	}
 	if len(d.problems) >= MaxProblems {
 		d.more++
 		return
 	}
-	if path == "" {
-		path = "(top level)"
-	}
-	d.problems = append(d.problems, cut(path+": "+text))
+	d.problems = append(d.problems, p)
 }
 
 // errorf records a problem with the value at path, which is left as it

@@ -129,10 +129,13 @@ func (a *adoptableRun) Do(ctx context.Context, t inventory.Target) (job.Outcome,
 }
 
 // mine lists Do's containers for t: those whose labels include every one
-// of the labels Do sets, with the same value. (The engine's filter takes
+// of the labels Do sets but LabelOwner, with the same value. (The engine's filter takes
 // an empty value for "any value": the values are checked here again.)
 func (a *adoptableRun) mine(ctx context.Context, t inventory.Target) ([]container.Summary, error) {
 	want := containerLabels(a.o, t)
+	// The owner is not matched: the containers of a minato that set none
+	// (an earlier version, before an upgrade) are adopted too.
+	delete(want, LabelOwner)
 	res, err := a.c.List(ctx, container.ListOptions{All: true, Labels: want})
 	if err != nil {
 		return nil, err

@@ -35,6 +35,10 @@ const (
 	LabelRun = "minato.run"
 	// LabelUnit ("minato.unit") is the unit's name.
 	LabelUnit = "minato.unit"
+	// LabelOwner ("minato.owner") names the scheduler (its store) whose
+	// run the container belongs to, so that SweepPrepared removes only its
+	// own leftovers when several agents share an engine.
+	LabelOwner = "minato.owner"
 )
 
 // DefaultStopGrace is RunOptions.StopGrace when it is zero.

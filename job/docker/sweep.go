@@ -26,6 +26,11 @@ type SweepOptions struct {
 	// Logger logs each removal at info and each failure at warn; nil is
 	// silent.
 	Logger *slog.Logger
+	// Owner keeps the sweep to the containers labelled LabelOwner=Owner
+	// (and, when it is set, to those of an earlier minato that set no
+	// owner): another scheduler's prepared containers, on the same
+	// engine, are left alone.
+	Owner string
 }
 
 // SweepResult is what [SweepPrepared] did.
@@ -66,6 +71,9 @@ func SweepPrepared(ctx context.Context, c *container.Client, o SweepOptions) (Sw
 	}
 	var errs []error
 	for _, ctr := range list.Containers {
+		if owner, set := ctr.Labels[LabelOwner]; set && owner != o.Owner {
+			continue // another scheduler's
+		}
 		run := ctr.Labels[LabelRun]
 		if time.Since(ctr.Created) < minAge {
 			res.Kept++

@@ -60,7 +60,7 @@ func FuzzHandler(f *testing.F) {
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s %q: %d %s", method, path, body, rec.Code, rec.Body)
 		}
-		if rec.Code >= 400 && rec.Code != http.StatusMethodNotAllowed && rec.Code != http.StatusNotFound {
+		if rec.Code >= 400 && strings.HasPrefix(req.URL.Path, jobapi.Prefix+"/") {
 			var eb jobapi.ErrorBody
 			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error == "" || eb.Code == "" {
 				t.Fatalf("%s %s: %d with a body that is not an ErrorBody: %q", method, path, rec.Code, rec.Body)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/minato-ops/minato/internal/httpguard"
 	"github.com/minato-ops/minato/job"
@@ -120,6 +121,31 @@ func (h *Handler) routes() {
 	}
 	get("/", noRoute)
 	post("/", noRoute)
+	// Other methods: 405 with the methods the path has, or 404, as JSON.
+	h.mux.Handle(Prefix+"/", h.wrap(false, func(r *http.Request) (any, int, error) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			r2 := r.Clone(r.Context())
+			r2.Method = m
+			if _, pattern := h.mux.Handler(r2); pattern != m+" "+Prefix+"/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			return noRoute(r)
+		}
+		return nil, 0, &methodError{r.Method, allow}
+	}))
+}
+
+// methodError is a method the path does not take: 405, with Allow.
+type methodError struct {
+	method string
+	allow  []string
+}
+
+func (e *methodError) Error() string {
+	return fmt.Sprintf("method %s not allowed here: use %s", e.method, strings.Join(e.allow, " or "))
 }
 
 // wrap guards f, bounds and checks the body of a control, and writes the
@@ -138,6 +164,12 @@ func (h *Handler) wrap(control bool, f apiFunc) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxRequestBody)
 		body, status, err := f(r)
+		var me *methodError
+		if errors.As(err, &me) {
+			w.Header().Set("Allow", strings.Join(me.allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: err.Error(), Code: code(http.StatusMethodNotAllowed)})
+			return
+		}
 		if err != nil {
 			st := Status(err)
 			if st == http.StatusInternalServerError {

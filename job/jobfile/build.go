@@ -21,6 +21,9 @@ type BuildOptions struct {
 	// SpillDir is where large unit output is written ("" = the system's
 	// temporary directory).
 	SpillDir string
+	// Owner, when set, labels the run units' containers with
+	// jobdocker.LabelOwner (the scheduler they belong to).
+	Owner string
 	// Adoptable makes run units [jobdocker.AdoptableRun]s rather than
 	// [jobdocker.RunContainer]s, for the scheduler: their containers
 	// outlive a crash or a detach, a restarted scheduler adopts them, and
@@ -64,6 +67,9 @@ func action(u UnitDef, network string, c *container.Client, o BuildOptions) (job
 	case u.Run != nil:
 		r := u.Run
 		labels := map[string]string{jobdocker.LabelNetwork: network, jobdocker.LabelRun: o.RunID, jobdocker.LabelUnit: u.Name}
+		if o.Owner != "" {
+			labels[jobdocker.LabelOwner] = o.Owner
+		}
 		for k, v := range r.Labels {
 			if _, reserved := labels[k]; !reserved {
 				labels[k] = v

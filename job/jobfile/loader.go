@@ -16,6 +16,10 @@ type LoaderOptions struct {
 	SpillDir string
 	// Calendars are the named calendars schedules may refer to.
 	Calendars map[string]*schedule.Calendar
+	// Owner labels the containers of the runs (see BuildOptions.Owner):
+	// the scheduler's identity, so that jobdocker.SweepPrepared with the
+	// same Owner removes only its own leftovers.
+	Owner string
 }
 
 // Loader turns job files into a [scheduler.Scheduler]'s Entries, with
@@ -43,7 +47,7 @@ func (l *Loader) Build(def []byte, runID string) (*job.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Build(d, l.c, BuildOptions{RunID: runID, SpillDir: l.o.SpillDir, Adoptable: true})
+	return Build(d, l.c, BuildOptions{RunID: runID, SpillDir: l.o.SpillDir, Adoptable: true, Owner: l.o.Owner})
 }
 
 // Entry implements [scheduler.Definitions]: the Entry of a network

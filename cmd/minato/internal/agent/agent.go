@@ -145,8 +145,12 @@ func (a *Agent) addCheck(ch CheckConfig, deps catalog.Deps) error {
 		return err
 	}
 	a.closers = append(a.closers, b.Closers...)
+	ths := make([]monitor.Threshold, len(ch.Thresholds))
+	for i, th := range ch.Thresholds {
+		ths[i] = monitor.Threshold(th)
+	}
 	for _, c := range b.Checks(monitor.Check{Name: ch.Name, Interval: ch.Interval, Timeout: ch.Timeout,
-		StartDelay: ch.StartDelay, Thresholds: ch.Thresholds, Damping: ch.Damping}) {
+		StartDelay: ch.StartDelay, Thresholds: ths, Damping: ch.Damping}) {
 		if err := a.runner.Add(c); err != nil {
 			return err
 		}

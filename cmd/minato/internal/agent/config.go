@@ -50,7 +50,9 @@ type Config struct {
 	// DOCKER_HOST and friends.
 	Docker *container.Config `json:"docker,omitempty"`
 	// StateDir holds the rate baselines and the event checkpoint
-	// (default: the user's state directory).
+	// (default: the user's state directory). Like every path of the file
+	// (jobnets, jobs.store, jobs.spill_dir, api.token_file, tls, jsonl), a
+	// relative one is relative to the config file's directory.
 	StateDir string `json:"state_dir,omitempty"`
 	// Collect is the resource collection mode (auto, oneshot, stream,
 	// twosample, direct); default auto.
@@ -144,9 +146,23 @@ type CheckConfig struct {
 	// critical) or Hinemos bands (bands: {info, warning}). A threshold
 	// without a sample applies to the monitor's primary samples (cpu:
 	// cpu_percent, memory: memory_host_percent, ...).
-	Thresholds []monitor.Threshold `json:"thresholds,omitempty"`
+	Thresholds []Threshold `json:"thresholds,omitempty"`
 	// Damping delays reported status changes.
 	Damping monitor.Damping `json:"damping"`
+}
+
+// Threshold is a monitor.Threshold whose sample may be left out: it then
+// applies to the monitor's primary samples.
+type Threshold monitor.Threshold
+
+// validate checks the threshold as monitor.Threshold does, a missing
+// sample apart.
+func (th Threshold) validate() error {
+	t := monitor.Threshold(th)
+	if t.Sample == "" {
+		t.Sample = "primary"
+	}
+	return t.Validate()
 }
 
 // EventsConfig turns the engine event stream on or off.
@@ -206,6 +222,9 @@ func Load(path string) (Config, error) {
 			rel(&cfg.Jobnets[i])
 		}
 		rel(&cfg.API.TokenFile)
+		rel(&cfg.StateDir)
+		rel(&cfg.Jobs.Store)
+		rel(&cfg.Jobs.SpillDir)
 		for _, n := range cfg.Notify {
 			if n.JSONL != nil {
 				rel(&n.JSONL.Path)
@@ -380,16 +399,16 @@ func (ch CheckConfig) validate(nested bool) error {
 	if ch.Timeout < 0 || ch.StartDelay < 0 {
 		errs = append(errs, errors.New("timeout and start_delay: want a duration of 0 or more"))
 	}
+	for j, th := range ch.Thresholds {
+		for _, e := range flatten(th.validate()) {
+			errs = append(errs, subPath(fmt.Sprintf("thresholds[%d]", j), e))
+		}
+	}
 	if !nested {
 		return errors.Join(errs...)
 	}
 	if err := ch.Targets.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("targets: %w", err))
-	}
-	for j, th := range ch.Thresholds {
-		if err := th.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("thresholds[%d]: %w", j, err))
-		}
 	}
 	if ch.WithHost != nil {
 		if err := ch.WithHost.Validate(); err != nil {

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,7 +64,7 @@ func openJobs(cfg Config, c *container.Client, log *slog.Logger) (*jobs, error) 
 		return nil, fmt.Errorf("jobs.store: %w", err)
 	}
 	j := &jobs{store: st, log: log, ended: map[[2]string]uint64{}, last: map[string]job.UnitState{}}
-	if err := j.build(cfg, c, spill); err != nil {
+	if err := j.build(cfg, c, path, spill); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
@@ -70,8 +72,9 @@ func openJobs(cfg Config, c *container.Client, log *slog.Logger) (*jobs, error) 
 	return j, nil
 }
 
-func (j *jobs) build(cfg Config, c *container.Client, spill string) error {
-	loader := jobfile.NewLoader(c, jobfile.LoaderOptions{SpillDir: spill, Calendars: cfg.calendars()})
+func (j *jobs) build(cfg Config, c *container.Client, path, spill string) error {
+	owner := storeOwner(path)
+	loader := jobfile.NewLoader(c, jobfile.LoaderOptions{SpillDir: spill, Calendars: cfg.calendars(), Owner: owner})
 	var err error
 	j.sched, err = scheduler.New(scheduler.Config{Queues: cfg.Queues, Retention: cfg.Jobs.Retention, SpillDir: spill}, j.store, j.store,
 		scheduler.WithLogger(j.log.With("component", "scheduler")), scheduler.WithRunEnded(j.runEnded),
@@ -94,7 +97,7 @@ func (j *jobs) build(cfg Config, c *container.Client, spill string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = jobdocker.SweepPrepared(ctx, c, jobdocker.SweepOptions{Logger: j.log, Keep: func(ctx context.Context, run string) (bool, error) {
+	_, err = jobdocker.SweepPrepared(ctx, c, jobdocker.SweepOptions{Logger: j.log, Owner: owner, Keep: func(ctx context.Context, run string) (bool, error) {
 		rec, err := j.store.GetRun(ctx, run)
 		if errors.Is(err, job.ErrNotFound) {
 			return false, nil // the scheduler prepares again, or runs without
@@ -106,6 +109,18 @@ func (j *jobs) build(cfg Config, c *container.Client, spill string) error {
 	}
 	j.api, err = jobapi.NewHandler(j.sched, jobapi.Config{}, jobapi.WithToken(cfg.token), jobapi.WithLogger(j.log))
 	return err
+}
+
+// storeOwner names a job store for the labels of its containers: this
+// host and the store's absolute path, hashed, so that two agents sharing
+// an engine, on one host or several, tell their containers apart.
+func storeOwner(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(host + "\x00" + path))
+	return hex.EncodeToString(sum[:8])
 }
 
 // Close closes the store.

@@ -365,13 +365,13 @@ func (m *monitorFlags) output(env Env, name string, c *container.Client, evs, ho
 			what = "running " + what
 		}
 		err = fmt.Errorf("no %s matches %s on %s: nothing to measure", what, m.selection(), c.Host())
-		if m.format == "nagios" {
-			fmt.Fprintln(env.Stdout, strings.ToUpper(name)+" UNKNOWN: "+err.Error())
-			return int(monitor.Unknown)
-		}
 	}
-	if m.format == "nagios" && err == nil {
+	if m.format == "nagios" {
+		// A plugin that cannot measure says UNKNOWN, exit 3.
 		text, code := nagios.Format(strings.ToUpper(name), all, m.last.thresholds)
+		if err != nil {
+			text, code = strings.ToUpper(name)+" UNKNOWN: "+oneLine(explain(err)), int(monitor.Unknown)
+		}
 		fmt.Fprintln(env.Stdout, text)
 		return code
 	}

@@ -57,10 +57,13 @@ func TestHostStatusUnreachableIsAValue(t *testing.T) {
 	code, out, _ = run(t, host, "monitor", "host-status", "--format", "nagios")
 	assert.Equal(t, 2, code)
 	assert.Regexp(t, `^HOST-STATUS CRITICAL: `, out)
-	// Other monitors cannot measure: exit 1.
+	// Other monitors cannot measure: exit 1, and UNKNOWN (3) for Nagios.
 	code, _, errs := run(t, host, "monitor", "host-status", "--count")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errs, "cannot connect to the Docker daemon")
+	code, out, _ = run(t, host, "monitor", "memory", "--format", "nagios")
+	assert.Equal(t, 3, code)
+	assert.Regexp(t, `^MEMORY UNKNOWN: .*cannot connect to the Docker daemon`, out)
 }
 
 var numLine = regexp.MustCompile(`^([^,]+),(-?\d+(\.\d\d)?)$`)
