@@ -15,12 +15,17 @@ var agentReady func(addr string)
 func runAgent(ctx context.Context, args []string, env Env) int {
 	fs := newFlagSet("minato agent", "minato agent [--config FILE] [options]",
 		"Run minato's long-running mode: the checks of the config file (default: CPU,\n"+
-			"memory and state of every running container every 10 s), notifications of\n"+
-			"status changes, and HTTP /metrics (Prometheus text, or JSON with\n"+
-			"Accept: application/json), /healthz and /api/v1/status.\n\n"+
-			"With jobnets: in the config, it also runs job networks on their schedules and\n"+
-			"calendars, through its queues, keeps every run in its store (jobs.store), and\n"+
-			"serves the job API that \"minato jobnet submit|status|hold|...\" talks to.\n\n"+
+			"memory and state of every running container every 10 s, and the engine's\n"+
+			"events), notifications of status changes, and HTTP: /metrics (Prometheus\n"+
+			"text or OpenMetrics, with cAdvisor-compatible container_* series), /healthz,\n"+
+			"/api/v1/status and the job API.\n\n"+
+			"The job scheduler runs job networks on their schedules and calendars, through\n"+
+			"its queues, keeps every run in its store (jobs.store), and serves the job API\n"+
+			"that \"minato jobnet submit|status|hold|...\" talks to. It runs without a\n"+
+			"config file, and with one that lists jobnets or sets jobs.enabled: true.\n\n"+
+			"The API answers loopback requests only, unless api.token_file sets a token;\n"+
+			"on a non-loopback address the job scheduler also needs tls (see\n"+
+			"docs/security.md).\n\n"+
 			"SIGTERM or Ctrl-C stops it within 5 s. Running job containers are left running\n"+
 			"and the next agent on the same store adopts them; a SIGKILLed agent resumes\n"+
 			"the same way. See docs/agent.md and docs/jobs.md.")
