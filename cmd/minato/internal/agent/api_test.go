@@ -226,4 +226,6 @@ func TestConfigAliasBomb(t *testing.T) {
 	t.Logf("%s: %d bytes of config, %s: %d bytes of report; %s", path, len(bomb), time.Since(start), len(err.Error()), err)
 }
 
-func indent(s string) string { return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n" }
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
+}
