@@ -185,19 +185,25 @@ type FileConfig struct {
 	Path string `json:"path"`
 }
 
-// Default is the configuration without a file: CPU, memory and state
-// checks on every running container every 10 s, events on, the job
-// scheduler on, HTTP on loopback.
-func Default() Config {
+// Default is the configuration without a file, for an agent listening on
+// listen ("" means DefaultListen): CPU, memory and state checks on every
+// running container every 10 s, and events on; the job scheduler too when
+// listen is loopback (elsewhere it would need a token and TLS, which only a
+// file gives: the agent is then a Prometheus exporter whose API answers on
+// loopback only).
+func Default(listen string) Config {
+	if listen == "" {
+		listen = DefaultListen
+	}
 	return Config{
-		Listen: DefaultListen,
+		Listen: listen,
 		Checks: []CheckConfig{
 			{Name: "cpu", Monitor: catalog.CPU, Interval: 10 * time.Second},
 			{Name: "memory", Monitor: catalog.Memory, Interval: 10 * time.Second},
 			{Name: "state", Monitor: catalog.ContainerStatus, Interval: 10 * time.Second},
 		},
 		Events: EventsConfig{Enabled: true},
-		Jobs:   JobsConfig{Enabled: true},
+		Jobs:   JobsConfig{Enabled: httpguard.LoopbackListen(listen)},
 	}
 }
 

@@ -153,3 +153,13 @@ func TestConfigJobnetPaths(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "checks: nothing to do: give checks, enable events or the job scheduler, or list jobnets", err.Error())
 }
+
+func TestDefault(t *testing.T) {
+	d := Default("")
+	assert.Equal(t, DefaultListen, d.Listen)
+	assert.True(t, d.jobsEnabled(), "minato agent, then minato jobnet submit, works out of the box")
+	require.NoError(t, d.Validate())
+	d = Default("0.0.0.0:9464")
+	assert.False(t, d.jobsEnabled(), "off loopback without a file: a Prometheus exporter, its API on loopback only")
+	require.NoError(t, d.Validate(), "it starts: no token or TLS needed without the job scheduler")
+}

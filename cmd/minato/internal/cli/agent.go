@@ -22,7 +22,8 @@ func runAgent(ctx context.Context, args []string, env Env) int {
 			"The job scheduler runs job networks on their schedules and calendars, through\n"+
 			"its queues, keeps every run in its store (jobs.store), and serves the job API\n"+
 			"that \"minato jobnet submit|status|hold|...\" talks to. It runs without a\n"+
-			"config file, and with one that lists jobnets or sets jobs.enabled: true.\n\n"+
+			"config file (on a loopback --listen), and with one that lists jobnets or\n"+
+			"sets jobs.enabled: true.\n\n"+
 			"The API answers loopback requests only, unless api.token_file sets a token;\n"+
 			"on a non-loopback address the job scheduler also needs tls (see\n"+
 			"docs/security.md).\n\n"+
@@ -44,15 +45,15 @@ func runAgent(ctx context.Context, args []string, env Env) int {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return report(env, usagef("--log-level %q: want debug, info, warn or error", level))
 	}
-	cfg := agent.Default()
+	cfg := agent.Default(listen)
 	if cfgPath != "" {
 		if cfg, err = agent.Load(cfgPath); err != nil {
 			printDefErrors(env, cfgPath, err)
 			return 1
 		}
-	}
-	if listen != "" {
-		cfg.Listen = listen
+		if listen != "" {
+			cfg.Listen = listen
+		}
 	}
 	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
 	a, err := agent.New(cfg, env.Getenv, log)

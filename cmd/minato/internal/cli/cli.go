@@ -114,3 +114,18 @@ func explain(err error) string {
 	}
 	return err.Error()
 }
+
+// groupHelp answers a command group (job, jobnet, monitor) called without
+// a command (its usage on stderr, exit 1) or with -h (on stdout, exit 0);
+// done is false otherwise.
+func groupHelp(args []string, env Env, usage string) (code int, done bool) {
+	switch {
+	case len(args) == 0:
+		fmt.Fprint(env.Stderr, usage)
+		return 1, true
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
+		fmt.Fprint(env.Stdout, usage)
+		return 0, true
+	}
+	return 0, false
+}

@@ -33,14 +33,10 @@ Run "minato job COMMAND -h" for the options of a command.
 `
 
 func runJob(ctx context.Context, args []string, env Env) int {
-	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, jobUsage)
-		return 1
+	if code, done := groupHelp(args, env, jobUsage); done {
+		return code
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(env.Stdout, jobUsage)
-		return 0
 	case "start", "stop", "restart", "rm":
 		return runLifecycle(ctx, args[0], args[1:], env)
 	case "exec":

@@ -48,14 +48,10 @@ Run "minato jobnet COMMAND -h" for the options of a command.
 `
 
 func runJobnet(ctx context.Context, args []string, env Env) int {
-	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, jobnetUsage)
-		return 1
+	if code, done := groupHelp(args, env, jobnetUsage); done {
+		return code
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(env.Stdout, jobnetUsage)
-		return 0
 	case "validate":
 		return jobnetValidate(args[1:], env)
 	case "run":

@@ -54,14 +54,10 @@ local socket. Rates need the previous sample, kept under -k KEY in
 `
 
 func runMonitor(ctx context.Context, args []string, env Env) int {
-	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, monitorUsage)
-		return 1
+	if code, done := groupHelp(args, env, monitorUsage); done {
+		return code
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(env.Stdout, monitorUsage)
-		return 0
 	case "host-status", "cpu", "memory", "disk", "network", "process", "container-status":
 		return monitorCommand(ctx, args[0], args[1:], env)
 	case "events":
