@@ -131,6 +131,9 @@ func (c *Client) Select(ctx context.Context, sel inventory.Selector) ([]Summary,
 	if err := sel.Validate(); err != nil {
 		return nil, err
 	}
+	if len(sel.Scopes) > 0 {
+		return nil, fmt.Errorf("container: select %s: %w (configure one with the inventory repository)", sel, inventory.ErrScopes)
+	}
 	res, err := c.List(ctx, ListOptions{All: true, Labels: sel.Labels})
 	if err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ func (f ResolverFunc) Resolve(ctx context.Context, sel Selector) ([]Target, erro
 
 // Static returns a Resolver over a fixed set of Targets. It applies
 // [Selector.Validate] and [Selector.Match]; States are ignored because a
-// static Target has no state. Useful for tests and for targets that are not
+// static Target has no state; Scopes are refused ([ErrScopes]). Useful for tests and for targets that are not
 // discovered (an HA node list, a fixed engine address).
 func Static(ts ...Target) Resolver {
 	fixed := append([]Target(nil), ts...)
@@ -39,6 +39,9 @@ func Static(ts ...Target) Resolver {
 	return ResolverFunc(func(ctx context.Context, sel Selector) ([]Target, error) {
 		if err := sel.Validate(); err != nil {
 			return nil, err
+		}
+		if len(sel.Scopes) > 0 {
+			return nil, ErrScopes
 		}
 		out := []Target{}
 		for _, t := range fixed {

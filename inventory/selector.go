@@ -33,11 +33,22 @@ type Selector struct {
 	// A Target carries no state, so [Selector.Match] ignores this field;
 	// resolvers apply it with [Selector.MatchState].
 	States []string `json:"states,omitempty"`
+	// Scopes, when set, keeps Targets that are nodes of one of these
+	// repository scopes (or of a scope below one). A Target does not know
+	// its scopes, so [Selector.Match] ignores this field; only a resolver
+	// backed by a [Repository] can apply it, and others refuse a Selector
+	// that sets it ([ErrScopes]).
+	Scopes []string `json:"scopes,omitempty"`
 }
+
+// ErrScopes is returned (wrapped) by resolvers that have no repository
+// when a Selector names scopes.
+var ErrScopes = errors.New("inventory: selecting by scope needs a repository")
 
 // Validate reports whether the Selector is usable: not both IDs and Names
 // ([ErrIDAndName]), and no empty pattern or "*" anywhere but at the end
-// ([ErrBadPattern]). All problems are joined into one error.
+// ([ErrBadPattern]), and scopes that are valid facility IDs. All problems
+// are joined into one error.
 func (s Selector) Validate() error {
 	var errs []error
 	if len(s.IDs) > 0 && len(s.Names) > 0 {
@@ -53,6 +64,11 @@ func (s Selector) Validate() error {
 	for _, p := range s.Names {
 		if err := checkPattern("container name", p); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	for _, sc := range s.Scopes {
+		if err := ValidFacilityID(sc); err != nil {
+			errs = append(errs, fmt.Errorf("%w: scope: %w", ErrBadPattern, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -130,10 +146,10 @@ func MatchName(pattern, name string) bool {
 	return pattern == name
 }
 
-// Empty reports whether the Selector names no IDs, names, labels or states,
+// Empty reports whether the Selector names no IDs, names, labels, states or scopes,
 // so that it matches every Target of its Kind.
 func (s Selector) Empty() bool {
-	return len(s.IDs) == 0 && len(s.Names) == 0 && len(s.Labels) == 0 && len(s.States) == 0
+	return len(s.IDs) == 0 && len(s.Names) == 0 && len(s.Labels) == 0 && len(s.States) == 0 && len(s.Scopes) == 0
 }
 
 // String renders the Selector the way the CLI would take it, for messages:
@@ -160,6 +176,9 @@ func (s Selector) String() string {
 	}
 	if len(s.States) > 0 {
 		parts = append(parts, "state "+strings.Join(s.States, "|"))
+	}
+	for _, sc := range s.Scopes {
+		parts = append(parts, fmt.Sprintf("--scope %q", sc))
 	}
 	if len(parts) == 0 {
 		return "all"
