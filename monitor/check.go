@@ -31,6 +31,10 @@ type Check struct {
 	// ([inventory.Selector.Match]; the zero Selector keeps every one), and
 	// States must be empty, since an emitted Target carries no state.
 	Targets inventory.Selector
+	// Resolver, when set, resolves Targets for this check instead of the
+	// Runner's resolver: a check bound to one engine among several, or to
+	// a repository's scopes. It must be safe for concurrent use.
+	Resolver inventory.Resolver
 	// Interval is the time between the starts of two rounds; required
 	// (positive) for a polled check. A round that overruns it delays the
 	// next one; rounds never overlap. A watched check (Monitor is a

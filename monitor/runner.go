@@ -340,7 +340,11 @@ func (r *Runner) round(ctx context.Context, c *runCheck) {
 func (r *Runner) resolve(ctx context.Context, c *runCheck) ([]inventory.Target, error) {
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	ts, err := r.res.Resolve(rctx, c.Targets)
+	res := r.res
+	if c.Resolver != nil {
+		res = c.Resolver
+	}
+	ts, err := res.Resolve(rctx, c.Targets)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: check %q: resolve %s: %w", c.Name, c.Targets, err)
 	}

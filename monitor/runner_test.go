@@ -629,3 +629,25 @@ func TestUnmeasured(t *testing.T) {
 	assert.NoError(t, monitor.Unmeasured([]monitor.Evaluation{{Err: fmt.Errorf("x: %w", monitor.ErrNoBaseline)}}), "no value yet is not a failure")
 	assert.ErrorIs(t, monitor.Unmeasured([]monitor.Evaluation{{Err: down}, {Err: errors.New("other")}}), down)
 }
+
+func TestRunnerPerCheckResolver(t *testing.T) {
+	// Two checks, one per engine: each resolves through its own Resolver,
+	// and a failing one does not touch the other.
+	runnerWide := inventory.ResolverFunc(func(ctx context.Context, sel inventory.Selector) ([]inventory.Target, error) {
+		return nil, errors.New("the runner's resolver must not be asked")
+	})
+	engineA := inventory.Static(tA)
+	engineB := inventory.ResolverFunc(func(ctx context.Context, sel inventory.Selector) ([]inventory.Target, error) {
+		return nil, errors.New("engine b down")
+	})
+	m := &monitortest.Scripted{}
+	r := newRunner(t, monitor.RunnerConfig{}, runnerWide)
+	require.NoError(t, r.Add(monitor.Check{Name: "cpu@a", Monitor: m, Interval: time.Minute, Resolver: engineA}))
+	require.NoError(t, r.Add(monitor.Check{Name: "cpu@b", Monitor: m, Interval: time.Minute, Resolver: engineB}))
+	evs, err := r.CheckOnce(context.Background(), "cpu@a")
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	assert.Equal(t, tA, evs[0].Target)
+	_, err = r.CheckOnce(context.Background(), "cpu@b")
+	assert.ErrorContains(t, err, "engine b down")
+}
