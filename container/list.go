@@ -1,14 +1,18 @@
 package container
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"net"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/minato-ops/minato/inventory"
 )
 
@@ -51,6 +55,145 @@ type Summary struct {
 	// in the writable layer, and in all layers.
 	SizeRw     int64 `json:"size_rw,omitempty"`
 	SizeRootFs int64 `json:"size_root_fs,omitempty"`
+	// Ports are the container's exposed and published ports, in the
+	// engine's order; [FormatPorts] renders them as docker ps does.
+	Ports []Port `json:"ports,omitempty"`
+	// Networks are the names of the networks the container is attached
+	// to, sorted.
+	Networks []string `json:"networks,omitempty"`
+	// Mounts are the container's mounts (volumes, binds, tmpfs), in the
+	// engine's order.
+	Mounts []Mount `json:"mounts,omitempty"`
+	// IPAddress is the container's first IPv4 address, taking the networks
+	// in name order (the first global IPv6 address when it has no IPv4
+	// one); empty when it has none (not running, or network "none").
+	IPAddress string `json:"ip_address,omitempty"`
+}
+
+// Port is one exposed port of a container, as the list call reports it.
+type Port struct {
+	// IP is the host address the port is published on ("0.0.0.0", "::");
+	// empty when the port is exposed but not published.
+	IP string `json:"ip,omitempty"`
+	// PrivatePort is the port inside the container.
+	PrivatePort uint16 `json:"private_port"`
+	// PublicPort is the port on the host; 0 when not published.
+	PublicPort uint16 `json:"public_port,omitempty"`
+	// Type is "tcp", "udp" or "sctp".
+	Type string `json:"type"`
+}
+
+// Mount is one mount of a container, as the list call reports it.
+type Mount struct {
+	// Type is "volume", "bind", "tmpfs", "npipe" or "cluster".
+	Type string `json:"type"`
+	// Name is the volume name; empty for other types.
+	Name string `json:"name,omitempty"`
+	// Source is the host path (for volumes, the volume's directory);
+	// empty for tmpfs.
+	Source string `json:"source,omitempty"`
+	// Destination is the path inside the container.
+	Destination string `json:"destination"`
+	// RW says the mount is writable.
+	RW bool `json:"rw"`
+}
+
+// String renders the mount as "source:destination", with ":ro" appended
+// when it is read-only. The source is the volume name for volumes, the
+// host path for binds, and the type ("tmpfs") when there is neither.
+func (m Mount) String() string {
+	src := m.Name
+	if src == "" {
+		src = m.Source
+	}
+	if src == "" {
+		src = m.Type
+	}
+	s := src + ":" + m.Destination
+	if !m.RW {
+		s += ":ro"
+	}
+	return s
+}
+
+// FormatPorts renders ports the way docker ps prints its PORTS column:
+// "0.0.0.0:8080->80/tcp, 443/tcp". Ports published on the same port number
+// they expose are grouped into ranges per address and protocol
+// ("0.0.0.0:7000-7002->7000-7002/tcp"), exposed-only ports into ranges per
+// protocol ("5000-5001/udp"), and ports published on another number are
+// listed one by one after the groups. IPv6 addresses are bracketed. ports
+// is not modified; nil or empty gives "".
+func FormatPorts(ports []Port) string {
+	sorted := slices.Clone(ports)
+	slices.SortFunc(sorted, comparePorts)
+	type span struct{ first, last uint16 }
+	var (
+		groups  = map[string]*span{}
+		order   []string // group keys in the order they were first seen
+		out     []string
+		remaps  []string // published on another port number
+		closeUp = func(key string, g *span) { out = append(out, formatSpan(key, g.first, g.last)) }
+	)
+	for _, p := range sorted {
+		key := p.Type
+		if p.IP != "" {
+			if p.PublicPort != p.PrivatePort {
+				remaps = append(remaps, fmt.Sprintf("%s->%d/%s", net.JoinHostPort(p.IP, strconv.Itoa(int(p.PublicPort))), p.PrivatePort, p.Type))
+				continue
+			}
+			key = p.IP + "/" + p.Type
+		}
+		g, ok := groups[key]
+		switch {
+		case !ok:
+			groups[key] = &span{p.PrivatePort, p.PrivatePort}
+			order = append(order, key)
+		case p.PrivatePort == g.last+1:
+			g.last = p.PrivatePort
+		default:
+			// A gap ends the group; a new one starts under the same key.
+			closeUp(key, g)
+			groups[key] = &span{p.PrivatePort, p.PrivatePort}
+		}
+	}
+	for _, key := range order {
+		closeUp(key, groups[key])
+	}
+	return strings.Join(append(out, remaps...), ", ")
+}
+
+// formatSpan renders one group: "80/tcp", "7000-7002/tcp" or, for a key
+// "IP/TYPE", "IP:7000-7002->7000-7002/tcp".
+func formatSpan(key string, first, last uint16) string {
+	ip, typ, published := strings.Cut(key, "/")
+	if !published {
+		ip, typ = "", key
+	}
+	r := strconv.Itoa(int(first))
+	if first != last {
+		r += "-" + strconv.Itoa(int(last))
+	}
+	if ip != "" {
+		r = net.JoinHostPort(ip, r) + "->" + r
+	}
+	return r + "/" + typ
+}
+
+// comparePorts orders ports as docker ps does: by private port, host
+// address (IPv4 before IPv6), public port, then protocol.
+func comparePorts(a, b Port) int {
+	if c := cmp.Compare(a.PrivatePort, b.PrivatePort); c != 0 {
+		return c
+	}
+	if a.IP != b.IP {
+		x, errX := netip.ParseAddr(a.IP)
+		y, errY := netip.ParseAddr(b.IP)
+		if errX == nil && errY == nil {
+			return x.Compare(y)
+		}
+		return strings.Compare(a.IP, b.IP)
+	}
+	return cmp.Or(cmp.Compare(a.PublicPort, b.PublicPort), strings.Compare(a.Type, b.Type))
 }
 
 // Target returns the container as an [inventory.Target] on the given engine.
@@ -68,14 +211,7 @@ type ListResult struct {
 func (c *Client) List(ctx context.Context, o ListOptions) (ListResult, error) {
 	ctx, cancel := c.withTimeout(ctx, 0)
 	defer cancel()
-	f := filters.NewArgs()
-	for k, v := range o.Labels {
-		if v == "" {
-			f.Add("label", k)
-		} else {
-			f.Add("label", k+"="+v)
-		}
-	}
+	f := labelFilters(o.Labels)
 	all := o.All
 	for _, s := range o.States {
 		f.Add("status", string(s))
@@ -99,6 +235,31 @@ func summaryFrom(r container.Summary) Summary {
 		ID: r.ID, Image: r.Image, ImageID: r.ImageID, Command: r.Command,
 		Created: time.Unix(r.Created, 0), State: State(strings.ToLower(r.State)), Status: r.Status,
 		Labels: r.Labels, SizeRw: r.SizeRw, SizeRootFs: r.SizeRootFs,
+	}
+	for _, p := range r.Ports {
+		s.Ports = append(s.Ports, Port{IP: p.IP, PrivatePort: p.PrivatePort, PublicPort: p.PublicPort, Type: p.Type})
+	}
+	for _, m := range r.Mounts {
+		s.Mounts = append(s.Mounts, Mount{Type: string(m.Type), Name: m.Name, Source: m.Source, Destination: m.Destination, RW: m.RW})
+	}
+	if ns := r.NetworkSettings; ns != nil && len(ns.Networks) > 0 {
+		s.Networks = slices.Sorted(maps.Keys(ns.Networks))
+		var v6 string
+		for _, name := range s.Networks {
+			ep := ns.Networks[name]
+			if ep == nil {
+				continue
+			}
+			if ep.IPAddress != "" && s.IPAddress == "" {
+				s.IPAddress = ep.IPAddress
+			}
+			if ep.GlobalIPv6Address != "" && v6 == "" {
+				v6 = ep.GlobalIPv6Address
+			}
+		}
+		if s.IPAddress == "" {
+			s.IPAddress = v6
+		}
 	}
 	if len(r.Names) > 0 {
 		// The primary name is the one without a further "/": linked

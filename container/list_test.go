@@ -2,7 +2,9 @@ package container_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -38,19 +40,87 @@ func TestListAllMapsFields(t *testing.T) {
 
 	web1 := res.Containers[0]
 	assert.Equal(t, container.Summary{
-		ID:      idWeb1,
-		Name:    "web-1",
-		Image:   "nginx:1.27",
-		ImageID: "sha256:3b25b682ea82b2db3cc4fd48db818be788ee3f902ac7378090cf2624ec2442df",
-		Command: "/docker-entrypoint.sh nginx -g 'daemon off;'",
-		Created: time.Unix(1735732800, 0),
-		State:   container.Running,
-		Status:  "Up 2 hours (healthy)",
-		Labels:  map[string]string{"app": "web", "tier": "front", "com.example.owner": "ops"},
+		ID:        idWeb1,
+		Name:      "web-1",
+		Image:     "nginx:1.27",
+		ImageID:   "sha256:3b25b682ea82b2db3cc4fd48db818be788ee3f902ac7378090cf2624ec2442df",
+		Command:   "/docker-entrypoint.sh nginx -g 'daemon off;'",
+		Created:   time.Unix(1735732800, 0),
+		State:     container.Running,
+		Status:    "Up 2 hours (healthy)",
+		Labels:    map[string]string{"app": "web", "tier": "front", "com.example.owner": "ops"},
+		Ports:     []container.Port{{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Type: "tcp"}},
+		Networks:  []string{"bridge"},
+		IPAddress: "172.17.0.3",
 	}, web1)
 	assert.Equal(t, container.Exited, res.Containers[1].State)
 	assert.Equal(t, "web-2", res.Containers[1].Name)
-	assert.Equal(t, "db", res.Containers[2].Name, `primary name, not the link alias "/web-1/db"`)
+	assert.Equal(t, []string{"bridge"}, res.Containers[1].Networks)
+	assert.Empty(t, res.Containers[1].IPAddress, "an exited container has no address")
+	db := res.Containers[2]
+	assert.Equal(t, "db", db.Name, `primary name, not the link alias "/web-1/db"`)
+	assert.Equal(t, []container.Mount{{Type: "volume", Name: "pgdata", Source: "/var/lib/docker/volumes/pgdata/_data", Destination: "/var/lib/postgresql/data", RW: true}}, db.Mounts)
+	assert.Equal(t, "5432/tcp", container.FormatPorts(db.Ports))
+}
+
+func TestListNetworksAndAddress(t *testing.T) {
+	dir := fixtureDir(t, map[string]string{"containers.json": `[
+	  {"Id": "aaa", "Names": ["/multi"], "State": "running",
+	   "NetworkSettings": {"Networks": {
+	     "zeta": {"IPAddress": "10.0.9.2"},
+	     "alpha": {"IPAddress": "", "GlobalIPv6Address": "fd00::2"},
+	     "mid": {"IPAddress": "10.0.5.2"}}}},
+	  {"Id": "bbb", "Names": ["/v6only"], "State": "running",
+	   "NetworkSettings": {"Networks": {"v6": {"GlobalIPv6Address": "fd00::3"}}}},
+	  {"Id": "ccc", "Names": ["/none"], "State": "running", "NetworkSettings": {"Networks": {"none": null}}},
+	  {"Id": "ddd", "Names": ["/old"], "State": "running"}
+	]`})
+	c, _ := newFake(t, dir)
+	res, err := c.List(context.Background(), container.ListOptions{All: true})
+	require.NoError(t, err)
+	require.Len(t, res.Containers, 4)
+	assert.Equal(t, []string{"alpha", "mid", "zeta"}, res.Containers[0].Networks, "sorted names")
+	assert.Equal(t, "10.0.5.2", res.Containers[0].IPAddress, "first IPv4 in network name order")
+	assert.Equal(t, "fd00::3", res.Containers[1].IPAddress, "IPv6 when there is no IPv4")
+	assert.Equal(t, []string{"none"}, res.Containers[2].Networks)
+	assert.Empty(t, res.Containers[2].IPAddress)
+	assert.Nil(t, res.Containers[3].Networks, "no NetworkSettings at all")
+}
+
+func TestFormatPorts(t *testing.T) {
+	tcp := func(ip string, priv, pub uint16) container.Port {
+		return container.Port{IP: ip, PrivatePort: priv, PublicPort: pub, Type: "tcp"}
+	}
+	udp := func(priv uint16) container.Port { return container.Port{PrivatePort: priv, Type: "udp"} }
+	cases := []struct {
+		name  string
+		ports []container.Port
+		want  string
+	}{
+		{"none", nil, ""},
+		{"exposed only", []container.Port{tcp("", 443, 0)}, "443/tcp"},
+		{"published elsewhere, then exposed", []container.Port{tcp("", 443, 0), tcp("0.0.0.0", 80, 8080)}, "443/tcp, 0.0.0.0:8080->80/tcp"},
+		{"IPv4 and IPv6 remaps, IPv4 first", []container.Port{tcp("::", 80, 8080), tcp("0.0.0.0", 80, 8080)}, "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"},
+		{"same number is grouped", []container.Port{tcp("0.0.0.0", 7001, 7001), tcp("0.0.0.0", 7000, 7000), tcp("0.0.0.0", 7002, 7002)}, "0.0.0.0:7000-7002->7000-7002/tcp"},
+		{"IPv6 group is bracketed", []container.Port{tcp("::", 53, 53)}, "[::]:53->53/tcp"},
+		{"exposed ranges per protocol", []container.Port{udp(5001), tcp("", 5000, 0), udp(5000), tcp("", 5001, 0)}, "5000-5001/tcp, 5000-5001/udp"},
+		{"a gap splits a group", []container.Port{tcp("", 80, 0), tcp("", 81, 0), tcp("", 90, 0), tcp("", 91, 0)}, "80-81/tcp, 90-91/tcp"},
+		{"a closed group comes before the open ones, as docker ps prints", []container.Port{tcp("", 80, 0), tcp("", 90, 0), udp(85)}, "80/tcp, 90/tcp, 85/udp"},
+		{"sctp", []container.Port{{PrivatePort: 9, Type: "sctp"}}, "9/sctp"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := slices.Clone(tc.ports)
+			assert.Equal(t, tc.want, container.FormatPorts(tc.ports))
+			assert.Equal(t, in, tc.ports, "input not reordered")
+		})
+	}
+}
+
+func TestMountString(t *testing.T) {
+	assert.Equal(t, "pgdata:/var/lib/postgresql/data", container.Mount{Type: "volume", Name: "pgdata", Source: "/var/lib/docker/volumes/pgdata/_data", Destination: "/var/lib/postgresql/data", RW: true}.String())
+	assert.Equal(t, "/etc/app:/config:ro", container.Mount{Type: "bind", Source: "/etc/app", Destination: "/config"}.String())
+	assert.Equal(t, "tmpfs:/run", container.Mount{Type: "tmpfs", Destination: "/run", RW: true}.String())
 }
 
 func TestListFilters(t *testing.T) {
@@ -166,4 +236,15 @@ func TestResolve(t *testing.T) {
 	}, got[0])
 	assert.Equal(t, idWeb1, got[1].ID)
 	assert.Equal(t, srv.URL, c.Host())
+}
+
+func ExampleFormatPorts() {
+	fmt.Println(container.FormatPorts([]container.Port{
+		{PrivatePort: 443, Type: "tcp"},
+		{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Type: "tcp"},
+		{IP: "::", PrivatePort: 80, PublicPort: 8080, Type: "tcp"},
+		{IP: "0.0.0.0", PrivatePort: 7000, PublicPort: 7000, Type: "udp"},
+		{IP: "0.0.0.0", PrivatePort: 7001, PublicPort: 7001, Type: "udp"},
+	}))
+	// Output: 443/tcp, 0.0.0.0:7000-7001->7000-7001/udp, 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp
 }
