@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/inventory"
@@ -24,6 +25,13 @@ type BuildOptions struct {
 	// Owner, when set, labels the run units' containers with
 	// jobdocker.LabelOwner (the scheduler they belong to).
 	Owner string
+	// Scopes resolves the repository scopes container units name (an
+	// inventory/hinemos Resolver); nil makes such units fail when they run,
+	// with inventory.ErrScopes.
+	Scopes inventory.Resolver
+	// Engines returns the client of the engine at an endpoint, for the
+	// containers Scopes finds on engines other than c's; nil knows only c.
+	Engines func(endpoint string) (*container.Client, bool)
 	// Adoptable makes run units [jobdocker.AdoptableRun]s rather than
 	// [jobdocker.RunContainer]s, for the scheduler: their containers
 	// outlive a crash or a detach, a restarted scheduler adopts them, and
@@ -51,6 +59,34 @@ func Build(def *Definition, c *container.Client, o BuildOptions) (*job.Network, 
 		return nil, err
 	}
 	return n, nil
+}
+
+// Route returns an Action that runs mk's Action for the client of each
+// Target's engine: c for its own engine, engines(endpoint) for others. A
+// Target on an engine it does not know fails with an error naming it.
+func Route(c *container.Client, engines func(endpoint string) (*container.Client, bool), mk func(*container.Client) job.Action) job.Action {
+	own := mk(c)
+	var mu sync.Mutex
+	others := map[string]job.Action{}
+	return job.ActionFunc(func(ctx context.Context, t inventory.Target) (job.Outcome, error) {
+		if t.Engine == "" || t.Engine == c.Host() {
+			return own.Do(ctx, t)
+		}
+		mu.Lock()
+		a, ok := others[t.Engine]
+		if !ok && engines != nil {
+			var oc *container.Client
+			if oc, ok = engines(t.Engine); ok {
+				a = mk(oc)
+				others[t.Engine] = a
+			}
+		}
+		mu.Unlock()
+		if !ok {
+			return job.Outcome{}, fmt.Errorf("%s is on engine %s, which this minato does not know", t, t.Engine)
+		}
+		return a.Do(ctx, t)
+	})
 }
 
 func envList(m map[string]string) []string {
@@ -98,7 +134,7 @@ func action(u UnitDef, network string, c *container.Client, o BuildOptions) (job
 		h := u.Host
 		return jobdocker.HostCommand(h.Command, jobdocker.HostOptions{Dir: h.Dir, Env: envList(h.Env)}), nil
 	case u.Container != nil:
-		return lifecycle(u.Container, c)
+		return lifecycle(u.Container, c, o)
 	}
 	return nil, errors.New("no action: give run, exec, host or container")
 }
@@ -131,7 +167,7 @@ func isHexID(s string) bool {
 // container operations to the selected containers; it fails (exit 1) when
 // any container failed, and writes the per-container lines ("<id12> <name>
 // Success") to the unit's output.
-func lifecycle(d *ContainerDef, c *container.Client) (job.Action, error) {
+func lifecycle(d *ContainerDef, c *container.Client, o BuildOptions) (job.Action, error) {
 	var grace *jobdocker.StopOptions
 	if d.Grace > 0 {
 		g := d.Grace
@@ -139,22 +175,32 @@ func lifecycle(d *ContainerDef, c *container.Client) (job.Action, error) {
 	} else {
 		grace = &jobdocker.StopOptions{}
 	}
-	var a job.Action
+	var mk func(c *container.Client) job.Action
 	switch d.Action {
 	case "start":
-		a = jobdocker.Start(c)
+		mk = jobdocker.Start
 	case "stop":
-		a = jobdocker.Stop(c, *grace)
+		mk = func(c *container.Client) job.Action { return jobdocker.Stop(c, *grace) }
 	case "restart":
-		a = jobdocker.Restart(c, *grace)
+		mk = func(c *container.Client) job.Action { return jobdocker.Restart(c, *grace) }
 	case "remove":
-		a = jobdocker.Remove(c, container.RemoveOptions{Force: d.Force})
+		mk = func(c *container.Client) job.Action {
+			return jobdocker.Remove(c, container.RemoveOptions{Force: d.Force})
+		}
 	default:
 		return nil, fmt.Errorf("container action %q: want start, stop, restart or remove", d.Action)
 	}
-	sel := inventory.Selector{Kind: inventory.KindContainer, Names: d.Names, IDs: d.IDs}
+	sel := inventory.Selector{Kind: inventory.KindContainer, Names: d.Names, IDs: d.IDs, Scopes: d.Scopes}
+	res := inventory.Resolver(c)
+	if len(d.Scopes) > 0 {
+		if o.Scopes == nil {
+			return nil, fmt.Errorf("scopes %s: %w (run the unit in an agent with inventory: configured)", strings.Join(d.Scopes, ", "), inventory.ErrScopes)
+		}
+		res = o.Scopes
+	}
+	a := Route(c, o.Engines, mk)
 	return job.ActionFunc(func(ctx context.Context, _ inventory.Target) (job.Outcome, error) {
-		ts, err := c.Resolve(ctx, sel)
+		ts, err := res.Resolve(ctx, sel)
 		if err != nil {
 			return job.Outcome{}, err
 		}

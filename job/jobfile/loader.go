@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/minato-ops/minato/container"
+	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/schedule"
 	"github.com/minato-ops/minato/job/scheduler"
@@ -20,6 +21,10 @@ type LoaderOptions struct {
 	// the scheduler's identity, so that jobdocker.SweepPrepared with the
 	// same Owner removes only its own leftovers.
 	Owner string
+	// Scopes and Engines are BuildOptions.Scopes and Engines: container
+	// units that select by repository scope, on any engine.
+	Scopes  inventory.Resolver
+	Engines func(endpoint string) (*container.Client, bool)
 }
 
 // Loader turns job files into a [scheduler.Scheduler]'s Entries, with
@@ -47,7 +52,7 @@ func (l *Loader) Build(def []byte, runID string) (*job.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Build(d, l.c, BuildOptions{RunID: runID, SpillDir: l.o.SpillDir, Adoptable: true, Owner: l.o.Owner})
+	return Build(d, l.c, BuildOptions{RunID: runID, SpillDir: l.o.SpillDir, Adoptable: true, Owner: l.o.Owner, Scopes: l.o.Scopes, Engines: l.o.Engines})
 }
 
 // Entry implements [scheduler.Definitions]: the Entry of a network

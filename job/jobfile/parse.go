@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/internal/strictyaml"
+	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/job/schedule"
 	"github.com/minato-ops/minato/job/scheduler"
@@ -384,11 +385,14 @@ func (h *HostDef) Validate() error {
 
 // ContainerDef is one of the container operations of the Hinemos Docker
 // job scripts (start, stop, restart, remove) on the selected
-// containers.
+// containers: by names or ids (not both), or by repository scopes (the
+// nodes of those scopes, on every engine; names or ids then narrow the
+// selection), as a JobCenter or Hinemos job runs on a scope.
 type ContainerDef struct {
 	Action string        `json:"action"`
 	Names  []string      `json:"names,omitempty"`
 	IDs    []string      `json:"ids,omitempty"`
+	Scopes []string      `json:"scopes,omitempty"`
 	Grace  time.Duration `json:"grace,omitempty"`
 	Force  bool          `json:"force,omitempty"`
 }
@@ -401,8 +405,16 @@ func (c *ContainerDef) Validate() error {
 	default:
 		p.add("action: %s: want start, stop, restart or remove", strictyaml.Quote(c.Action))
 	}
-	if (len(c.Names) == 0) == (len(c.IDs) == 0) {
-		p.add("give names or ids (one of them), with a trailing * for a prefix")
+	switch {
+	case len(c.Names) > 0 && len(c.IDs) > 0:
+		p.add("give names or ids, not both")
+	case len(c.Names) == 0 && len(c.IDs) == 0 && len(c.Scopes) == 0:
+		p.add("give names or ids (with a trailing * for a prefix), or scopes")
+	}
+	for _, sc := range c.Scopes {
+		if err := inventory.ValidFacilityID(sc); err != nil {
+			p.add("scopes: %s", strings.TrimPrefix(err.Error(), "inventory: invalid: "))
+		}
 	}
 	return p.err()
 }

@@ -17,6 +17,9 @@ import (
 	"github.com/minato-ops/minato/cmd/minato/internal/catalog"
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/internal/httpserve"
+	"github.com/minato-ops/minato/inventory"
+	dockerinv "github.com/minato-ops/minato/inventory/docker"
+	"github.com/minato-ops/minato/inventory/hinemos"
 	"github.com/minato-ops/minato/monitor"
 	mdocker "github.com/minato-ops/minato/monitor/docker"
 	"github.com/minato-ops/minato/monitor/output/jsonout"
@@ -38,7 +41,11 @@ const EventsCheck = "events"
 type Agent struct {
 	cfg     Config
 	log     *slog.Logger
-	client  *container.Client
+	client  *container.Client // the first engine's: the job scheduler's
+	engines []engine
+	inv     inventory.Inventory  // every engine, for /api/v1/inventory
+	repo    inventory.Repository // nil unless inventory.sync or a check selects by scope
+	follow  []*follower
 	runner  *monitor.Runner
 	fan     *notify.FanOut
 	jobs    *jobs // nil when the job scheduler does not run
@@ -48,15 +55,68 @@ type Agent struct {
 	events  atomic.Uint64 // engine events received, for /metrics
 }
 
-// New builds the agent: the engine client, the checks, the notifiers and,
-// when enabled, the job scheduler with its store (opened now, so that a
-// store another agent holds stops this one at start). It contacts the
-// engine only to sweep job containers prepared for runs that will not
-// happen.
+// engine is one engine the agent watches. name is empty for the single
+// engine of a configuration without engines: its checks keep their
+// names.
+type engine struct {
+	name   string
+	client *container.Client
+	inv    *dockerinv.Engine
+}
+
+// suffix is what the engine's checks' names end with.
+func (e engine) suffix() string {
+	if e.name == "" {
+		return ""
+	}
+	return "@" + e.name
+}
+
+// New builds the agent: the engine clients, the checks, the notifiers,
+// the repository and, when enabled, the job scheduler with its store
+// (opened now, so that a store another agent holds stops this one at
+// start). It contacts the engine only to sweep job containers prepared for
+// runs that will not happen.
 func New(cfg Config, getenv func(string) string, log *slog.Logger) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	a := &Agent{cfg: cfg, log: log, ready: make(chan string, 1), fan: notify.NewFanOut(notify.FanOutConfig{}, notify.WithLogger(log))}
+	if len(cfg.Engines) > 0 {
+		fleet, err := dockerinv.New(dockerinv.Config{Engines: cfg.Engines}, dockerinv.WithClientOptions(container.WithLogger(log)))
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, fleet)
+		for _, e := range fleet.Engines() {
+			a.engines = append(a.engines, engine{name: e.Name(), client: e.Client(), inv: e})
+		}
+		a.inv = fleet
+	} else {
+		c, err := singleClient(cfg, getenv, log)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, c)
+		e, err := dockerinv.NewEngine(dockerinv.LocalName, c)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.engines = []engine{{client: c, inv: e}}
+		a.inv = e
+	}
+	a.client = a.engines[0].client
+	if err := a.build(); err != nil {
+		a.Close() // what was opened so far, the engine clients included
+		return nil, err
+	}
+	return a, nil
+}
+
+// singleClient connects to the engine of docker: (over DOCKER_HOST and
+// friends).
+func singleClient(cfg Config, getenv func(string) string, log *slog.Logger) (*container.Client, error) {
 	dcfg := container.ConfigFromEnv(getenv)
 	if d := cfg.Docker; d != nil {
 		if d.Host != "" {
@@ -72,26 +132,20 @@ func New(cfg Config, getenv func(string) string, log *slog.Logger) (*Agent, erro
 			dcfg.Timeout = d.Timeout
 		}
 	}
-	c, err := container.New(dcfg, container.WithLogger(log))
-	if err != nil {
-		return nil, err
-	}
-	a := &Agent{cfg: cfg, log: log, client: c, ready: make(chan string, 1), fan: notify.NewFanOut(notify.FanOutConfig{}, notify.WithLogger(log))}
-	a.closers = append(a.closers, c)
-	if err := a.build(); err != nil {
-		a.Close() // what was opened so far, the engine client included
-		return nil, err
-	}
-	return a, nil
+	return container.New(dcfg, container.WithLogger(log))
 }
 
-// build opens the notifiers and the job scheduler and adds the checks.
+// build opens the notifiers, the repository and the job scheduler and
+// adds the checks.
 func (a *Agent) build() error {
 	if err := a.notifiers(); err != nil {
 		return err
 	}
+	if err := a.inventory(); err != nil {
+		return err
+	}
 	if a.cfg.jobsEnabled() {
-		j, err := openJobs(a.cfg, a.client, a.log)
+		j, err := openJobs(a.cfg, a.client, a.log, a.jobScopes())
 		if err != nil {
 			return err
 		}
@@ -102,55 +156,88 @@ func (a *Agent) build() error {
 }
 
 // checks builds the Runner and adds the configured checks (and the event
-// stream's) from the catalogue.
+// stream's) from the catalogue, once per engine.
 func (a *Agent) checks() error {
-	deps, closeDeps, err := catalog.Open(a.client, catalog.OpenOptions{Collect: a.cfg.Collect, StateDir: a.cfg.StateDir, Baseline: true, Logger: a.log})
-	if err != nil {
-		return err
-	}
-	a.closers = append(a.closers, closerFunc(closeDeps))
 	rc := monitor.DefaultRunnerConfig()
 	if a.cfg.MaxConcurrent > 0 {
 		rc.MaxConcurrent = a.cfg.MaxConcurrent
 	}
+	var err error
 	a.runner, err = monitor.NewRunner(rc, catalog.Resolver(a.client), monitor.WithLogger(a.log),
 		monitor.WithTransitions(a.transition), monitor.WithSink(monitor.SinkFunc(a.countEvents)))
 	if err != nil {
 		return err
 	}
+	for _, e := range a.engines {
+		if err := a.engineChecks(e); err != nil {
+			if e.name != "" {
+				return fmt.Errorf("engine %s: %w", e.name, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// engineChecks adds the checks of one engine.
+func (a *Agent) engineChecks(e engine) error {
+	deps, closeDeps, err := catalog.Open(e.client, catalog.OpenOptions{Collect: a.cfg.Collect, StateDir: a.cfg.StateDir, Baseline: true, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, closerFunc(closeDeps))
 	for i, ch := range a.cfg.Checks {
-		if err := a.addCheck(ch, deps); err != nil {
+		if err := a.addCheck(ch, deps, e); err != nil {
 			return fmt.Errorf("checks[%d] (%s): %w", i, ch.Name, err)
 		}
 	}
 	if a.cfg.Events.Enabled {
-		stream, err := mdocker.NewEventStream(a.client, deps.Baseline, "agent-events", mdocker.EventStreamOptions{Logger: a.log})
+		stream, err := mdocker.NewEventStream(e.client, deps.Baseline, "agent-events"+e.suffix(), mdocker.EventStreamOptions{Logger: a.log})
 		if err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
 		w := mdocker.NewEventWatcher(stream, mdocker.AnalyzerConfig{})
-		if err := a.runner.Add(monitor.Check{Name: EventsCheck, Monitor: w}); err != nil {
+		if err := a.runner.Add(monitor.Check{Name: EventsCheck + e.suffix(), Monitor: w}); err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
 	}
 	return nil
 }
 
-// addCheck adds a configured check (and its host check) to the Runner.
-// Rate baselines are kept under "agent-<name>".
-func (a *Agent) addCheck(ch CheckConfig, deps catalog.Deps) error {
-	deps.Key = "agent-" + sanitize(ch.Name)
+// addCheck adds a configured check (and its host check) on engine e to
+// the Runner. Rate baselines are kept under "agent-<name>[@<engine>]".
+// With several engines each check resolves its targets on its own engine
+// only; a check whose targets name scopes resolves them through the
+// repository, on that engine.
+func (a *Agent) addCheck(ch CheckConfig, deps catalog.Deps, e engine) error {
+	deps.Key = "agent-" + sanitize(ch.Name+e.suffix())
 	b, err := catalog.Build(ch.Monitor, catalog.Params{Pattern: ch.Pattern, WithHost: ch.WithHost}, ch.Targets, deps)
 	if err != nil {
 		return err
 	}
 	a.closers = append(a.closers, b.Closers...)
+	var res inventory.Resolver
+	if e.name != "" {
+		res = catalog.Resolver(e.client)
+	}
+	if len(ch.Targets.Scopes) > 0 {
+		own := catalog.Resolver(e.client)
+		if res, err = hinemos.NewResolver(a.repo, func(host string) (inventory.Resolver, bool) { return own, host == e.name }, hinemos.OnlyHosts(e.name)); err != nil {
+			return err
+		}
+	}
 	ths := make([]monitor.Threshold, len(ch.Thresholds))
 	for i, th := range ch.Thresholds {
 		ths[i] = monitor.Threshold(th)
 	}
-	for _, c := range b.Checks(monitor.Check{Name: ch.Name, Interval: ch.Interval, Timeout: ch.Timeout,
+	for _, c := range b.Checks(monitor.Check{Name: ch.Name + e.suffix(), Interval: ch.Interval, Timeout: ch.Timeout,
 		StartDelay: ch.StartDelay, Thresholds: ths, Damping: ch.Damping}) {
+		switch {
+		case c.Targets.Kind != inventory.KindHost:
+			c.Resolver = res
+		case e.name != "":
+			c.Resolver = catalog.Resolver(e.client) // this engine, not the first
+		}
 		if err := a.runner.Add(c); err != nil {
 			return err
 		}
@@ -225,7 +312,7 @@ func (a *Agent) transition(ctx context.Context, tr monitor.Transition) {
 // countEvents counts the engine events the event stream's check received.
 func (a *Agent) countEvents(_ context.Context, evs []monitor.Evaluation) error {
 	for _, ev := range evs {
-		if ev.Check == EventsCheck && ev.Err == nil {
+		if (ev.Check == EventsCheck || strings.HasPrefix(ev.Check, EventsCheck+"@")) && ev.Err == nil {
 			a.events.Add(1)
 		}
 	}
@@ -261,7 +348,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	srv := httpserve.New(a.handler(), srvCfg, a.log)
 	a.ready <- ln.Addr().String()
-	a.log.Info("agent started", "listen", ln.Addr().String(), "tls", srvCfg.TLS != nil, "engine", a.client.Host(), "checks", len(a.cfg.Checks), "jobs", a.jobs != nil)
+	a.log.Info("agent started", "listen", ln.Addr().String(), "tls", srvCfg.TLS != nil, "engines", len(a.engines), "checks", len(a.cfg.Checks), "jobs", a.jobs != nil, "inventory_sync", len(a.follow) > 0)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -277,6 +364,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("runner: %w", err)
 		}
 	})
+	for _, f := range a.follow {
+		wg.Go(func() { f.run(runCtx) })
+	}
 	if a.jobs != nil {
 		wg.Go(func() {
 			// When runCtx ends the scheduler detaches from running units:

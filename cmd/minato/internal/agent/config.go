@@ -16,6 +16,8 @@ import (
 	"github.com/minato-ops/minato/internal/httpguard"
 	"github.com/minato-ops/minato/internal/strictyaml"
 	"github.com/minato-ops/minato/inventory"
+	dockerinv "github.com/minato-ops/minato/inventory/docker"
+	"github.com/minato-ops/minato/inventory/hinemos/rest"
 	"github.com/minato-ops/minato/job/jobfile"
 	"github.com/minato-ops/minato/job/schedule"
 	"github.com/minato-ops/minato/job/scheduler"
@@ -47,8 +49,18 @@ type Config struct {
 	// clear. For isolated management networks only.
 	Insecure bool `json:"insecure,omitempty"`
 	// Docker says how to reach the engine; absent fields come from
-	// DOCKER_HOST and friends.
+	// DOCKER_HOST and friends. Not with Engines.
 	Docker *container.Config `json:"docker,omitempty"`
+	// Engines are the Docker engines to watch, each with a name (for the
+	// Hinemos repository, the host node's facility ID) and how to reach
+	// it. With engines, every check and the event stream run once per
+	// engine, as "<check>@<engine>", so an engine that is down never
+	// stalls the others. Not with Docker.
+	Engines []dockerinv.EngineConfig `json:"engines,omitempty"`
+	// Inventory keeps a repository of nodes and scopes in step with the
+	// engines' containers, and names the repository that scopes in check
+	// targets are looked up in.
+	Inventory InventoryConfig `json:"inventory"`
 	// StateDir holds the rate baselines and the event checkpoint
 	// (default: the user's state directory). Like every path of the file
 	// (jobnets, jobs.store, jobs.spill_dir, api.token_file, tls, jsonl), a
@@ -92,6 +104,28 @@ type TLSConfig struct {
 	// ClientCAFile, when set, requires client certificates signed by
 	// these CAs (mutual TLS).
 	ClientCAFile string `json:"client_ca_file,omitempty"`
+}
+
+// InventoryConfig configures the repository of nodes and scopes.
+type InventoryConfig struct {
+	// Repository is the embedded repository file (default: the user's
+	// state directory's minato/inventory.db), shared with the minato
+	// inventory commands; relative to the config file's directory.
+	Repository string `json:"repository,omitempty"`
+	// Sync keeps the repository in step with every engine's containers
+	// as the Hinemos repository scripts do (add, delete, update), within
+	// a second of each container event instead of every 5 minutes.
+	Sync bool `json:"sync,omitempty"`
+	// Resync is the period of a full sync of every engine besides the
+	// events (default 5m), which also catches what an engine's event
+	// stream lost while it was down.
+	Resync time.Duration `json:"resync,omitempty"`
+	// Lang is the language of the sync's log lines in the agent's log
+	// (en, the default, or ja: the scripts' Japanese lines).
+	Lang string `json:"lang,omitempty"`
+	// Hinemos, when set, is the Hinemos 7 manager whose repository is
+	// used (over its REST API) instead of the embedded file.
+	Hinemos *rest.Config `json:"hinemos,omitempty"`
 }
 
 // JobsConfig configures the job scheduler.
@@ -231,6 +265,18 @@ func Load(path string) (Config, error) {
 		rel(&cfg.StateDir)
 		rel(&cfg.Jobs.Store)
 		rel(&cfg.Jobs.SpillDir)
+		rel(&cfg.Inventory.Repository)
+		if h := cfg.Inventory.Hinemos; h != nil {
+			rel(&h.PasswordFile)
+			rel(&h.CAFile)
+		}
+		for i := range cfg.Engines {
+			if t := cfg.Engines[i].TLS; t != nil {
+				rel(&t.CAFile)
+				rel(&t.CertFile)
+				rel(&t.KeyFile)
+			}
+		}
 		for _, n := range cfg.Notify {
 			if n.JSONL != nil {
 				rel(&n.JSONL.Path)
@@ -310,6 +356,24 @@ func readToken(path string) (string, error) {
 	return tok, nil
 }
 
+// usesRepository reports whether the agent needs the repository: to sync
+// it, or to resolve scopes (of checks, or of the job units of an agent
+// with engines).
+func (c Config) usesRepository() bool {
+	if c.Inventory.Sync || c.Inventory.Hinemos != nil || c.Inventory.Repository != "" {
+		return true
+	}
+	if len(c.Engines) > 0 && c.jobsEnabled() {
+		return true // job units may select by scope
+	}
+	for _, ch := range c.Checks {
+		if len(ch.Targets.Scopes) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // jobsEnabled reports whether the job scheduler runs.
 func (c Config) jobsEnabled() bool { return c.Jobs.Enabled || len(c.Jobnets) > 0 }
 
@@ -350,6 +414,38 @@ func (c Config) validate(nested bool) error {
 	if c.Docker != nil && nested {
 		addAll("docker", c.Docker.Validate())
 	}
+	if len(c.Engines) > 0 {
+		if c.Docker != nil {
+			add("docker", "give either docker (one engine) or engines (several), not both")
+		}
+		errs = append(errs, flatten(dockerinv.Config{Engines: c.Engines}.Validate())...)
+	}
+	if len(c.Engines) == 0 {
+		if c.Inventory.Sync {
+			add("inventory.sync", "needs engines: each engine's name is the facility ID of its host node in the repository")
+		}
+		for i, ch := range c.Checks {
+			if len(ch.Targets.Scopes) > 0 {
+				add(fmt.Sprintf("checks[%d].targets.scopes", i), "needs engines: the repository's container nodes name their engine (DOCKER_HOST) by the engine's name")
+			}
+		}
+	}
+	if c.Inventory.Hinemos != nil {
+		if c.Inventory.Repository != "" {
+			add("inventory", "give either repository (the embedded file) or hinemos (a manager's repository), not both")
+		}
+		if nested {
+			addAll("inventory.hinemos", c.Inventory.Hinemos.Validate())
+		}
+	}
+	if c.Inventory.Resync < 0 {
+		add("inventory.resync", "%s: want a duration of 0 (default 5m) or more", c.Inventory.Resync)
+	}
+	switch c.Inventory.Lang {
+	case "", "en", "ja":
+	default:
+		add("inventory.lang", "%q: want en or ja", c.Inventory.Lang)
+	}
 	switch c.Collect {
 	case "", "auto", "oneshot", "stream", "twosample", "direct":
 	default:
@@ -358,8 +454,8 @@ func (c Config) validate(nested bool) error {
 	if c.MaxConcurrent < 0 {
 		add("max_concurrent", "%d: want 0 (default 10) or more", c.MaxConcurrent)
 	}
-	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() {
-		add("checks", "nothing to do: give checks, enable events or the job scheduler, or list jobnets")
+	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync {
+		add("checks", "nothing to do: give checks, enable events, the job scheduler or the inventory sync, or list jobnets")
 	}
 	names := map[string]int{}
 	for i, ch := range c.Checks {

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func write(t *testing.T, dir, name, text string) string {
+func write(t testing.TB, dir, name, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o700))
@@ -151,7 +151,7 @@ func TestConfigJobnetPaths(t *testing.T) {
 	empty := write(t, dir, "empty.yaml", "checks: []\n")
 	_, err = Load(empty)
 	require.Error(t, err)
-	assert.Equal(t, "checks: nothing to do: give checks, enable events or the job scheduler, or list jobnets", err.Error())
+	assert.Equal(t, "checks: nothing to do: give checks, enable events, the job scheduler or the inventory sync, or list jobnets", err.Error())
 }
 
 func TestDefault(t *testing.T) {

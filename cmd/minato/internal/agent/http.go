@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minato-ops/minato/internal/httpguard"
+	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job/jobapi"
 	"github.com/minato-ops/minato/monitor"
 	"github.com/minato-ops/minato/monitor/output/jsonout"
@@ -20,6 +23,7 @@ import (
 //	GET /healthz         open: "ok", or 503 and what is unhealthy (no paths, no engine errors)
 //	GET /metrics         open: Prometheus text or OpenMetrics; JSON (Accept: application/json) is guarded
 //	GET /api/v1/status   guarded: the latest evaluation of every check and target, as JSON
+//	GET /api/v1/inventory guarded: a snapshot of every engine (?kind=container|image|network|volume, ?name=PATTERN)
 //	/api/v1/...          guarded: the job API (job/jobapi), when the scheduler runs
 //
 // Guarded routes need the token (api.token_file), or, without one, a
@@ -46,6 +50,13 @@ func (a *Agent) handler() http.Handler {
 			return
 		}
 		a.writeStatus(w)
+	})
+	mux.HandleFunc("GET /api/v1/inventory", func(w http.ResponseWriter, r *http.Request) {
+		if rf := guard.Read(r); rf != nil {
+			httpguard.WriteRefusal(w, rf)
+			return
+		}
+		a.writeInventory(w, r)
 	})
 	if a.jobs != nil {
 		mux.Handle(jobapi.Prefix+"/", a.jobs.api)
@@ -83,15 +94,50 @@ func (a *Agent) writeStatus(w http.ResponseWriter) {
 	_ = enc.Encode(rep)
 }
 
-// healthz answers 200 "ok ..." when the engine answers and the job store
-// takes writes, else 503 naming what is wrong, without error texts
-// (unauthenticated clients read it).
+// writeInventory answers /api/v1/inventory with a fresh snapshot.
+func (a *Agent) writeInventory(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sel := inventory.Selector{Kind: inventory.Kind(q.Get("kind")), Names: q["name"]}
+	switch sel.Kind {
+	case "", inventory.KindContainer, inventory.KindImage, inventory.KindNetwork, inventory.KindVolume:
+	default:
+		httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusBadRequest, Msg: fmt.Sprintf("kind %q: want container, image, network or volume", sel.Kind)})
+		return
+	}
+	if len(sel.Names) > 0 && sel.Kind == "" {
+		sel.Kind = inventory.KindContainer
+	}
+	if err := sel.Validate(); err != nil {
+		httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusBadRequest, Msg: strings.ReplaceAll(err.Error(), "inventory: ", "")})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	snap, err := a.inv.Snapshot(ctx, sel)
+	if err != nil {
+		httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusServiceUnavailable, Msg: "inventory: " + err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(snap)
+}
+
+// healthz answers 200 "ok ..." when an engine answers (saying how many of
+// several do not) and the job store takes writes, else 503 naming what is
+// wrong, without error texts or engine names (unauthenticated clients
+// read it).
 func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	var problems []string
-	if _, err := a.client.Ping(ctx); err != nil {
+	down := a.enginesDown(ctx)
+	switch {
+	case down == len(a.engines) && down == 1:
 		problems = append(problems, "the Docker engine does not answer")
+	case down == len(a.engines):
+		problems = append(problems, "no Docker engine answers")
 	}
 	if a.jobs != nil && a.jobs.sched.Health() != nil {
 		problems = append(problems, "the job store fails to write: runs are not admitted")
@@ -103,5 +149,24 @@ func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "unhealthy: %s (see the agent's log)\n", strings.Join(problems, "; "))
 		return
 	}
-	fmt.Fprintf(w, "ok: up %s\n", time.Since(a.started).Round(time.Second))
+	note := ""
+	if down > 0 {
+		note = fmt.Sprintf("; %d of %d Docker engines do not answer", down, len(a.engines))
+	}
+	fmt.Fprintf(w, "ok: up %s%s\n", time.Since(a.started).Round(time.Second), note)
+}
+
+// enginesDown pings every engine at once and counts those that fail.
+func (a *Agent) enginesDown(ctx context.Context) int {
+	var down atomic.Int32
+	var wg sync.WaitGroup
+	for _, e := range a.engines {
+		wg.Go(func() {
+			if _, err := e.client.Ping(ctx); err != nil {
+				down.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(down.Load())
 }

@@ -43,7 +43,7 @@ type jobs struct {
 // openJobs opens the store, builds the scheduler with the configured
 // networks, sweeps the containers prepared for runs that will not happen,
 // and builds the job API.
-func openJobs(cfg Config, c *container.Client, log *slog.Logger) (*jobs, error) {
+func openJobs(cfg Config, c *container.Client, log *slog.Logger, o jobfile.LoaderOptions) (*jobs, error) {
 	path := cfg.Jobs.Store
 	if path == "" {
 		p, err := boltstore.DefaultPath()
@@ -64,7 +64,7 @@ func openJobs(cfg Config, c *container.Client, log *slog.Logger) (*jobs, error) 
 		return nil, fmt.Errorf("jobs.store: %w", err)
 	}
 	j := &jobs{store: st, log: log, ended: map[[2]string]uint64{}, last: map[string]job.UnitState{}}
-	if err := j.build(cfg, c, path, spill); err != nil {
+	if err := j.build(cfg, c, path, spill, o); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
@@ -72,9 +72,9 @@ func openJobs(cfg Config, c *container.Client, log *slog.Logger) (*jobs, error) 
 	return j, nil
 }
 
-func (j *jobs) build(cfg Config, c *container.Client, path, spill string) error {
-	owner := storeOwner(path)
-	loader := jobfile.NewLoader(c, jobfile.LoaderOptions{SpillDir: spill, Calendars: cfg.calendars(), Owner: owner})
+func (j *jobs) build(cfg Config, c *container.Client, path, spill string, o jobfile.LoaderOptions) error {
+	o.SpillDir, o.Calendars, o.Owner = spill, cfg.calendars(), storeOwner(path)
+	loader := jobfile.NewLoader(c, o)
 	var err error
 	j.sched, err = scheduler.New(scheduler.Config{Queues: cfg.Queues, Retention: cfg.Jobs.Retention, SpillDir: spill}, j.store, j.store,
 		scheduler.WithLogger(j.log.With("component", "scheduler")), scheduler.WithRunEnded(j.runEnded),
@@ -97,7 +97,7 @@ func (j *jobs) build(cfg Config, c *container.Client, path, spill string) error 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = jobdocker.SweepPrepared(ctx, c, jobdocker.SweepOptions{Logger: j.log, Owner: owner, Keep: func(ctx context.Context, run string) (bool, error) {
+	_, err = jobdocker.SweepPrepared(ctx, c, jobdocker.SweepOptions{Logger: j.log, Owner: o.Owner, Keep: func(ctx context.Context, run string) (bool, error) {
 		rec, err := j.store.GetRun(ctx, run)
 		if errors.Is(err, job.ErrNotFound) {
 			return false, nil // the scheduler prepares again, or runs without

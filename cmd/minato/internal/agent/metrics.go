@@ -20,13 +20,16 @@ var (
 	descStoreUp       = prometheus.NewDesc("minato_job_store_up", "1 while the job store takes writes, 0 while they fail (runs are not admitted then).", nil, nil)
 	descChecks        = prometheus.NewDesc("minato_checks", "Checks the agent runs.", nil, nil)
 	descEvents        = prometheus.NewDesc("minato_engine_events_total", "Engine events the agent's event stream received and judged since it started.", nil, nil)
+	descInvSyncs      = prometheus.NewDesc("minato_inventory_syncs_total", "Repository syncs of the engine's containers (add, delete, update) since the agent started.", []string{"engine"}, nil)
+	descInvFailures   = prometheus.NewDesc("minato_inventory_sync_failures_total", "Repository syncs that failed (engine down, repository locked or failing); the repository is then unchanged for the engine.", []string{"engine"}, nil)
+	descInvLast       = prometheus.NewDesc("minato_inventory_last_sync_timestamp_seconds", "When the engine's containers were last synced into the repository (Unix time).", []string{"engine"}, nil)
 )
 
 // agentCollector collects the agent's own series at scrape time.
 type agentCollector struct{ a *Agent }
 
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descNotifySent, descNotifyDropped, descNotifyPending, descRuns, descQueueRunning, descQueueStopped, descNextDue, descStoreUp, descChecks, descEvents} {
+	for _, d := range []*prometheus.Desc{descNotifySent, descNotifyDropped, descNotifyPending, descRuns, descQueueRunning, descQueueStopped, descNextDue, descStoreUp, descChecks, descEvents, descInvSyncs, descInvFailures, descInvLast} {
 		ch <- d
 	}
 }
@@ -39,6 +42,14 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, n := range a.fan.Stats() {
 		collectNotifier(ch, n)
+	}
+	for _, f := range a.follow {
+		name := f.engine.Name()
+		ch <- prometheus.MustNewConstMetric(descInvSyncs, prometheus.CounterValue, float64(f.syncs.Load()), name)
+		ch <- prometheus.MustNewConstMetric(descInvFailures, prometheus.CounterValue, float64(f.failures.Load()), name)
+		if t := f.lastOK.Load(); t != 0 {
+			ch <- prometheus.MustNewConstMetric(descInvLast, prometheus.GaugeValue, float64(t)/1e9, name)
+		}
 	}
 	j := a.jobs
 	if j == nil {

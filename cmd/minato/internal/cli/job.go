@@ -9,11 +9,14 @@ import (
 
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/inventory"
+	dockerinv "github.com/minato-ops/minato/inventory/docker"
+	"github.com/minato-ops/minato/inventory/hinemos"
 	"github.com/minato-ops/minato/job"
 	jobdocker "github.com/minato-ops/minato/job/docker"
+	"github.com/minato-ops/minato/job/jobfile"
 )
 
-const jobUsage = `Usage: minato job COMMAND (-c ID[*] | -n NAME[*]) [options] [ARGS]
+const jobUsage = `Usage: minato job COMMAND (-c ID[*] | -n NAME[*] | --scope SCOPE) [options] [ARGS]
 
 The Hinemos Docker job scripts' container jobs. Each prints one line per selected container,
 "<id12> <name> Success", "<id12> <name> Skipped (<state>)" or
@@ -57,15 +60,67 @@ func newFlagSet(name, synopsis, about string) *flag.FlagSet {
 	return fs
 }
 
-// connect validates the selection, builds the client and resolves the
-// containers. Every error here is exit code 1.
-func connect(ctx context.Context, fs *flag.FlagSet, ef *engineFlags, env Env, required bool) (*container.Client, []inventory.Target, error) {
+// scopeFlags select containers by repository scope, on every engine.
+type scopeFlags struct {
+	scopes   listFlag
+	repo     string
+	config   string
+	facility string
+}
+
+func (sf *scopeFlags) register(fs *flag.FlagSet) {
+	fs.Var(&sf.scopes, "scope", "select the containers whose nodes are in repository `SCOPE` (or a scope below it), on every engine; -c/-n then narrow (repeatable)")
+	fs.StringVar(&sf.repo, "repo", "", "the repository `FILE` for --scope (default: the configuration's, else $XDG_STATE_HOME/minato/inventory.db)")
+	fs.StringVar(&sf.config, "config", "", "the agent configuration `FILE` whose engines --scope may reach")
+	fs.StringVar(&sf.facility, "engine", "", "with --scope: the `NAME` (host facility ID) of the engine at -i/DOCKER_HOST, or of one engine of --config")
+}
+
+// jobConn is the engines a container job acts on.
+type jobConn struct {
+	// c is the engine of -i/-p or DOCKER_HOST, or the first configured.
+	c     *container.Client
+	fleet *dockerinv.Fleet // with --scope
+}
+
+// action returns the Action mk makes, on the engine of each Target.
+func (j *jobConn) action(mk func(*container.Client) job.Action) job.Action {
+	if j.fleet == nil {
+		return mk(j.c)
+	}
+	return jobfile.Route(j.c, func(ep string) (*container.Client, bool) {
+		for _, e := range j.fleet.Engines() {
+			if e.Endpoint() == ep {
+				return e.Client(), true
+			}
+		}
+		return nil, false
+	}, mk)
+}
+
+func (j *jobConn) Close() {
+	if j.fleet != nil {
+		_ = j.fleet.Close()
+		return
+	}
+	_ = j.c.Close()
+}
+
+// connect validates the selection, builds the client(s) and resolves the
+// containers: on the one engine, or with --scope through the repository on
+// every engine. Every error here is exit code 1.
+func connect(ctx context.Context, fs *flag.FlagSet, ef *engineFlags, sf *scopeFlags, env Env, required bool) (*jobConn, []inventory.Target, error) {
 	sel := ef.selector()
-	if required && len(sel.IDs) == 0 && len(sel.Names) == 0 {
-		return nil, nil, usagef("select the containers with -c ID or -n NAME (a trailing * selects by prefix)")
+	if sf != nil {
+		sel.Scopes = sf.scopes
+	}
+	if required && len(sel.IDs) == 0 && len(sel.Names) == 0 && len(sel.Scopes) == 0 {
+		return nil, nil, usagef("select the containers with -c ID or -n NAME (a trailing * selects by prefix), or --scope SCOPE")
 	}
 	if err := sel.Validate(); err != nil {
 		return nil, nil, err
+	}
+	if len(sel.Scopes) > 0 {
+		return connectScopes(ctx, fs, ef, sf, env, sel)
 	}
 	cfg, err := ef.config(fs, env.Getenv)
 	if err != nil {
@@ -84,7 +139,53 @@ func connect(ctx context.Context, fs *flag.FlagSet, ef *engineFlags, env Env, re
 		c.Close()
 		return nil, nil, fmt.Errorf("no container matches %s on %s", sel, c.Host())
 	}
-	return c, ts, nil
+	return &jobConn{c: c}, ts, nil
+}
+
+// connectScopes resolves a selection by scope on the configured engines.
+func connectScopes(ctx context.Context, fs *flag.FlagSet, ef *engineFlags, sf *scopeFlags, env Env, sel inventory.Selector) (*jobConn, []inventory.Target, error) {
+	if sf.config == "" && sf.facility == "" {
+		return nil, nil, usagef("--scope needs the engines the repository's nodes are on: give --config FILE (its engines:), or --engine HOST_FACILITY_ID naming the engine at -i/DOCKER_HOST")
+	}
+	ff := fleetFlags{engine: *ef, facility: sf.facility, config: sf.config}
+	spec, err := ff.resolve(fs, env, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	rf := repoFlags{path: sf.repo}
+	repo, err := rf.openFile(spec.agent)
+	if err != nil {
+		return nil, nil, err
+	}
+	fleet, err := dockerinv.New(spec.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := hinemos.NewResolver(repo, func(host string) (inventory.Resolver, bool) {
+		e, ok := fleet.Engine(host)
+		if !ok {
+			return nil, false
+		}
+		return e, true
+	})
+	if err != nil {
+		fleet.Close()
+		return nil, nil, err
+	}
+	ts, err := res.Resolve(ctx, sel)
+	if err != nil && len(ts) == 0 {
+		fleet.Close()
+		return nil, nil, err
+	}
+	if err != nil {
+		// Some engines answered: act on their containers, say what was missed.
+		fmt.Fprintf(env.Stderr, "minato: %s\n", explain(err))
+	}
+	if len(ts) == 0 {
+		fleet.Close()
+		return nil, nil, fmt.Errorf("no container matches %s", sel)
+	}
+	return &jobConn{c: fleet.Engines()[0].Client(), fleet: fleet}, ts, nil
 }
 
 func runLifecycle(ctx context.Context, op string, args []string, env Env) int {
@@ -97,6 +198,8 @@ func runLifecycle(ctx context.Context, op string, args []string, env Env) int {
 	fs := newFlagSet("minato job "+op, "minato job "+op+" (-c ID[*] | -n NAME[*]) [options]", about)
 	var ef engineFlags
 	ef.register(fs)
+	var sf scopeFlags
+	sf.register(fs)
 	var grace graceFlag
 	var force, volumes, links bool
 	parallel := 4
@@ -122,22 +225,29 @@ func runLifecycle(ctx context.Context, op string, args []string, env Env) int {
 	if parallel < 1 {
 		return report(env, usagef("--parallel %d: want 1 or more", parallel))
 	}
-	c, ts, err := connect(ctx, fs, &ef, env, true)
+	jc, ts, err := connect(ctx, fs, &ef, &sf, env, true)
 	if err != nil {
 		return report(env, err)
 	}
-	defer c.Close()
-	var a job.Action
+	defer jc.Close()
+	var mk func(c *container.Client) job.Action
 	switch op {
 	case "start":
-		a = jobdocker.Start(c)
+		mk = jobdocker.Start
 	case "stop":
-		a = jobdocker.Stop(c, jobdocker.StopOptions{Grace: grace.ptr()})
+		mk = func(c *container.Client) job.Action {
+			return jobdocker.Stop(c, jobdocker.StopOptions{Grace: grace.ptr()})
+		}
 	case "restart":
-		a = jobdocker.Restart(c, jobdocker.StopOptions{Grace: grace.ptr()})
+		mk = func(c *container.Client) job.Action {
+			return jobdocker.Restart(c, jobdocker.StopOptions{Grace: grace.ptr()})
+		}
 	case "rm":
-		a = jobdocker.Remove(c, container.RemoveOptions{Force: force, Volumes: volumes, Links: links})
+		mk = func(c *container.Client) job.Action {
+			return jobdocker.Remove(c, container.RemoveOptions{Force: force, Volumes: volumes, Links: links})
+		}
 	}
+	a := jc.action(mk)
 	rep := job.Run(ctx, a, ts, job.RunOptions{Concurrency: parallel})
 	printResults(env, rep)
 	return rep.ExitCode()
@@ -163,6 +273,8 @@ func runExec(ctx context.Context, args []string, env Env) int {
 			"9 when no command could be run in a selected container; 1 on other errors.")
 	var ef engineFlags
 	ef.register(fs)
+	var sf scopeFlags
+	sf.register(fs)
 	var shell, tty bool
 	var user, workdir string
 	var envs listFlag
@@ -195,14 +307,16 @@ func runExec(ctx context.Context, args []string, env Env) int {
 	if len(argv) == 0 {
 		return report(env, usagef("COMMAND is empty"))
 	}
-	c, ts, err := connect(ctx, fs, &ef, env, true)
+	jc, ts, err := connect(ctx, fs, &ef, &sf, env, true)
 	if err != nil {
 		return report(env, err)
 	}
-	defer c.Close()
-	a := jobdocker.Exec(c, jobdocker.ExecOptions{
-		Cmd: argv, Env: envs, User: user, WorkingDir: workdir, Tty: tty,
-		Stdout: env.Stdout, Stderr: env.Stderr, Timeout: timeout, KillGrace: grace,
+	defer jc.Close()
+	a := jc.action(func(c *container.Client) job.Action {
+		return jobdocker.Exec(c, jobdocker.ExecOptions{
+			Cmd: argv, Env: envs, User: user, WorkingDir: workdir, Tty: tty,
+			Stdout: env.Stdout, Stderr: env.Stderr, Timeout: timeout, KillGrace: grace,
+		})
 	})
 	rep := job.Run(ctx, a, ts, job.RunOptions{Concurrency: 1})
 	code, ran := 0, false
@@ -233,6 +347,8 @@ func runDownload(ctx context.Context, args []string, env Env) int {
 			"is overwritten). Prints the archive path, then a tar -tv style listing.")
 	var ef engineFlags
 	ef.register(fs)
+	var sf scopeFlags
+	sf.register(fs)
 	pos, err := parse(fs, args, env.Stdout)
 	if err != nil {
 		return report(env, err)
@@ -240,12 +356,15 @@ func runDownload(ctx context.Context, args []string, env Env) int {
 	if len(pos) != 2 {
 		return report(env, usagef("minato job download takes SOURCE and DESTINATION, got %d argument(s)", len(pos)))
 	}
-	c, ts, err := connect(ctx, fs, &ef, env, true)
+	jc, ts, err := connect(ctx, fs, &ef, &sf, env, true)
 	if err != nil {
 		return report(env, err)
 	}
-	defer c.Close()
-	rep := job.Run(ctx, jobdocker.Download(c, pos[0], pos[1], jobdocker.DownloadOptions{Out: env.Stdout}), ts, job.RunOptions{Concurrency: 1})
+	defer jc.Close()
+	a := jc.action(func(c *container.Client) job.Action {
+		return jobdocker.Download(c, pos[0], pos[1], jobdocker.DownloadOptions{Out: env.Stdout})
+	})
+	rep := job.Run(ctx, a, ts, job.RunOptions{Concurrency: 1})
 	for _, r := range rep.Results {
 		if r.Err != nil {
 			fmt.Fprintf(env.Stderr, "%s %s Failed: %s\n", r.Target.ShortID(), r.Target.Name, oneLine(r.Err.Error()))
