@@ -79,7 +79,10 @@ func TestInventoryAcrossEngines(t *testing.T) {
 	repo, err := boltrepo.Open(repoPath, boltrepo.Options{})
 	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, repo.PutScope(ctx, inventory.Scope{FacilityID: "web1", FacilityName: "web1"}))
+	// This run's scope names: the sync registers every container of the
+	// engines, other tests' included.
+	w1, w3 := "web1-"+local.RunID(), "web3-"+local.RunID()
+	require.NoError(t, repo.PutScope(ctx, inventory.Scope{FacilityID: w1, FacilityName: w1}))
 
 	run := func(h interface {
 		Run(testing.TB, dockertest.RunOptions) dockertest.Container
@@ -90,8 +93,8 @@ func TestInventoryAcrossEngines(t *testing.T) {
 		}
 		return h.Run(t, dockertest.RunOptions{Args: []string{"sleep", "forever"}, Labels: labels})
 	}
-	a1 := run(local, "web1, web3")
-	b1 := run(remote, "web1")
+	a1 := run(local, w1+", "+w3)
+	b1 := run(remote, w1)
 	b2 := run(remote, "")
 
 	down := dockertest.Unreachable(t)
@@ -102,8 +105,8 @@ engines:
   - {name: h3, host: %q, timeout: 2s}
 inventory: {sync: true, repository: %q, resync: 1h}
 checks:
-  - {name: state, monitor: container-status, interval: 1s, targets: {scopes: [web1]}}
-`, local.Host, second.Host, down, repoPath))
+  - {name: state, monitor: container-status, interval: 1s, targets: {scopes: [%s]}}
+`, local.Host, second.Host, down, repoPath, w1))
 
 	node := func(id string) (inventory.Node, bool) {
 		n, err := repo.Node(ctx, id)
@@ -115,10 +118,10 @@ checks:
 		_, z := node("h2-" + b2.Name)
 		return x && y && z
 	})
-	members, err := repo.Members(ctx, "web1")
+	members, err := repo.Members(ctx, w1)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"h1-" + a1.Name, "h2-" + b1.Name}, members, "the label assigned the nodes; web3 does not exist and was not created")
-	_, err = repo.Scope(ctx, "web3")
+	_, err = repo.Scope(ctx, w3)
 	assert.ErrorIs(t, err, inventory.ErrNotFound)
 	n, _ := node("h2-" + b1.Name)
 	assert.Equal(t, "h2", n.Variables[hinemos.VarHost])
