@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -148,6 +149,7 @@ type fleetFlags struct {
 	engine   engineFlags
 	facility string
 	config   string
+	contexts bool
 }
 
 func (f *fleetFlags) register(fs *flag.FlagSet, withSelection bool) {
@@ -155,6 +157,7 @@ func (f *fleetFlags) register(fs *flag.FlagSet, withSelection bool) {
 	fs.IntVar(&f.engine.port, "p", container.DefaultPort, "Docker Engine API `PORT`, used with -i")
 	fs.StringVar(&f.facility, "f", "", "the host node's `HOST_FACILITY_ID`: the engine's name in the repository; with --config, picks that engine")
 	fs.StringVar(&f.config, "config", "", "the agent configuration `FILE` whose engines (and inventory.repository) to use")
+	fs.BoolVar(&f.contexts, "contexts", false, "use the engines of the docker CLI's contexts (docker context ls; $DOCKER_CONFIG or ~/.docker), each named by its context")
 	durationVar(fs, &f.engine.timeout, "api-timeout", container.DefaultTimeout, true, "bound on each engine call")
 	if withSelection {
 		fs.Var(&f.engine.ids, "c", "select containers by `ID`: full or 12-character ID, or a prefix ending in * (repeatable; not with -n)")
@@ -176,7 +179,30 @@ func (f *fleetFlags) resolve(fs *flag.FlagSet, env Env, needName bool) (fleetSpe
 	spec := fleetSpec{cfg: dockerinv.DefaultConfig(), addresses: map[string]string{}}
 	given := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-	if f.config != "" {
+	if f.contexts {
+		if f.config != "" || given["i"] || given["p"] {
+			return spec, usagef("--contexts names the engines: not with --config or -i/-p")
+		}
+		dir := env.Getenv("DOCKER_CONFIG")
+		if dir == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return spec, fmt.Errorf("--contexts: %w", err)
+			}
+			dir = filepath.Join(home, ".docker")
+		}
+		engines, err := dockerinv.FromContexts(dir)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "minato: some docker contexts were left out: %v\n", err)
+		}
+		if f.facility != "" {
+			engines = slices.DeleteFunc(engines, func(e dockerinv.EngineConfig) bool { return e.Name != f.facility })
+		}
+		if len(engines) == 0 {
+			return spec, fmt.Errorf("--contexts: no usable docker context under %s (the implicit default context is DOCKER_HOST: leave out --contexts)", dir)
+		}
+		spec.cfg.Engines = engines
+	} else if f.config != "" {
 		if given["i"] || given["p"] {
 			return spec, usagef("-i/-p and --config: the configuration file names the engines; give one or the other")
 		}

@@ -133,6 +133,7 @@ func TestInventoryScriptsOnRealEngine(t *testing.T) {
 	// C stops: update follows the state and the managed flag.
 	code, out, errs = run(t, h.Host, "job", "stop", "-n", c.Name, "-t", "0")
 	require.Equal(t, 0, code, errs)
+	assert.Equal(t, c.ID[:12]+" "+c.Name+" Success\n", out)
 	code, out, errs = run(t, h.Host, "inventory", "update", "-f", "docker_host1", "--repo", repo)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "  "+fid(c)+"\n   running -> exited\n")
@@ -257,4 +258,37 @@ events: {enabled: true}
 	assert.Contains(t, out, "engine docker_host1 (")
 	assert.Contains(t, out, "engine docker_host2 (")
 	assert.Contains(t, out, "docker_host2  "+b.ID[:12])
+}
+
+// TestInventoryDockerContexts: the engines of the docker CLI's contexts.
+func TestInventoryDockerContexts(t *testing.T) {
+	h := dockertest.New(t)
+	c := h.Run(t, dockertest.RunOptions{Args: []string{"sleep", "forever"}})
+	dir := t.TempDir()
+	meta := filepath.Join(dir, "contexts", "meta", "0123")
+	require.NoError(t, os.MkdirAll(meta, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(meta, "meta.json"),
+		fmt.Appendf(nil, `{"Name":"ctx-local","Endpoints":{"docker":{"Host":%q,"SkipTLSVerify":false}}}`, h.Host), 0o600))
+	var out, errb strings.Builder
+	getenv := func(k string) string {
+		if k == "DOCKER_CONFIG" {
+			return dir
+		}
+		return ""
+	}
+	code := Main(context.Background(), []string{"inventory", "show", "--contexts", "-n", c.Name}, Env{Stdout: &out, Stderr: &errb, Getenv: getenv})
+	require.Equal(t, 0, code, errb.String())
+	assert.Contains(t, out.String(), "engine ctx-local ("+h.Host+")")
+	assert.Contains(t, out.String(), "ctx-local  "+c.ID[:12]+"  "+c.Name)
+
+	empty := t.TempDir()
+	errb.Reset()
+	code = Main(context.Background(), []string{"inventory", "show", "--contexts"}, Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
+		if k == "DOCKER_CONFIG" {
+			return empty
+		}
+		return ""
+	}})
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errb.String(), "no usable docker context under "+empty)
 }
