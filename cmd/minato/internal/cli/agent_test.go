@@ -36,7 +36,7 @@ notify:
 	code, _, errs := run(t, "", "agent", "--config", p)
 	assert.Equal(t, 1, code)
 	for _, want := range []string{
-		"checks[0].targets.colour: unknown key (allowed: ids, kind, labels, names, states)",
+		"checks[0].targets.colour: unknown key (allowed: ids, kind, labels, names, scopes, states)",
 	} {
 		assert.Contains(t, errs, want)
 	}
