@@ -43,7 +43,8 @@
 // minato needs only the calls listed in this package; when an authorization
 // plugin or a socket proxy sits in front of the engine, allow GET
 // /containers/json, /containers/{id}/json, /top, /stats, /archive, /events,
-// /_ping, /version, /info, /system/df, /containers/{id}/logs and POST
+// /_ping, /version, /info, /system/df, /containers/{id}/logs, /images/json,
+// /networks and /volumes (the inventory) and POST
 // /containers/create, /start, /stop, /restart, /kill, /wait, /attach, /exec,
 // /exec/{id}/start, DELETE /containers/{id} for the operations you use. Ending an exec after
 // its deadline on a local engine also needs the right to signal the

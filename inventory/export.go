@@ -96,6 +96,7 @@ func WriteJSON(w io.Writer, e RepositoryExport) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // port maps ("->") stay readable
 	if err := enc.Encode(e); err != nil {
 		return fmt.Errorf("inventory: write JSON: %w", err)
 	}

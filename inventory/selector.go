@@ -68,7 +68,7 @@ func (s Selector) Validate() error {
 	}
 	for _, sc := range s.Scopes {
 		if err := ValidFacilityID(sc); err != nil {
-			errs = append(errs, fmt.Errorf("%w: scope: %w", ErrBadPattern, err))
+			errs = append(errs, fmt.Errorf("%w: scope %s", ErrBadPattern, strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")))
 		}
 	}
 	return errors.Join(errs...)

@@ -34,7 +34,7 @@ func (r *Repo) errorf(err error, what string) error {
 
 // locked is the ErrLocked error of a call that waited the lock timeout.
 func (r *Repo) locked(what string) error {
-	return fmt.Errorf("%w: %s: %s: another process (a running minato agent, or a minato inventory sync) or another call in this process holds the file lock, and did not release it within the lock timeout (%s); try again, or give a longer lock timeout",
+	return fmt.Errorf("%w: %s: %s: another process (a running minato agent, or a minato inventory sync) or another call in this process holds the file lock, and did not release it within the lock timeout (%s); try again (Options.LockTimeout sets the wait)",
 		ErrLocked, r.path, what, r.timeout)
 }
 

@@ -39,21 +39,27 @@ func containerItem(s container.Summary, engine string) inventory.Item {
 		mounts[i] = m.String()
 	}
 	slices.Sort(mounts)
-	return inventory.Item{
+	it := inventory.Item{
 		Target: s.Target(engine),
 		State:  string(s.State),
 		Attrs: map[string]string{
-			inventory.AttrImage:     s.Image,
-			inventory.AttrImageID:   s.ImageID,
-			inventory.AttrCommand:   s.Command,
-			inventory.AttrCreated:   rfc3339(s.Created),
-			inventory.AttrStatus:    s.Status,
-			inventory.AttrPorts:     container.FormatPorts(s.Ports),
-			inventory.AttrNetworks:  strings.Join(s.Networks, listSep),
-			inventory.AttrMounts:    strings.Join(mounts, listSep),
-			inventory.AttrIPAddress: s.IPAddress,
+			inventory.AttrImage:    s.Image,
+			inventory.AttrImageID:  s.ImageID,
+			inventory.AttrCommand:  s.Command,
+			inventory.AttrCreated:  rfc3339(s.Created),
+			inventory.AttrStatus:   s.Status,
+			inventory.AttrNetworks: strings.Join(s.Networks, listSep),
+			inventory.AttrMounts:   strings.Join(mounts, listSep),
 		},
 	}
+	// The engine reports published ports and addresses only while the
+	// container runs: for a stopped one they are unknown, not empty (a
+	// repository keeps what it last saw, and a stop is no port change).
+	if s.State == container.Running || s.State == container.Paused || s.State == container.Restarting {
+		it.Attrs[inventory.AttrPorts] = container.FormatPorts(s.Ports)
+		it.Attrs[inventory.AttrIPAddress] = s.IPAddress
+	}
+	return it
 }
 
 // addInspect adds the inspect attributes of r to attrs.

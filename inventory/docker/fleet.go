@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -64,6 +65,11 @@ type EngineConfig struct {
 	// Timeout bounds each call to this engine ([container.Config].Timeout).
 	// Zero means the Fleet's Timeout.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Address is the engine host's IPv4 address as a repository records it
+	// for the host node and its containers (the Hinemos scripts' -i).
+	// Empty means the endpoint's IP address, or 127.0.0.1 for a socket or
+	// a host name.
+	Address string `json:"address,omitempty"`
 }
 
 // Container returns the [container.Config] for the engine.
@@ -87,6 +93,11 @@ func (c EngineConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("name: %w", err))
 	}
 	errs = append(errs, splitJoined(c.Container().Validate())...)
+	if c.Address != "" {
+		if ip := net.ParseIP(c.Address); ip == nil || ip.To4() == nil {
+			errs = append(errs, fmt.Errorf("address: %q: want an IPv4 address such as 10.0.0.5", c.Address))
+		}
+	}
 	return errors.Join(errs...)
 }
 

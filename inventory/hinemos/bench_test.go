@@ -18,7 +18,7 @@ import (
 // state. It reports the fsyncs per container (from the repository's own
 // counters).
 //
-//	go test ./inventory/hinemos -run '^$' -bench Sync500 -benchtime 20x -count 6
+//	go test ./inventory/hinemos -run '^$' -bench Sync500 -benchtime 10x -count 3
 func BenchmarkSync500(b *testing.B) {
 	items := make([]inventory.Item, 500)
 	for i := range items {

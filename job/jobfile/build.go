@@ -26,8 +26,8 @@ type BuildOptions struct {
 	// jobdocker.LabelOwner (the scheduler they belong to).
 	Owner string
 	// Scopes resolves the repository scopes container units name (an
-	// inventory/hinemos Resolver); nil makes such units fail when they run,
-	// with inventory.ErrScopes.
+	// inventory/hinemos Resolver); with nil, Build refuses a network with
+	// such units (inventory.ErrScopes).
 	Scopes inventory.Resolver
 	// Engines returns the client of the engine at an endpoint, for the
 	// containers Scopes finds on engines other than c's; nil knows only c.
@@ -194,7 +194,7 @@ func lifecycle(d *ContainerDef, c *container.Client, o BuildOptions) (job.Action
 	res := inventory.Resolver(c)
 	if len(d.Scopes) > 0 {
 		if o.Scopes == nil {
-			return nil, fmt.Errorf("scopes %s: %w (run the unit in an agent with inventory: configured)", strings.Join(d.Scopes, ", "), inventory.ErrScopes)
+			return nil, fmt.Errorf("scopes %s: %w (run the network in an agent with engines: configured, whose repository knows the scopes)", strings.Join(d.Scopes, ", "), inventory.ErrScopes)
 		}
 		res = o.Scopes
 	}

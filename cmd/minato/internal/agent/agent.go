@@ -59,9 +59,10 @@ type Agent struct {
 // engine of a configuration without engines: its checks keep their
 // names.
 type engine struct {
-	name   string
-	client *container.Client
-	inv    *dockerinv.Engine
+	name    string
+	address string // the host node's IPv4 address, when configured
+	client  *container.Client
+	inv     *dockerinv.Engine
 }
 
 // suffix is what the engine's checks' names end with.
@@ -88,8 +89,12 @@ func New(cfg Config, getenv func(string) string, log *slog.Logger) (*Agent, erro
 			return nil, err
 		}
 		a.closers = append(a.closers, fleet)
+		addr := map[string]string{}
+		for _, ec := range cfg.Engines {
+			addr[ec.Name] = ec.Address
+		}
 		for _, e := range fleet.Engines() {
-			a.engines = append(a.engines, engine{name: e.Name(), client: e.Client(), inv: e})
+			a.engines = append(a.engines, engine{name: e.Name(), address: addr[e.Name()], client: e.Client(), inv: e})
 		}
 		a.inv = fleet
 	} else {
@@ -192,7 +197,7 @@ func (a *Agent) engineChecks(e engine) error {
 		}
 	}
 	if a.cfg.Events.Enabled {
-		stream, err := mdocker.NewEventStream(e.client, deps.Baseline, "agent-events"+e.suffix(), mdocker.EventStreamOptions{Logger: a.log})
+		stream, err := mdocker.NewEventStream(e.client, deps.Baseline, "agent-events"+sanitize(e.suffix()), mdocker.EventStreamOptions{Logger: a.log})
 		if err != nil {
 			return fmt.Errorf("events: %w", err)
 		}

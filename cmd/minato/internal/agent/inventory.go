@@ -44,10 +44,13 @@ type follower struct {
 }
 
 // newFollower builds the follower of engine e, writing to repo.
-func newFollower(e *dockerinv.Engine, repo inventory.Repository, cfg InventoryConfig, log *slog.Logger) (*follower, error) {
-	addr, ok := hinemos.AddressFromEndpoint(e.Endpoint())
-	if !ok {
-		addr = "127.0.0.1" // the scripts' default -i
+func newFollower(e *dockerinv.Engine, address string, repo inventory.Repository, cfg InventoryConfig, log *slog.Logger) (*follower, error) {
+	addr := address
+	if addr == "" {
+		var ok bool
+		if addr, ok = hinemos.AddressFromEndpoint(e.Endpoint()); !ok {
+			addr = "127.0.0.1" // the scripts' default -i
+		}
 	}
 	lang := cfg.Lang
 	if lang == "" {
@@ -232,7 +235,7 @@ func (a *Agent) inventory() error {
 		return nil
 	}
 	for _, e := range a.engines {
-		f, err := newFollower(e.inv, repo, a.cfg.Inventory, a.log)
+		f, err := newFollower(e.inv, e.address, repo, a.cfg.Inventory, a.log)
 		if err != nil {
 			return fmt.Errorf("inventory: engine %s: %w", e.name, err)
 		}

@@ -104,6 +104,7 @@ engines:
   - {name: h2, host: %q}
   - {name: h3, host: %q, timeout: 2s}
 inventory: {sync: true, repository: %q, resync: 1h}
+events: {enabled: true}
 checks:
   - {name: state, monitor: container-status, interval: 1s, targets: {scopes: [%s]}}
 `, local.Host, second.Host, down, repoPath, w1))
@@ -159,6 +160,11 @@ checks:
 		return ok && !n.Managed && n.Variables[hinemos.VarStatus] == "exited" && !gone && !old && renamed
 	})
 
+	// Each engine has its event stream, named after it.
+	for _, name := range []string{"events@h1", "events@h2", "events@h3"} {
+		_, err := a.runner.CheckOnce(ctx, name)
+		assert.ErrorContains(t, err, "watchers have no one-shot round", "%s exists and is a watch", name)
+	}
 	// The engine that is down is reported, the others answer.
 	srv := httptest.NewServer(a.handler())
 	defer srv.Close()

@@ -68,7 +68,7 @@ func TestUsageErrors(t *testing.T) {
 func TestHelp(t *testing.T) {
 	code, out, _ := run(t, "", "job", "stop", "-h")
 	assert.Equal(t, 0, code)
-	assert.Contains(t, out, "Usage: minato job stop (-c ID[*] | -n NAME[*]) [options]")
+	assert.Contains(t, out, "Usage: minato job stop (-c ID[*] | -n NAME[*] | --scope SCOPE) [options]")
 	assert.Contains(t, out, "-t WAIT")
 	code, out, _ = run(t, "", "job", "rm", "--help")
 	assert.Equal(t, 0, code)

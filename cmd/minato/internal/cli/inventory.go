@@ -255,10 +255,7 @@ func (f *fleetFlags) resolve(fs *flag.FlagSet, env Env, needName bool) (fleetSpe
 			}
 			name = dockerinv.LocalName
 		}
-		spec.cfg.Engines = []dockerinv.EngineConfig{{Name: name, Host: cc.Host, APIVersion: cc.APIVersion, TLS: cc.TLS, Timeout: cc.Timeout}}
-		if f.engine.address != "" {
-			spec.addresses[name] = f.engine.address
-		}
+		spec.cfg.Engines = []dockerinv.EngineConfig{{Name: name, Host: cc.Host, APIVersion: cc.APIVersion, TLS: cc.TLS, Timeout: cc.Timeout, Address: f.engine.address}}
 	}
 	if f.facility != "" {
 		if err := inventory.ValidFacilityID(f.facility); err != nil {
@@ -266,23 +263,29 @@ func (f *fleetFlags) resolve(fs *flag.FlagSet, env Env, needName bool) (fleetSpe
 		}
 	}
 	for _, e := range spec.cfg.Engines {
-		if _, ok := spec.addresses[e.Name]; ok {
-			continue
-		}
-		host := e.Host
-		if host == "" {
-			host = container.DefaultHost
-		}
-		if a, ok := hinemos.AddressFromEndpoint(host); ok {
-			spec.addresses[e.Name] = a
-		} else {
-			spec.addresses[e.Name] = "127.0.0.1" // the scripts' default for -i
-		}
+		spec.addresses[e.Name] = hostAddress(e)
 	}
 	if err := spec.cfg.Validate(); err != nil {
 		return spec, err
 	}
 	return spec, nil
+}
+
+// hostAddress is the IPv4 address of an engine's host node: its
+// configured address, else its endpoint's IP, else 127.0.0.1 (the
+// Hinemos scripts' default -i).
+func hostAddress(e dockerinv.EngineConfig) string {
+	if e.Address != "" {
+		return e.Address
+	}
+	host := e.Host
+	if host == "" {
+		host = container.DefaultHost
+	}
+	if a, ok := hinemos.AddressFromEndpoint(host); ok {
+		return a
+	}
+	return "127.0.0.1"
 }
 
 func runInventoryScript(ctx context.Context, op string, args []string, env Env) error {
@@ -377,8 +380,7 @@ func syncEngines(ctx context.Context, env Env, spec fleetSpec, rf repoFlags, lan
 	items := map[string][]inventory.Item{}
 	for _, e := range snap.Engines {
 		if !e.Up() {
-			errs = append(errs, &inventory.EngineError{Engine: e.Name, Endpoint: e.Endpoint, Err: e.Error})
-			fmt.Fprintf(env.Stderr, "minato: engine %s (%s) did not answer, skipped: %s\n", e.Name, e.Endpoint, e.Error)
+			errs = append(errs, fmt.Errorf("skipped, nothing of it changed in the repository: %w", &inventory.EngineError{Engine: e.Name, Endpoint: e.Endpoint, Err: e.Error}))
 			continue
 		}
 		s, err := hinemos.New(hinemos.Config{HostFacilityID: e.Name, HostAddress: spec.addresses[e.Name], Lang: lang}, repo, hinemos.WithLog(env.Stdout))
@@ -450,6 +452,7 @@ func runInventoryShow(ctx context.Context, args []string, env Env) error {
 	if *format == "json" {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(snap); err != nil {
 			return err
 		}
@@ -587,6 +590,7 @@ func runInventoryDiff(ctx context.Context, args []string, env Env) error {
 	if *format == "json" {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(c); err != nil {
 			return err
 		}
@@ -733,9 +737,12 @@ func runInventoryScope(ctx context.Context, args []string, env Env) error {
 	var rf repoFlags
 	rf.register(fs, true)
 	config := fs.String("config", "", "the agent configuration `FILE` whose inventory.repository to use")
-	name := fs.String("name", "", "the scope's display `NAME` (add; default: the ID)")
-	parent := fs.String("parent", "", "the `PARENT` scope's ID (add; default: top level)")
-	desc := fs.String("description", "", "free `TEXT` (add)")
+	var name, parent, desc string
+	if op == "add" {
+		fs.StringVar(&name, "name", "", "the scope's display `NAME` (default: the ID)")
+		fs.StringVar(&parent, "parent", "", "the `PARENT` scope's ID (default: top level)")
+		fs.StringVar(&desc, "description", "", "free `TEXT`")
+	}
 	pos, err := parse(fs, args[1:], env.Stdout)
 	if err != nil {
 		return err
@@ -760,7 +767,7 @@ func runInventoryScope(ctx context.Context, args []string, env Env) error {
 	defer done()
 	switch op {
 	case "add":
-		s := inventory.Scope{FacilityID: pos[0], FacilityName: *name, Parent: *parent, Description: *desc}
+		s := inventory.Scope{FacilityID: pos[0], FacilityName: name, Parent: parent, Description: desc}
 		if s.FacilityName == "" {
 			s.FacilityName = s.FacilityID
 		}

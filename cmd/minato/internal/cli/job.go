@@ -69,7 +69,7 @@ type scopeFlags struct {
 }
 
 func (sf *scopeFlags) register(fs *flag.FlagSet) {
-	fs.Var(&sf.scopes, "scope", "select the containers whose nodes are in repository `SCOPE` (or a scope below it), on every engine; -c/-n then narrow (repeatable)")
+	fs.Var(&sf.scopes, "scope", "select the containers whose nodes are in repository `SCOPE` (or a scope below it), on the engines of --config (or --engine); -c/-n then narrow (repeatable)")
 	fs.StringVar(&sf.repo, "repo", "", "the repository `FILE` for --scope (default: the configuration's, else $XDG_STATE_HOME/minato/inventory.db)")
 	fs.StringVar(&sf.config, "config", "", "the agent configuration `FILE` whose engines --scope may reach")
 	fs.StringVar(&sf.facility, "engine", "", "with --scope: the `NAME` (host facility ID) of the engine at -i/DOCKER_HOST, or of one engine of --config")
@@ -80,6 +80,18 @@ type jobConn struct {
 	// c is the engine of -i/-p or DOCKER_HOST, or the first configured.
 	c     *container.Client
 	fleet *dockerinv.Fleet // with --scope
+	// partial is why some of the scope's containers could not be
+	// selected (an engine down): the job then exits 9 at best.
+	partial error
+}
+
+// exitCode is code, or 9 when code is 0 and part of the selection was
+// missed.
+func (j *jobConn) exitCode(code int) int {
+	if code == 0 && j.partial != nil {
+		return job.ExitFailed
+	}
+	return code
 }
 
 // action returns the Action mk makes, on the engine of each Target.
@@ -153,10 +165,11 @@ func connectScopes(ctx context.Context, fs *flag.FlagSet, ef *engineFlags, sf *s
 		return nil, nil, err
 	}
 	rf := repoFlags{path: sf.repo}
-	repo, err := rf.openFile(spec.agent)
+	repo, done, err := rf.open(ctx, spec.agent)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer done()
 	fleet, err := dockerinv.New(spec.cfg)
 	if err != nil {
 		return nil, nil, err
@@ -178,14 +191,15 @@ func connectScopes(ctx context.Context, fs *flag.FlagSet, ef *engineFlags, sf *s
 		return nil, nil, err
 	}
 	if err != nil {
-		// Some engines answered: act on their containers, say what was missed.
-		fmt.Fprintf(env.Stderr, "minato: %s\n", explain(err))
+		// Some engines answered: act on their containers, say what was
+		// missed, and exit 9 at best.
+		fmt.Fprintf(env.Stderr, "minato: some containers of %s could not be selected: %s\n", sel, explain(err))
 	}
 	if len(ts) == 0 {
 		fleet.Close()
 		return nil, nil, fmt.Errorf("no container matches %s", sel)
 	}
-	return &jobConn{c: fleet.Engines()[0].Client(), fleet: fleet}, ts, nil
+	return &jobConn{c: fleet.Engines()[0].Client(), fleet: fleet, partial: err}, ts, nil
 }
 
 func runLifecycle(ctx context.Context, op string, args []string, env Env) int {
@@ -195,7 +209,7 @@ func runLifecycle(ctx context.Context, op string, args []string, env Env) int {
 		"restart": "Restart the selected containers that are running; others are skipped.",
 		"rm":      "Remove the selected containers that are stopped (exited, created, dead).\nWithout -f a running container is not touched and counts as failed.",
 	}[op]
-	fs := newFlagSet("minato job "+op, "minato job "+op+" (-c ID[*] | -n NAME[*]) [options]", about)
+	fs := newFlagSet("minato job "+op, "minato job "+op+" (-c ID[*] | -n NAME[*] | --scope SCOPE) [options]", about)
 	var ef engineFlags
 	ef.register(fs)
 	var sf scopeFlags
@@ -250,7 +264,7 @@ func runLifecycle(ctx context.Context, op string, args []string, env Env) int {
 	a := jc.action(mk)
 	rep := job.Run(ctx, a, ts, job.RunOptions{Concurrency: parallel})
 	printResults(env, rep)
-	return rep.ExitCode()
+	return jc.exitCode(rep.ExitCode())
 }
 
 func printResults(env Env, rep job.Report) {
@@ -265,7 +279,7 @@ func oneLine(s string) string {
 }
 
 func runExec(ctx context.Context, args []string, env Env) int {
-	fs := newFlagSet("minato job exec", `minato job exec (-c ID[*] | -n NAME[*]) [options] "COMMAND"`,
+	fs := newFlagSet("minato job exec", `minato job exec (-c ID[*] | -n NAME[*] | --scope SCOPE) [options] "COMMAND"`,
 		"Run COMMAND in each selected running container, one after another, relaying its\n"+
 			"stdout and stderr. COMMAND is split into words like a shell does (quotes and\n"+
 			"backslashes) and run directly, without a shell; --shell runs it with sh -c.\n"+
@@ -335,11 +349,11 @@ func runExec(ctx context.Context, args []string, env Env) int {
 	if !ran {
 		return job.ExitFailed
 	}
-	return code
+	return jc.exitCode(code)
 }
 
 func runDownload(ctx context.Context, args []string, env Env) int {
-	fs := newFlagSet("minato job download", "minato job download (-c ID[*] | -n NAME[*]) [options] SOURCE DESTINATION",
+	fs := newFlagSet("minato job download", "minato job download (-c ID[*] | -n NAME[*] | --scope SCOPE) [options] SOURCE DESTINATION",
 		"Copy the file or directory SOURCE out of each selected container (running or\n"+
 			"not) into the existing directory DESTINATION as a tar archive, owners, modes\n"+
 			"and times kept. The archive is named <container>_<source>.tar (\"/\" in the\n"+
@@ -370,5 +384,5 @@ func runDownload(ctx context.Context, args []string, env Env) int {
 			fmt.Fprintf(env.Stderr, "%s %s Failed: %s\n", r.Target.ShortID(), r.Target.Name, oneLine(r.Err.Error()))
 		}
 	}
-	return rep.ExitCode()
+	return jc.exitCode(rep.ExitCode())
 }
