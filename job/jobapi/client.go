@@ -155,6 +155,16 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (in
 	return resp.StatusCode, nil
 }
 
+// Call sends a request to another route of the agent under [Prefix] (its
+// inventory and HA routes share the job API's token, TLS and errors):
+// body, when not nil, is sent as JSON, and a 2xx answer is decoded into
+// out (when not nil). Errors are those of the typed methods: an
+// [*UnreachableError], or an [*Error] with the agent's status and message.
+func (c *Client) Call(ctx context.Context, method, path string, body, out any) error {
+	_, err := c.do(ctx, method, path, body, out)
+	return err
+}
+
 func runPath(id string) string { return "/runs/" + url.PathEscape(id) }
 
 // Submit submits a run (see [SubmitRequest]); created is false when
