@@ -46,13 +46,17 @@ type Agent struct {
 	inv     inventory.Inventory  // every engine, for /api/v1/inventory
 	repo    inventory.Repository // nil unless inventory.sync or a check selects by scope
 	follow  []*follower
-	runner  *monitor.Runner
-	fan     *notify.FanOut
-	jobs    *jobs // nil when the job scheduler does not run
-	closers []io.Closer
-	ready   chan string // the address the HTTP server listens on
-	started time.Time
-	events  atomic.Uint64 // engine events received, for /metrics
+	ha      *haRuntime // nil without an ha: section
+	// haCancel stops the HA part (the final action "stop the service").
+	haCancel   context.CancelCauseFunc
+	haStopOnce sync.Once
+	runner     *monitor.Runner
+	fan        *notify.FanOut
+	jobs       *jobs // nil when the job scheduler does not run
+	closers    []io.Closer
+	ready      chan string // the address the HTTP server listens on
+	started    time.Time
+	events     atomic.Uint64 // engine events received, for /metrics
 }
 
 // engine is one engine the agent watches. name is empty for the single
@@ -147,6 +151,9 @@ func (a *Agent) build() error {
 		return err
 	}
 	if err := a.inventory(); err != nil {
+		return err
+	}
+	if err := a.buildHA(); err != nil {
 		return err
 	}
 	if a.cfg.jobsEnabled() {
@@ -372,6 +379,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, f := range a.follow {
 		wg.Go(func() { f.run(runCtx) })
 	}
+	if a.ha != nil {
+		wg.Go(func() {
+			if err := a.runHA(runCtx); err != nil {
+				errc <- fmt.Errorf("ha: %w", err)
+			}
+		})
+	}
 	if a.jobs != nil {
 		wg.Go(func() {
 			// When runCtx ends the scheduler detaches from running units:
@@ -388,7 +402,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	cancel()
 	// The whole stop fits in ShutdownTimeout, with a margin for exit.
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout-250*time.Millisecond)
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), a.stopBudget()-250*time.Millisecond)
 	defer scancel()
 	_ = srv.Shutdown(sctx)
 	done := make(chan struct{})

@@ -89,6 +89,8 @@ type Config struct {
 	Jobs JobsConfig `json:"jobs"`
 	// API secures the HTTP API.
 	API APIConfig `json:"api"`
+	// HA makes this agent a node of a failover cluster.
+	HA *HAConfig `json:"ha,omitempty"`
 
 	// What Load read from the files named above.
 	jobnetData [][]byte
@@ -266,6 +268,18 @@ func Load(path string) (Config, error) {
 		rel(&cfg.Jobs.Store)
 		rel(&cfg.Jobs.SpillDir)
 		rel(&cfg.Inventory.Repository)
+		if h := cfg.HA; h != nil {
+			rel(&h.KeyFile)
+			if w := h.Witness.HTTP; w != nil {
+				rel(&w.CAFile)
+			}
+			if e := h.Witness.Etcd; e != nil {
+				rel(&e.CAFile)
+				rel(&e.CertFile)
+				rel(&e.KeyFile)
+				rel(&e.PasswordFile)
+			}
+		}
 		if h := cfg.Inventory.Hinemos; h != nil {
 			rel(&h.PasswordFile)
 			rel(&h.CAFile)
@@ -398,12 +412,12 @@ func (c Config) validate(nested bool) error {
 		add("listen", "%q: want HOST:PORT such as %s", c.Listen, DefaultListen)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		add("listen", "%q: port must be 0 to 65535", c.Listen)
-	} else if !httpguard.LoopbackListen(c.Listen) && c.jobsEnabled() {
+	} else if !httpguard.LoopbackListen(c.Listen) && (c.jobsEnabled() || c.HA != nil) {
 		if c.API.TokenFile == "" {
-			add("api.token_file", "required when listen (%s) is not loopback and the job scheduler runs: without a token the job API answers on loopback only", c.Listen)
+			add("api.token_file", "required when listen (%s) is not loopback and the job scheduler or HA runs: without a token their API answers on loopback only", c.Listen)
 		}
 		if c.TLS == nil && !c.Insecure {
-			add("tls", "required when listen (%s) is not loopback and the job scheduler runs: job output and the token would cross the network in the clear (set insecure: true only on an isolated management network)", c.Listen)
+			add("tls", "required when listen (%s) is not loopback and the job scheduler or HA runs: job output, controls and the token would cross the network in the clear (set insecure: true only on an isolated management network)", c.Listen)
 		}
 	}
 	if c.TLS != nil {
@@ -454,7 +468,10 @@ func (c Config) validate(nested bool) error {
 	if c.MaxConcurrent < 0 {
 		add("max_concurrent", "%d: want 0 (default 10) or more", c.MaxConcurrent)
 	}
-	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync {
+	if c.HA != nil {
+		errs = append(errs, c.HA.validate()...)
+	}
+	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync && c.HA == nil {
 		add("checks", "nothing to do: give checks, enable events, the job scheduler or the inventory sync, or list jobnets")
 	}
 	names := map[string]int{}

@@ -3,13 +3,16 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/minato-ops/minato/ha"
 	"github.com/minato-ops/minato/internal/httpguard"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job/jobapi"
@@ -24,6 +27,8 @@ import (
 //	GET /metrics         open: Prometheus text or OpenMetrics; JSON (Accept: application/json) is guarded
 //	GET /api/v1/status   guarded: the latest evaluation of every check and target, as JSON
 //	GET /api/v1/inventory guarded: a snapshot of every engine (?kind=container|image|network|volume, ?name=PATTERN)
+//	GET /api/v1/ha       guarded: the cluster and groups as this node sees them, and the latest HA events
+//	POST /api/v1/ha/groups/{group}/{move|suspend|resume}  guarded, JSON: {"node": "..."} for move
 //	/api/v1/...          guarded: the job API (job/jobapi), when the scheduler runs
 //
 // Guarded routes need the token (api.token_file), or, without one, a
@@ -57,6 +62,50 @@ func (a *Agent) handler() http.Handler {
 			return
 		}
 		a.writeInventory(w, r)
+	})
+	mux.HandleFunc("GET /api/v1/ha", func(w http.ResponseWriter, r *http.Request) {
+		if rf := guard.Read(r); rf != nil {
+			httpguard.WriteRefusal(w, rf)
+			return
+		}
+		if a.ha == nil {
+			httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusNotFound, Msg: "this agent is not an HA node: give it an ha: section"})
+			return
+		}
+		writeJSON(w, http.StatusOK, a.haReport())
+	})
+	mux.HandleFunc("POST /api/v1/ha/groups/{group}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		if rf := guard.Write(r); rf != nil {
+			httpguard.WriteRefusal(w, rf)
+			return
+		}
+		if a.ha == nil {
+			httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusNotFound, Msg: "this agent is not an HA node: give it an ha: section"})
+			return
+		}
+		var body struct {
+			Node string `json:"node"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusBadRequest, Msg: "body: want {\"node\": \"NAME\"} (move) or {}: " + err.Error()})
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Minute)
+		defer cancel()
+		if err := a.haGroupAction(ctx, r.PathValue("group"), r.PathValue("action"), body.Node); err != nil {
+			status := http.StatusConflict
+			switch {
+			case errors.Is(err, errBadRequest):
+				status = http.StatusBadRequest
+			case errors.Is(err, ha.ErrUnknownGroup):
+				status = http.StatusNotFound
+			}
+			httpguard.WriteRefusal(w, &httpguard.Refusal{Status: status, Msg: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, a.haReport())
 	})
 	if a.jobs != nil {
 		mux.Handle(jobapi.Prefix+"/", a.jobs.api)
@@ -92,6 +141,16 @@ func (a *Agent) writeStatus(w http.ResponseWriter) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(rep)
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 // writeInventory answers /api/v1/inventory with a fresh snapshot.

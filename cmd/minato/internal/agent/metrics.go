@@ -1,6 +1,10 @@
 package agent
 
 import (
+	"strconv"
+
+	"github.com/minato-ops/minato/ha"
+	"github.com/minato-ops/minato/ha/cluster"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/monitor/output/notify"
 	"github.com/minato-ops/minato/monitor/output/prom"
@@ -22,6 +26,13 @@ var (
 	descEvents        = prometheus.NewDesc("minato_engine_events_total", "Engine events the agent's event stream received and judged since it started.", nil, nil)
 	descInvSyncs      = prometheus.NewDesc("minato_inventory_syncs_total", "Repository syncs of the engine's containers (add, delete, update) since the agent started.", []string{"engine"}, nil)
 	descInvFailures   = prometheus.NewDesc("minato_inventory_sync_failures_total", "Repository syncs that failed (engine down, repository locked or failing); the repository is then unchanged for the engine.", []string{"engine"}, nil)
+	descHANode        = prometheus.NewDesc("minato_ha_node_up", "1 while the HA node is up as this node sees it (heard within the timeout; this node: running and not isolated).", []string{"node"}, nil)
+	descHAGroupLocal  = prometheus.NewDesc("minato_ha_group_online", "1 while the group is online on this node.", []string{"group"}, nil)
+	descHAGroupHolder = prometheus.NewDesc("minato_ha_group_holder", "1 for the node holding the group, as this node sees it.", []string{"group", "node"}, nil)
+	descHAGroupEpoch  = prometheus.NewDesc("minato_ha_group_epoch", "The newest epoch (fencing token) of the group known here.", []string{"group"}, nil)
+	descHARTT         = prometheus.NewDesc("minato_ha_heartbeat_rtt_seconds", "The last heartbeat round trip to the node on the network.", []string{"node", "network"}, nil)
+	descHABeats       = prometheus.NewDesc("minato_ha_heartbeats_total", "Heartbeat datagrams sent, received (accepted) and rejected.", []string{"direction"}, nil)
+	descHAChanges     = prometheus.NewDesc("minato_ha_transitions_total", "Takeovers, failovers, self-fences (isolations) and leases lost on this node.", []string{"kind"}, nil)
 	descInvLast       = prometheus.NewDesc("minato_inventory_last_sync_timestamp_seconds", "When the engine's containers were last synced into the repository (Unix time).", []string{"engine"}, nil)
 )
 
@@ -29,7 +40,8 @@ var (
 type agentCollector struct{ a *Agent }
 
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descNotifySent, descNotifyDropped, descNotifyPending, descRuns, descQueueRunning, descQueueStopped, descNextDue, descStoreUp, descChecks, descEvents, descInvSyncs, descInvFailures, descInvLast} {
+	for _, d := range []*prometheus.Desc{descNotifySent, descNotifyDropped, descNotifyPending, descRuns, descQueueRunning, descQueueStopped, descNextDue, descStoreUp, descChecks, descEvents, descInvSyncs, descInvFailures, descInvLast,
+		descHANode, descHAGroupLocal, descHAGroupHolder, descHAGroupEpoch, descHARTT, descHABeats, descHAChanges} {
 		ch <- d
 	}
 }
@@ -50,6 +62,9 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		if t := f.lastOK.Load(); t != 0 {
 			ch <- prometheus.MustNewConstMetric(descInvLast, prometheus.GaugeValue, float64(t)/1e9, name)
 		}
+	}
+	if a.ha != nil {
+		collectHA(ch, a.ha)
 	}
 	j := a.jobs
 	if j == nil {
@@ -100,4 +115,49 @@ func (a *Agent) registry() *prometheus.Registry {
 		agentCollector{a},
 	)
 	return reg
+}
+
+func collectHA(ch chan<- prometheus.Metric, rt *haRuntime) {
+	st := rt.cluster.Status()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, n := range st.Nodes {
+		up := 0.0
+		if n.State == cluster.NodeUp {
+			up = 1
+		}
+		gauge(descHANode, up, n.Name)
+		for i, nw := range n.Networks {
+			if nw.RTT > 0 {
+				gauge(descHARTT, nw.RTT.Seconds(), n.Name, strconv.Itoa(i))
+			}
+		}
+	}
+	for _, g := range st.Groups {
+		online := 0.0
+		if g.Local == ha.Online {
+			online = 1
+		}
+		gauge(descHAGroupLocal, online, g.Name)
+		gauge(descHAGroupEpoch, float64(g.Epoch), g.Name)
+		for _, n := range st.Nodes {
+			held := 0.0
+			if g.Holder == n.Name {
+				held = 1
+			}
+			gauge(descHAGroupHolder, held, g.Name, n.Name)
+		}
+	}
+	c := st.Counters
+	counter(descHABeats, c.HeartbeatsSent, "sent")
+	counter(descHABeats, c.HeartbeatsReceived, "received")
+	counter(descHABeats, c.HeartbeatsRejected, "rejected")
+	counter(descHAChanges, c.Takeovers, "takeover")
+	counter(descHAChanges, c.Failovers, "failover")
+	counter(descHAChanges, c.Isolations, "isolation")
+	counter(descHAChanges, c.LeasesLost, "lease_lost")
 }

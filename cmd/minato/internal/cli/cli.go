@@ -44,6 +44,7 @@ Usage:
   minato monitor host-status|cpu|memory|disk|network|process|container-status|events [options]
   minato inventory add|delete|update -f HOST_FACILITY_ID [-i ADDRESS [-p PORT]]   the Hinemos repository scripts
   minato inventory sync|show|diff|export|scope ...   many engines as data, the repository, scopes
+  minato ha status|move GROUP NODE|suspend GROUP|resume GROUP   a running agent's failover cluster
   minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
   minato version
 
@@ -74,6 +75,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runAgent(ctx, args[1:], env)
 	case "inventory":
 		return runInventory(ctx, args[1:], env)
+	case "ha":
+		return runHA(ctx, args[1:], env)
 	case "ps":
 		err = runPS(ctx, args[1:], env)
 	case "version", "--version":
@@ -83,7 +86,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprint(env.Stdout, topUsage)
 		return 0
 	default:
-		err = usagef("unknown command %q: want agent, inventory, job, jobnet, monitor, ps or version", args[0])
+		err = usagef("unknown command %q: want agent, ha, inventory, job, jobnet, monitor, ps or version", args[0])
 	}
 	return report(env, err)
 }
