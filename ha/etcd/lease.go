@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -351,4 +352,39 @@ func checkKey(key, node string) error {
 		return fmt.Errorf("etcd: %s: empty node name", key)
 	}
 	return nil
+}
+
+// Claim records, once, that the holder of key at epoch does item (a due
+// time of a job network): in one transaction it checks that key is still
+// held under epoch (its create revision) and that item was not claimed
+// under key before, and then writes the claim, kept for keep (at least a
+// minute; etcd expires it afterwards). It returns true when this call made
+// the claim, false when the hold has moved on (a newer epoch, or no
+// holder) or item was claimed already, and an error when etcd could not
+// be asked. Claims live under "<key>/claims/".
+func (l *Lease) Claim(ctx context.Context, key string, epoch ha.Epoch, item string, keep time.Duration) (bool, error) {
+	if key == "" || item == "" {
+		return false, errors.New("etcd: claim: empty key or item")
+	}
+	keep = max(keep, time.Minute)
+	ctx, cancel := l.bound(ctx)
+	defer cancel()
+	lease, err := l.cli.Grant(ctx, int64(keep/time.Second))
+	if err != nil {
+		return false, fmt.Errorf("etcd: claim %s under %s: %w", item, key, err)
+	}
+	holdKey, claimKey := l.prefix+key, l.prefix+key+"/claims/"+item
+	resp, err := l.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(holdKey), "=", int64(epoch)),
+			clientv3.Compare(clientv3.CreateRevision(claimKey), "=", 0)).
+		Then(clientv3.OpPut(claimKey, strconv.FormatUint(uint64(epoch), 10), clientv3.WithLease(lease.ID))).
+		Commit()
+	if err != nil {
+		l.revoke(lease.ID)
+		return false, fmt.Errorf("etcd: claim %s under %s: %w", item, key, err)
+	}
+	if !resp.Succeeded {
+		l.revoke(lease.ID)
+	}
+	return resp.Succeeded, nil
 }

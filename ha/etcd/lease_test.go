@@ -409,3 +409,48 @@ func TestConfigValidate(t *testing.T) {
 		assert.ErrorContains(t, errNew, err.Error())
 	}
 }
+
+// TestClaimOncePerHold: a due time is claimed once under the holder's
+// epoch; a second claim of it fails, even by the holder; after a handover
+// the old holder's epoch claims nothing, the new one's claims what was
+// not claimed; etcd down is an error.
+func TestClaimOncePerHold(t *testing.T) {
+	srv := etcdtest.Start(t)
+	a, b := newLease(t, srv), newLease(t, srv)
+	ga, err := a.Acquire(ctxT(t), "c1/web", "a", ttl)
+	require.NoError(t, err)
+
+	ok, err := a.Claim(ctxT(t), "c1/web", ga.Epoch, "net@T1", time.Hour)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = a.Claim(ctxT(t), "c1/web", ga.Epoch, "net@T1", time.Hour)
+	require.NoError(t, err)
+	assert.False(t, ok, "claimed once")
+	ok, err = b.Claim(ctxT(t), "c1/web", ga.Epoch+1, "net@T2", time.Hour)
+	require.NoError(t, err)
+	assert.False(t, ok, "an epoch that does not hold the key claims nothing")
+
+	require.NoError(t, a.Release(ctxT(t), ga))
+	gb, err := b.Acquire(ctxT(t), "c1/web", "b", ttl)
+	require.NoError(t, err)
+	require.Greater(t, gb.Epoch, ga.Epoch)
+	ok, err = a.Claim(ctxT(t), "c1/web", ga.Epoch, "net@T2", time.Hour)
+	require.NoError(t, err)
+	assert.False(t, ok, "the deposed holder's epoch is fenced off")
+	ok, err = b.Claim(ctxT(t), "c1/web", gb.Epoch, "net@T1", time.Hour)
+	require.NoError(t, err)
+	assert.False(t, ok, "T1 ran under the old holder: not again")
+	ok, err = b.Claim(ctxT(t), "c1/web", gb.Epoch, "net@T2", time.Hour)
+	require.NoError(t, err)
+	assert.True(t, ok)
+
+	// The hold key is untouched by the claims under it.
+	node, epoch, err := b.Holder(ctxT(t), "c1/web")
+	require.NoError(t, err)
+	assert.Equal(t, "b", node)
+	assert.Equal(t, gb.Epoch, epoch)
+
+	srv.Stop()
+	_, err = b.Claim(ctxT(t), "c1/web", gb.Epoch, "net@T3", time.Hour)
+	assert.Error(t, err)
+}

@@ -65,7 +65,7 @@ func (l *Loader) Entry(def []byte) (scheduler.Entry, error) {
 	if err != nil {
 		return scheduler.Entry{}, err
 	}
-	return scheduler.Entry{Name: d.Name, Overlap: scheduler.OverlapAllow, Queue: d.Queue, Definition: def, Build: l.Build}, nil
+	return scheduler.Entry{Name: d.Name, Overlap: scheduler.OverlapAllow, Queue: d.Queue, Group: d.Group, Definition: def, Build: l.Build}, nil
 }
 
 // Configured returns the Entry of a configured job file: its schedule (on
@@ -76,7 +76,7 @@ func (l *Loader) Configured(def []byte) (scheduler.Entry, error) {
 	if err != nil {
 		return scheduler.Entry{}, err
 	}
-	e := scheduler.Entry{Name: d.Name, Queue: d.Queue, Definition: def, Build: l.Build}
+	e := scheduler.Entry{Name: d.Name, Queue: d.Queue, Group: d.Group, Definition: def, Build: l.Build}
 	if s := d.Schedule; s != nil {
 		if e.Schedule, err = s.Schedule(l.o.Calendars); err != nil {
 			return scheduler.Entry{}, err

@@ -35,6 +35,10 @@ type Definition struct {
 	// Schedule says when `minato agent` runs the network; nil means only
 	// when submitted.
 	Schedule *ScheduleDef `json:"schedule,omitempty"`
+	// Group is the failover group (the agent's ha: groups) the network
+	// belongs to: it runs only on the node that holds the group, and each
+	// due time once across a failover (scheduler.Entry.Group).
+	Group string `json:"group,omitempty"`
 }
 
 // ScheduleDef is a Definition's schedule: a cron in a zone, optionally on
@@ -480,6 +484,9 @@ func (d *Definition) Validate() error {
 	}
 	if d.Queue != "" && !scheduler.ValidName(d.Queue) {
 		p.add("queue: %s: want a queue name of letters, digits, '.', '_' and '-'", strictyaml.Quote(d.Queue))
+	}
+	if d.Group != "" && inventory.ValidFacilityID(d.Group) != nil {
+		p.add("group: %s: want a failover group's name (letters, digits, -, _, . or @)", strictyaml.Quote(d.Group))
 	}
 	if len(d.Units) == 0 {
 		p.add("units: required: at least one unit")

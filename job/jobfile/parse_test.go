@@ -72,7 +72,7 @@ func TestParseErrorsNameEveryProblem(t *testing.T) {
 		{`units: []`, []string{"name: required", "units: required: at least one unit"}},
 		{`name: x
 colour: red
-units: [{name: a, host: {command: [x]}}]`, []string{"colour: unknown key (allowed: concurrency, name, output_limit, queue, schedule, units)"}},
+units: [{name: a, host: {command: [x]}}]`, []string{"colour: unknown key (allowed: concurrency, group, name, output_limit, queue, schedule, units)"}},
 		{`name: x
 concurrency: -1
 units: [{name: a, host: {command: [x]}, timeout: 1x, retry: {delay: soon, limit: two, backoff: 0.5, on_exit: {"300": retry, "2": maybe}}}]`, []string{

@@ -110,6 +110,11 @@ type Entry struct {
 	// Queue is the queue the network's units wait in; "" means
 	// DefaultQueue.
 	Queue string
+	// Group is the failover group the network belongs to: with a [Gate]
+	// (WithGate), its runs start only on the node that holds the group,
+	// and each due time runs once across a failover. "" means the network
+	// runs wherever this Scheduler runs.
+	Group string
 	// Definition is the network's definition (the job file's bytes); it
 	// is recorded with every run and passed back to Build.
 	Definition []byte
@@ -142,6 +147,42 @@ func WithLogger(l *slog.Logger) Option {
 func WithRunEnded(f func(RunRecord)) Option {
 	return func(s *Scheduler) { s.onEnded = f }
 }
+
+// Gate decides where the runs of networks that belong to a failover
+// group ([Entry.Group]) start: on the node that holds the group, once
+// per due time across the cluster (HA-aware scheduling).
+//
+// Admit is called before a run of network is created: for a scheduled
+// run with its due time, for a submitted one with the zero time. It
+// returns true when this node holds group now and, for a due time, no
+// other holder has run it (the Gate records the claim, under the
+// holder's fencing token, before returning true); false otherwise. An
+// error means the Gate could not tell: the run is not created here, and
+// the due time is tried again like a refused one. Admit must be safe for
+// concurrent use and should return within a few seconds (ctx bounds it).
+type Gate interface {
+	Admit(ctx context.Context, group, network string, due time.Time) (bool, error)
+}
+
+// WithGate makes the networks that name a group run only where g admits
+// them. A due time g refuses is not run here; it is kept, and when g
+// admits it later (this node took the group over), the latest such due
+// time within the network's CatchUp runs (trigger catch_up), once: so a
+// due time that the failed holder did not run runs on the new holder.
+// Submissions of such networks g refuses fail with [ErrNotHolder].
+func WithGate(g Gate) Option {
+	return func(s *Scheduler) { s.gate = g }
+}
+
+// ErrNotHolder is returned (wrapped) by Submit for a network whose group
+// this node does not hold. It wraps job.ErrState (the job API answers
+// 409).
+var ErrNotHolder = &notHolderError{}
+
+type notHolderError struct{}
+
+func (*notHolderError) Error() string { return "job: this node does not hold the network's failover group" }
+func (*notHolderError) Unwrap() error { return job.ErrState }
 
 // Definitions turns a network's definition (a job file's bytes, as
 // [Entry.Definition] holds it) into the network's Entry: its Name, Queue
@@ -288,6 +329,7 @@ type Scheduler struct {
 	log     *slog.Logger
 	onEnded func(RunRecord)
 	defs    Definitions
+	gate    Gate
 
 	// Health: the Store's last write error, since when writes fail, and
 	// how many writes are being retried.
@@ -322,6 +364,10 @@ type entry struct {
 	// record; unrecordedMissed counts the earlier ones since it last ran.
 	unrecorded       time.Time
 	unrecordedMissed int
+	// elsewhere is the latest due time the Gate refused (another node
+	// holds the group): run here, within CatchUp, if the Gate admits it
+	// later.
+	elsewhere time.Time
 }
 
 // activeRun is a run this process is responsible for: waiting to start
@@ -562,6 +608,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.mu.Unlock()
 		if healthy {
 			s.runDeferred(ctx, base, now)
+			if s.gate != nil && s.takeOver(ctx, base, now) && now.Add(gateRecheck).Before(next) {
+				next = now.Add(gateRecheck)
+			}
 		}
 		for _, f := range due {
 			if err := s.Health(); err != nil {
@@ -741,6 +790,14 @@ func (s *Scheduler) saveLast(ctx context.Context, e *entry) {
 // fire creates the run for a due time (once: the ID is the due time's)
 // and starts it as the overlap policy says.
 func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, trig Trigger) {
+	if !s.admitted(ctx, e, due) {
+		return
+	}
+	s.create(ctx, base, e, due, trig)
+}
+
+// create creates the run of an admitted due time and starts it.
+func (s *Scheduler) create(ctx, base context.Context, e *entry, due time.Time, trig Trigger) {
 	rec := RunRecord{ID: ScheduledRunID(e.Name, due), Network: e.Name, Trigger: trig, Due: due, Created: time.Now(),
 		Queue: e.Queue, Definition: e.Definition, Report: job.NetworkReport{Name: e.Name, State: job.Pending}}
 	created, err := s.store.CreateRun(ctx, rec)
@@ -770,6 +827,84 @@ func (s *Scheduler) fire(ctx, base context.Context, e *entry, due time.Time, tri
 		s.discardPrepared(rec.ID) // it waits (or was skipped): prepare again when it starts
 	}
 	s.log.Info("run due", "run", rec.ID, "trigger", trig)
+}
+
+// admitted asks the Gate whether a due time of a network of a group runs
+// here. A refusal keeps the due time as elsewhere, for a later takeover,
+// and marks it handled here.
+func (s *Scheduler) admitted(ctx context.Context, e *entry, due time.Time) bool {
+	if s.gate == nil || e.Group == "" {
+		return true
+	}
+	actx, cancel := context.WithTimeout(ctx, gateTimeout)
+	ok, err := s.gate.Admit(actx, e.Group, e.Name, due)
+	cancel()
+	if ok && err == nil {
+		s.mu.Lock()
+		if !e.elsewhere.After(due) {
+			e.elsewhere = time.Time{}
+		}
+		s.mu.Unlock()
+		return true
+	}
+	if err != nil {
+		s.log.Warn("HA gate could not admit the due run: not run here", "network", e.Name, "group", e.Group, "due", due, "err", err)
+	} else {
+		s.log.Info("due run belongs to the holder of its group: not run here", "network", e.Name, "group", e.Group, "due", due)
+	}
+	s.mu.Lock()
+	if due.After(e.elsewhere) {
+		e.elsewhere = due
+	}
+	s.discardPrepared(ScheduledRunID(e.Name, due))
+	s.mu.Unlock()
+	e.last = due
+	s.saveLast(ctx, e)
+	return false
+}
+
+// gateTimeout bounds one Gate.Admit.
+const gateTimeout = 10 * time.Second
+
+// gateRecheck is how often due times another node was admitted for are
+// offered to the Gate again (to be run here after a takeover).
+const gateRecheck = time.Second
+
+// takeOver runs, for each network of a group, the latest due time that was
+// refused here, when the Gate now admits it and it is within CatchUp.
+func (s *Scheduler) takeOver(ctx, base context.Context, now time.Time) (pending bool) {
+	s.mu.Lock()
+	var todo []*entry
+	for _, name := range s.order {
+		e := s.entries[name]
+		if e.elsewhere.IsZero() {
+			continue
+		}
+		if e.CatchUp <= 0 || e.elsewhere.Before(now.Add(-e.CatchUp)) {
+			e.elsewhere = time.Time{} // too old to catch up
+			continue
+		}
+		todo = append(todo, e)
+	}
+	s.mu.Unlock()
+	for _, e := range todo {
+		s.mu.Lock()
+		due := e.elsewhere
+		s.mu.Unlock()
+		actx, cancel := context.WithTimeout(ctx, gateTimeout)
+		ok, err := s.gate.Admit(actx, e.Group, e.Name, due)
+		cancel()
+		if err != nil || !ok {
+			pending = true
+			continue
+		}
+		s.mu.Lock()
+		e.elsewhere = time.Time{}
+		s.mu.Unlock()
+		s.log.Info("took the group over: running the due time its holder left", "network", e.Name, "group", e.Group, "due", due)
+		s.create(ctx, base, e, due, TriggerCatchUp)
+	}
+	return pending
 }
 
 // admit applies the overlap policy to a new run, whose record is in the
@@ -1011,6 +1146,14 @@ func (s *Scheduler) Submit(ctx context.Context, network string, o SubmitOptions)
 		return RunRecord{}, false, fmt.Errorf("submit: %w", job.NotFound("network", network))
 	}
 	network = e.Name
+	if s.gate != nil && e.Group != "" {
+		actx, cancel := context.WithTimeout(ctx, gateTimeout)
+		ok, gerr := s.gate.Admit(actx, e.Group, network, time.Time{})
+		cancel()
+		if gerr != nil || !ok {
+			return RunRecord{}, false, fmt.Errorf("submit %s: %w (group %s): submit it to the node that holds the group", network, ErrNotHolder, e.Group)
+		}
+	}
 	def := e.Definition
 	if o.Definition != nil {
 		def = o.Definition
@@ -1396,6 +1539,9 @@ func (s *Scheduler) prepareAhead() time.Duration {
 // (an earlier run is active and the overlap policy is not allow) is not
 // prepared.
 func (s *Scheduler) prepare(base context.Context, e *entry, due time.Time) {
+	if s.gate != nil && e.Group != "" {
+		return // whether it runs here is known only at its due time
+	}
 	id := ScheduledRunID(e.Name, due)
 	if _, done := s.prepared[id]; done {
 		return

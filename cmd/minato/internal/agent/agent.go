@@ -20,6 +20,7 @@ import (
 	"github.com/minato-ops/minato/inventory"
 	dockerinv "github.com/minato-ops/minato/inventory/docker"
 	"github.com/minato-ops/minato/inventory/hinemos"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/minato-ops/minato/monitor"
 	mdocker "github.com/minato-ops/minato/monitor/docker"
 	"github.com/minato-ops/minato/monitor/output/jsonout"
@@ -157,7 +158,11 @@ func (a *Agent) build() error {
 		return err
 	}
 	if a.cfg.jobsEnabled() {
-		j, err := openJobs(a.cfg, a.client, a.log, a.jobScopes())
+		var opts []scheduler.Option
+		if a.ha != nil {
+			opts = append(opts, scheduler.WithGate(haGate{a}))
+		}
+		j, err := openJobs(a.cfg, a.client, a.log, a.jobScopes(), opts...)
 		if err != nil {
 			return err
 		}

@@ -639,8 +639,19 @@ func (c Config) validateJobs(nested bool) []error {
 				add(p, err)
 			}
 		}
+		if def.Group != "" && !c.hasGroup(def.Group) {
+			add(p, fmt.Errorf("group: %q is not a group of this agent's ha: section: the network would run nowhere", def.Group))
+		}
 	}
 	return errs
+}
+
+// hasGroup reports whether the ha: section has the group.
+func (c Config) hasGroup(name string) bool {
+	if c.HA == nil {
+		return false
+	}
+	return slices.ContainsFunc(c.HA.Groups, func(g GroupConfig) bool { return g.Name == name })
 }
 
 // calendars returns the named calendars.

@@ -15,6 +15,7 @@ import (
 	"github.com/minato-ops/minato/ha/script"
 	"github.com/minato-ops/minato/ha/witness"
 	"github.com/minato-ops/minato/inventory"
+	"github.com/minato-ops/minato/job/scheduler"
 	"github.com/minato-ops/minato/monitor"
 )
 
@@ -388,12 +389,23 @@ func (a *Agent) haGroupAction(ctx context.Context, group, action, node string) e
 
 var errBadRequest = errors.New("bad request")
 
-// haHolder is what the job scheduler checks before starting the runs of
-// networks that belong to a group.
-func (a *Agent) haHolds(group string) (uint64, bool) {
-	if a.ha == nil {
-		return 0, false
+// haGate is the job scheduler's Gate: the networks of a group run on the
+// node that holds it, checked (with its epoch) before every run; with an
+// etcd lease each due time is claimed in etcd under the holder's epoch, so
+// it runs once across a failover, and a deposed holder's claim fails.
+type haGate struct{ a *Agent }
+
+// claimKeep is how long a due time's claim is kept in etcd.
+const claimKeep = 7 * 24 * time.Hour
+
+func (g haGate) Admit(ctx context.Context, group, network string, due time.Time) (bool, error) {
+	rt := g.a.ha
+	epoch, ok := rt.cluster.Holds(group)
+	if !ok {
+		return false, nil
 	}
-	e, ok := a.ha.cluster.Holds(group)
-	return uint64(e), ok
+	if rt.lease == nil || due.IsZero() {
+		return true, nil
+	}
+	return rt.lease.Claim(ctx, g.a.cfg.HA.Cluster+"/"+group, epoch, scheduler.ScheduledRunID(network, due), claimKeep)
 }

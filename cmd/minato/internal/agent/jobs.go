@@ -43,7 +43,7 @@ type jobs struct {
 // openJobs opens the store, builds the scheduler with the configured
 // networks, sweeps the containers prepared for runs that will not happen,
 // and builds the job API.
-func openJobs(cfg Config, c *container.Client, log *slog.Logger, o jobfile.LoaderOptions) (*jobs, error) {
+func openJobs(cfg Config, c *container.Client, log *slog.Logger, o jobfile.LoaderOptions, opts ...scheduler.Option) (*jobs, error) {
 	path := cfg.Jobs.Store
 	if path == "" {
 		p, err := boltstore.DefaultPath()
@@ -64,7 +64,7 @@ func openJobs(cfg Config, c *container.Client, log *slog.Logger, o jobfile.Loade
 		return nil, fmt.Errorf("jobs.store: %w", err)
 	}
 	j := &jobs{store: st, log: log, ended: map[[2]string]uint64{}, last: map[string]job.UnitState{}}
-	if err := j.build(cfg, c, path, spill, o); err != nil {
+	if err := j.build(cfg, c, path, spill, o, opts...); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
@@ -72,13 +72,13 @@ func openJobs(cfg Config, c *container.Client, log *slog.Logger, o jobfile.Loade
 	return j, nil
 }
 
-func (j *jobs) build(cfg Config, c *container.Client, path, spill string, o jobfile.LoaderOptions) error {
+func (j *jobs) build(cfg Config, c *container.Client, path, spill string, o jobfile.LoaderOptions, opts ...scheduler.Option) error {
 	o.SpillDir, o.Calendars, o.Owner = spill, cfg.calendars(), storeOwner(path)
 	loader := jobfile.NewLoader(c, o)
 	var err error
-	j.sched, err = scheduler.New(scheduler.Config{Queues: cfg.Queues, Retention: cfg.Jobs.Retention, SpillDir: spill}, j.store, j.store,
-		scheduler.WithLogger(j.log.With("component", "scheduler")), scheduler.WithRunEnded(j.runEnded),
-		scheduler.WithDefinitions(loader))
+	opts = append([]scheduler.Option{scheduler.WithLogger(j.log.With("component", "scheduler")), scheduler.WithRunEnded(j.runEnded),
+		scheduler.WithDefinitions(loader)}, opts...)
+	j.sched, err = scheduler.New(scheduler.Config{Queues: cfg.Queues, Retention: cfg.Jobs.Retention, SpillDir: spill}, j.store, j.store, opts...)
 	if err != nil {
 		return err
 	}
