@@ -181,7 +181,9 @@ var ErrNotHolder = &notHolderError{}
 
 type notHolderError struct{}
 
-func (*notHolderError) Error() string { return "job: this node does not hold the network's failover group" }
+func (*notHolderError) Error() string {
+	return "job: this node does not hold the network's failover group"
+}
 func (*notHolderError) Unwrap() error { return job.ErrState }
 
 // Definitions turns a network's definition (a job file's bytes, as
