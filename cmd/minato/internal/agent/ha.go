@@ -343,6 +343,16 @@ func (a *Agent) runHA(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// online reports whether the group is online on this node's engine.
+func (rt *haRuntime) online(group string) bool {
+	for _, g := range rt.engine.Status() {
+		if g.Group == group {
+			return g.State == ha.Online
+		}
+	}
+	return false
+}
+
 // haReport is GET /api/v1/ha.
 type haReport struct {
 	Cluster cluster.Status   `json:"cluster"`
@@ -401,8 +411,8 @@ const claimKeep = 7 * 24 * time.Hour
 func (g haGate) Admit(ctx context.Context, group, network string, due time.Time) (bool, error) {
 	rt := g.a.ha
 	epoch, ok := rt.cluster.Holds(group)
-	if !ok {
-		return false, nil
+	if !ok || !rt.online(group) {
+		return false, nil // not held here, or held but stopped here (final action stop_group)
 	}
 	if rt.lease == nil || due.IsZero() {
 		return true, nil
