@@ -167,3 +167,52 @@ ha:
 	_, e3 := holder(nodes[0])
 	assert.Greater(t, e3, e2)
 }
+
+// TestHAConfigErrors: what the agent refuses in an ha: section, with the
+// key paths.
+func TestHAConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	base := func(extra string) string {
+		return `
+ha:
+  cluster: c1
+  node: node1
+  nodes: [{name: node1, addresses: ["127.0.0.1:17001"]}, {name: node2, addresses: ["127.0.0.1:17002"]}]
+` + extra
+	}
+	cases := map[string]struct{ text, want string }{
+		"no key file": {base("  groups: [{name: web, nodes: [node1], resources: [{name: s, script: {start: {argv: [true]}}}]}]\n"),
+			"ha.key_file: required"},
+		"http and ping": {base("  key_file: k\n  witness: {http: {target: 'https://127.0.0.1'}, ping: {host: 127.0.0.1}}\n  groups: [{name: web, nodes: [node1], resources: [{name: s, script: {start: {argv: [true]}}}]}]\n"),
+			"ha.witness: give http or ping, not both"},
+		"no groups":  {base("  key_file: k\n"), "ha.groups: give at least one failover group"},
+		"both kinds": {base("  key_file: k\n  groups: [{name: web, nodes: [node1], resources: [{name: s, script: {start: {argv: [true]}}, container: {name: x, existing: true}}]}]\n"), "give exactly one of container and script"},
+		"node not in nodes": {strings.Replace(base("  key_file: k\n  groups: [{name: web, nodes: [node1], resources: [{name: s, script: {start: {argv: [true]}}}]}]\n"), "node: node1", "node: node9", 1),
+			"node9"},
+		"jobnet of an unknown group": {base("  key_file: k\n  groups: [{name: web, nodes: [node1], resources: [{name: s, script: {start: {argv: [true]}}}]}]\njobnets: [net.yaml]\n"),
+			`group: "db" is not a group of this agent's ha: section`},
+		"bad policy": {base("  key_file: k\n  groups: [{name: web, nodes: [node1], resources: [{name: s, script: {start: {argv: [true]}}, policy: {final_action: reboot}}]}]\n"),
+			`final_action: "reboot"`},
+	}
+	write(t, dir, "net.yaml", "name: n\ngroup: db\nunits: [{name: a, host: {command: [true]}}]\n")
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(write(t, dir, "agent.yaml", tc.text))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	// A key file others can read is refused when the agent is built.
+	key := filepath.Join(dir, "k")
+	require.NoError(t, os.WriteFile(key, []byte(strings.Repeat("x", 32)), 0o644))
+	cfg, err := Load(write(t, dir, "agent.yaml", base("  key_file: k\n  groups: [{name: web, nodes: [node1], resources: [{name: s, script: {start: {argv: [true]}}}]}]\n")))
+	require.NoError(t, err)
+	_, err = New(cfg, func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "lets others read the key")
+	require.NoError(t, os.Chmod(key, 0o600))
+	require.NoError(t, os.WriteFile(key, []byte("short"), 0o600))
+	_, err = New(cfg, func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "want at least 32")
+}
