@@ -138,8 +138,11 @@ func TestRealLifecycle(t *testing.T) {
 	assert.Equal(t, "running", ins.State.Status)
 	assert.Equal(t, "5", ins.Config.Labels[docker.LabelEpoch])
 
-	// An older one is refused, and leaves the container as it is.
-	err = web.Activate(ha.WithEpoch(context.Background(), 4), node)
+	// An older one from this node (the epochs' scheme changed) starts it
+	// too; from another node sharing the engine it is refused, and leaves
+	// the container as it is.
+	require.NoError(t, web.Activate(ha.WithEpoch(context.Background(), 4), node))
+	err = web.Activate(ha.WithEpoch(context.Background(), 4), ha.NodeTarget("other-node"))
 	assert.Equal(t, docker.CodeStaleEpoch, resourceErr(t, err).Code)
 	assert.Equal(t, "running", inspect(t, h, name).State.Status)
 }

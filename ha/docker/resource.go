@@ -101,9 +101,10 @@ func (r *Resource) Config() Config { return r.cfg }
 // LabelGroup, LabelResource, LabelNode and LabelEpoch (the epoch ctx
 // carries, see [ha.WithEpoch]); with Config.Existing it is an error
 // (CodeMissing). An existing container is started as it is, whatever
-// epoch it was created under, as long as that is not newer than ctx's
-// (CodeStaleEpoch): this is the node's own engine, so an older label only
-// means this node held the group before. A container of that name that
+// epoch it was created under, unless another node created it under an
+// epoch newer than ctx's (CodeStaleEpoch; only possible when nodes share
+// an engine): an older label only means this node held the group before,
+// and a newer one of this node's own, that the epochs' scheme changed. A container of that name that
 // was not created for this resource is refused (CodeForeign). The
 // container's configuration is taken from Create only when it is created:
 // to apply a changed Create, remove the container (or set
@@ -147,7 +148,7 @@ func (r *Resource) ensure(ctx context.Context, node inventory.Target, epoch ha.E
 		var ins container.InspectResult
 		ins, err = r.c.Inspect(ctx, r.cfg.Name, container.InspectOptions{})
 		if err == nil {
-			return ins, r.admit(ins, epoch, hasEpoch)
+			return ins, r.admit(ins, epoch, hasEpoch, node.Name)
 		}
 		if !container.IsNotFound(err) {
 			return ins, engineError(err)
@@ -170,16 +171,18 @@ func (r *Resource) ensure(ctx context.Context, node inventory.Target, epoch ha.E
 	return container.InspectResult{}, engineError(fmt.Errorf("container %s: created, but the engine does not find it: %w", r.cfg.Name, err))
 }
 
-// admit refuses a container that is not this resource's, or that a newer
-// holder created.
-func (r *Resource) admit(ins container.InspectResult, epoch ha.Epoch, hasEpoch bool) error {
+// admit refuses a container that is not this resource's, or that another
+// node created as a newer holder.
+func (r *Resource) admit(ins container.InspectResult, epoch ha.Epoch, hasEpoch bool, node string) error {
 	if r.cfg.Existing {
 		return nil
 	}
 	if err := r.foreign(ins); err != nil {
 		return err
 	}
-	if s, ok := ins.Labels[LabelEpoch]; ok && hasEpoch {
+	// A newer epoch on a container this node created is no other holder's
+	// (the epochs' scheme changed, as when a lease is turned on): start it.
+	if s, ok := ins.Labels[LabelEpoch]; ok && hasEpoch && ins.Labels[LabelNode] != node {
 		if theirs, err := strconv.ParseUint(s, 10, 64); err == nil && ha.Epoch(theirs) > epoch {
 			return resErr(CodeStaleEpoch, "container %s was created under epoch %d, newer than this activation's epoch %d: refusing to act for an older holder", r.cfg.Name, theirs, epoch)
 		}

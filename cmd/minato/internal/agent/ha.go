@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +41,9 @@ type HAConfig struct {
 	Timeout      time.Duration `json:"timeout,omitempty"`
 	LeaseTTL     time.Duration `json:"lease_ttl,omitempty"`
 	MaxClockSkew time.Duration `json:"max_clock_skew,omitempty"`
+	// WitnessTimeout bounds one probe of the witness; default 5s (a
+	// witness's own timeout above it is cut to it).
+	WitnessTimeout time.Duration `json:"witness_timeout,omitempty"`
 	// LeaveTimeout bounds the clean leave at stop (SIGTERM): the groups
 	// held here are deactivated before the agent exits; default 60s. The
 	// agent's stop budget grows by it.
@@ -95,7 +101,7 @@ func (h *HAConfig) validate() []error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf("ha."+format, a...)) }
 	if h.KeyFile == "" {
-		add("key_file: required: a file of at least 32 random bytes, mode 0600, the same on every node (head -c 32 /dev/urandom > ha.key)")
+		add("key_file: required: a file of at least 32 random bytes, mode 0600, the same on every node ((umask 077; head -c 32 /dev/urandom > ha.key))")
 	}
 	if h.Witness.HTTP != nil && h.Witness.Ping != nil {
 		add("witness: give http or ping, not both (etcd may go with either)")
@@ -116,7 +122,7 @@ func (h *HAConfig) validate() []error {
 		names[g.Name] = true
 		for j, r := range g.Resources {
 			if (r.Container == nil) == (r.Script == nil) {
-				add("groups[%d].resources[%d] (%s): give exactly one of container and script", i, j, r.Name)
+				add("groups[%d].resources[%d]: resource %q: give exactly one of container and script", i, j, r.Name)
 			}
 		}
 	}
@@ -125,7 +131,7 @@ func (h *HAConfig) validate() []error {
 
 func (h *HAConfig) clusterConfig() cluster.Config {
 	return cluster.Config{Cluster: h.Cluster, Node: h.Node, Nodes: h.Nodes, Interval: h.Interval,
-		Timeout: h.Timeout, LeaseTTL: h.LeaseTTL, MaxClockSkew: h.MaxClockSkew, LeaveTimeout: h.LeaveTimeout}
+		Timeout: h.Timeout, LeaseTTL: h.LeaseTTL, MaxClockSkew: h.MaxClockSkew, LeaveTimeout: h.LeaveTimeout, WitnessTimeout: h.WitnessTimeout}
 }
 
 // haRuntime is the agent's HA part: the group engine and the cluster.
@@ -133,6 +139,8 @@ type haRuntime struct {
 	engine  *ha.Engine
 	cluster *cluster.Cluster
 	lease   *haetcd.Lease
+	groups  []ha.Group
+	node    string
 
 	mu     sync.Mutex
 	events []ha.Event // the latest, for /api/v1/ha
@@ -157,14 +165,14 @@ func (a *Agent) buildHA() error {
 		for j, rc := range gc.Resources {
 			res, err := a.haResource(gc.Name, rc)
 			if err != nil {
-				return fmt.Errorf("ha.groups[%d].resources[%d] (%s): %w", i, j, rc.Name, err)
+				return fmt.Errorf("ha.groups[%d].resources[%d]: resource %q: %w", i, j, rc.Name, err)
 			}
 			g.Members = append(g.Members, ha.Member{Name: rc.Name, Resource: res, DependsOn: rc.DependsOn, Policy: rc.Policy,
 				ActivateTimeout: rc.ActivateTimeout, DeactivateTimeout: rc.DeactivateTimeout, ActivateRetries: rc.ActivateRetries})
 		}
 		groups[i] = g
 	}
-	rt := &haRuntime{}
+	rt := &haRuntime{groups: groups, node: h.Node}
 	log := a.log.With("component", "ha")
 	var clu *cluster.Cluster
 	rt.engine, err = ha.NewEngine(h.Node, groups, ha.WithLogger(log), ha.WithEvents(a.haEvent),
@@ -246,7 +254,7 @@ func readKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) < 32 {
-		return nil, fmt.Errorf("%s: %d bytes: want at least 32 (head -c 32 /dev/urandom > %s)", path, len(b), path)
+		return nil, fmt.Errorf("%s: %d bytes: want at least 32 ((umask 077; head -c 32 /dev/urandom > %s))", path, len(b), path)
 	}
 	return b, nil
 }
@@ -327,6 +335,7 @@ func (a *Agent) stopHA(reason error) {
 // runHA runs the engine and the cluster until ctx ends or the final
 // action stops them.
 func (a *Agent) runHA(ctx context.Context) error {
+	a.ha.cleanUp(ctx, a.log)
 	hctx, cancel := context.WithCancelCause(ctx)
 	a.haCancel = cancel
 	defer cancel(nil)
@@ -347,10 +356,42 @@ func (a *Agent) runHA(ctx context.Context) error {
 func (rt *haRuntime) online(group string) bool {
 	for _, g := range rt.engine.Status() {
 		if g.Group == group {
-			return g.State == ha.Online
+			return g.State == ha.Online || g.State == ha.Suspended // suspend pauses monitors, not the service
 		}
 	}
 	return false
+}
+
+// cleanUp deactivates every resource of every group on this node before
+// it joins the cluster: an agent that was killed (SIGKILL, a crash) left
+// its resources running, and its peer has taken them over since. Every
+// Deactivate is idempotent; failures are logged, and the cluster's
+// decisions follow as usual.
+func (rt *haRuntime) cleanUp(ctx context.Context, log *slog.Logger) {
+	node := ha.NodeTarget(rt.node)
+	for _, g := range rt.groups {
+		order, err := g.Order()
+		if err != nil {
+			continue
+		}
+		byName := map[string]ha.Member{}
+		for _, m := range g.Members {
+			byName[m.Name] = m
+		}
+		for i := len(order) - 1; i >= 0; i-- {
+			m := byName[order[i]]
+			d := m.DeactivateTimeout
+			if d == 0 {
+				d = ha.DefaultDeactivateTimeout
+			}
+			dctx, cancel := context.WithTimeout(ctx, d)
+			err := m.Resource.Deactivate(dctx, node)
+			cancel()
+			if err != nil {
+				log.Warn("ha: at start, deactivating what an earlier run may have left", "group", g.Name, "member", m.Name, "err", err)
+			}
+		}
+	}
 }
 
 // haReport is GET /api/v1/ha.
@@ -387,6 +428,11 @@ func (a *Agent) haGroupAction(ctx context.Context, group, action, node string) e
 	case "move":
 		if node == "" {
 			return fmt.Errorf("%w: move needs the node to move the group to", errBadRequest)
+		}
+		for _, g := range rt.groups {
+			if g.Name == group && !slices.Contains(g.Nodes, node) {
+				return fmt.Errorf("%w: group %s cannot run on %s: its nodes are %s", errBadRequest, group, node, strings.Join(g.Nodes, ", "))
+			}
 		}
 		return rt.cluster.Move(ctx, group, node)
 	case "suspend":

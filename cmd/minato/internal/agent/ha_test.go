@@ -216,3 +216,49 @@ ha:
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "want at least 32")
 }
+
+// TestHACleanUpAtStart: an agent deactivates what a killed predecessor may
+// have left running before it joins the cluster; then, alone (its peer
+// silent, no witness), it starts the group after the timeout.
+func TestHACleanUpAtStart(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "ha.key")
+	require.NoError(t, os.WriteFile(key, []byte(strings.Repeat("c", 32)), 0o600))
+	logf := filepath.Join(dir, "actions")
+	path := write(t, dir, "agent.yaml", fmt.Sprintf(`
+listen: 127.0.0.1:0
+state_dir: %q
+ha:
+  cluster: c1
+  node: node1
+  key_file: %q
+  interval: 100ms
+  timeout: 500ms
+  nodes: [{name: node1, addresses: [%q]}, {name: node2, addresses: [%q]}]
+  groups:
+    - name: web
+      nodes: [node1, node2]
+      resources:
+        - name: s
+          script:
+            start: {argv: [sh, -c, 'echo start >> %s']}
+            stop: {argv: [sh, -c, 'echo stop >> %s']}
+`, filepath.Join(dir, "state"), key, freeUDP(t), freeUDP(t), logf, logf))
+	cfg, err := Load(path)
+	require.NoError(t, err)
+	a, err := New(cfg, func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	<-a.Addr()
+	eventually(t, 10*time.Second, "the lone node started the group", func() bool {
+		b, _ := os.ReadFile(logf)
+		return strings.Contains(string(b), "start")
+	})
+	cancel()
+	require.NoError(t, <-done)
+	b, err := os.ReadFile(logf)
+	require.NoError(t, err)
+	assert.Equal(t, "stop\nstart\nstop\n", string(b), "cleaned up at start, started, deactivated by the clean leave")
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/ha"
+	"github.com/minato-ops/minato/ha/cluster"
 	"github.com/minato-ops/minato/internal/httpguard"
 	"github.com/minato-ops/minato/inventory"
 	"github.com/minato-ops/minato/job/jobapi"
@@ -198,6 +199,13 @@ func (a *Agent) healthz(w http.ResponseWriter, r *http.Request) {
 		problems = append(problems, "the Docker engine does not answer")
 	case down == len(a.engines):
 		problems = append(problems, "no Docker engine answers")
+	}
+	if a.ha != nil && a.ha.cluster.Status().Counters.Isolations > 0 {
+		for _, n := range a.ha.cluster.Status().Nodes {
+			if n.Self && n.State == cluster.NodeIsolated {
+				problems = append(problems, "this HA node is isolated: it hears no peer and reaches no witness, and has stopped its groups")
+			}
+		}
 	}
 	if a.jobs != nil && a.jobs.sched.Health() != nil {
 		problems = append(problems, "the job store fails to write: runs are not admitted")

@@ -2,8 +2,8 @@ package agent
 
 import (
 	"strconv"
+	"time"
 
-	"github.com/minato-ops/minato/ha"
 	"github.com/minato-ops/minato/ha/cluster"
 	"github.com/minato-ops/minato/job"
 	"github.com/minato-ops/minato/monitor/output/notify"
@@ -30,6 +30,7 @@ var (
 	descHAGroupLocal  = prometheus.NewDesc("minato_ha_group_online", "1 while the group is online on this node.", []string{"group"}, nil)
 	descHAGroupHolder = prometheus.NewDesc("minato_ha_group_holder", "1 for the node holding the group, as this node sees it.", []string{"group", "node"}, nil)
 	descHAGroupEpoch  = prometheus.NewDesc("minato_ha_group_epoch", "The newest epoch (fencing token) of the group known here.", []string{"group"}, nil)
+	descHAHeard       = prometheus.NewDesc("minato_ha_heartbeat_age_seconds", "Seconds since a heartbeat of the node last arrived on the network (a network that died keeps growing).", []string{"node", "network"}, nil)
 	descHARTT         = prometheus.NewDesc("minato_ha_heartbeat_rtt_seconds", "The last heartbeat round trip to the node on the network.", []string{"node", "network"}, nil)
 	descHABeats       = prometheus.NewDesc("minato_ha_heartbeats_total", "Heartbeat datagrams sent, received (accepted) and rejected.", []string{"direction"}, nil)
 	descHAChanges     = prometheus.NewDesc("minato_ha_transitions_total", "Takeovers, failovers, self-fences (isolations) and leases lost on this node.", []string{"kind"}, nil)
@@ -41,7 +42,7 @@ type agentCollector struct{ a *Agent }
 
 func (c agentCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descNotifySent, descNotifyDropped, descNotifyPending, descRuns, descQueueRunning, descQueueStopped, descNextDue, descStoreUp, descChecks, descEvents, descInvSyncs, descInvFailures, descInvLast,
-		descHANode, descHAGroupLocal, descHAGroupHolder, descHAGroupEpoch, descHARTT, descHABeats, descHAChanges} {
+		descHANode, descHAHeard, descHAGroupLocal, descHAGroupHolder, descHAGroupEpoch, descHARTT, descHABeats, descHAChanges} {
 		ch <- d
 	}
 }
@@ -135,11 +136,14 @@ func collectHA(ch chan<- prometheus.Metric, rt *haRuntime) {
 			if nw.RTT > 0 {
 				gauge(descHARTT, nw.RTT.Seconds(), n.Name, strconv.Itoa(i))
 			}
+			if !n.Self && !nw.LastHeard.IsZero() {
+				gauge(descHAHeard, time.Since(nw.LastHeard).Seconds(), n.Name, strconv.Itoa(i))
+			}
 		}
 	}
 	for _, g := range st.Groups {
 		online := 0.0
-		if g.Local == ha.Online {
+		if rt.online(g.Name) {
 			online = 1
 		}
 		gauge(descHAGroupLocal, online, g.Name)

@@ -22,8 +22,8 @@ epoch, the nodes' heartbeats, and the latest events.
 
 Commands:
   status               the cluster, the groups and the latest events
-  move GROUP NODE      move a group to another node (deactivated here, then
-                       activated there at a new epoch)
+  move GROUP NODE      move a group to NODE (deactivated by its holder, then
+                       activated on NODE at a new epoch)
   suspend GROUP        pause the group's monitors and recovery on this agent
   resume GROUP         resume them
 
@@ -137,11 +137,29 @@ func printHA(env Env, rep haReport) {
 	fmt.Fprintln(env.Stdout)
 	tw = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "GROUP\tHOLDER\tEPOCH\tSTATE\tHERE\tFAILED ON")
+	here := map[string]string{}
+	for _, g := range rep.Groups {
+		here[g.Group] = string(g.State) // the engine's: suspended, or offline after a final action
+	}
 	for _, g := range st.Groups {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", g.Name, orDash(g.Holder), g.Epoch, g.State, g.Local, orDash(strings.Join(g.FailedOn, ",")))
+		h := here[g.Name]
+		if h == "" {
+			h = string(g.Local)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", g.Name, orDash(g.Holder), g.Epoch, g.State, h, orDash(strings.Join(g.FailedOn, ",")))
 	}
 	tw.Flush()
 	for _, g := range rep.Groups {
+		for _, mo := range g.Monitors {
+			line := fmt.Sprintf("  %s monitor %s: %s", g.Group, mo.Name, mo.Status)
+			if mo.Failures+mo.Restarts+mo.Failovers > 0 {
+				line += fmt.Sprintf(" (failures %d, restarts %d, failovers %d)", mo.Failures, mo.Restarts, mo.Failovers)
+			}
+			if mo.Message != "" {
+				line += ": " + mo.Message
+			}
+			fmt.Fprintln(env.Stdout, line)
+		}
 		for _, m := range g.Members {
 			state := "inactive"
 			if m.Active {
