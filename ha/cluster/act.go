@@ -88,7 +88,10 @@ func (c *Cluster) takeOver(ctx context.Context, g *group) bool {
 		if err != nil {
 			c.mu.Lock()
 			now := time.Now()
-			g.notBefore = now.Add(c.cfg.Interval)
+			// Retried at the next evaluation after half an interval: the
+			// attempt itself took some of the interval, and waiting a
+			// whole one from its end would skip a tick.
+			g.notBefore = now.Add(c.cfg.Interval / 2)
 			if !errors.Is(err, ha.ErrHeld) {
 				g.noLeaseUntil = now.Add(c.cfg.Timeout)
 			}

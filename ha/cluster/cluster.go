@@ -397,6 +397,10 @@ func (c *Cluster) Run(ctx context.Context) error {
 
 	tick := time.NewTicker(c.cfg.Interval)
 	defer tick.Stop()
+	// Silence is judged four times an interval, so a lost peer is seen
+	// within a quarter interval of its timeout, not up to a whole one.
+	judge := time.NewTicker(max(c.cfg.Interval/4, 10*time.Millisecond))
+	defer judge.Stop()
 	c.send(netCtx, tr)
 	done := ctx.Done()
 	var left chan error // nil until the leave starts
@@ -418,6 +422,8 @@ func (c *Cluster) Run(ctx context.Context) error {
 			}
 		case <-tick.C:
 			c.send(netCtx, tr)
+			c.tick(time.Now())
+		case <-judge.C:
 			c.tick(time.Now())
 		case <-c.hbNow:
 			c.send(netCtx, tr)
@@ -629,9 +635,15 @@ func (c *Cluster) emitLocked(e ha.Event) {
 	lvl := slog.LevelDebug
 	switch e.Kind {
 	case ha.EventNodeDown, ha.EventIsolated, ha.EventLeaseLost, ha.EventFailover:
-		lvl = slog.LevelWarn
+		if c.o.events == nil { // else the events' receiver logs them
+			lvl = slog.LevelWarn
+		}
 	}
-	c.log.Log(context.Background(), lvl, "cluster: "+strings.TrimSuffix(e.Message, "."), "kind", e.Kind, "group", e.Group, "node", e.Node, "epoch", e.Epoch, "err", e.Err)
+	attrs := []any{"kind", e.Kind, "group", e.Group, "node", e.Node, "epoch", e.Epoch}
+	if e.Err != nil {
+		attrs = append(attrs, "err", e.Err)
+	}
+	c.log.Log(context.Background(), lvl, "cluster: "+strings.TrimSuffix(e.Message, "."), attrs...)
 	if c.o.events != nil {
 		c.pending = append(c.pending, e)
 	}

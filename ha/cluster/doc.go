@@ -152,12 +152,14 @@
 // Without a lease nothing is exclusive. A witness tells a dead peer from
 // this node's isolation, but two nodes cut from each other that both
 // reach the witness both take the other for down and both hold its
-// groups (split brain), at the same epoch; without a witness every cut
-// does that. The split ends when the nodes hear each other again: the
-// claim first in the order above wins and the other node deactivates. A
-// node that fences itself does so at the moment its peers take over, so
-// the two may overlap briefly. Use a lease, or resources that fence on
-// the epoch, where that matters.
+// groups (split brain; the standby at the next epoch, or both at one
+// epoch when neither held the group); without a witness every cut does
+// that. The split ends when the nodes hear each other again: the claim
+// first in the order above wins and the other node deactivates. A node
+// cut from its peer and from the witness fences itself only when its
+// witness probe times out, while the peer, whose probe answers at once,
+// has taken over: the two overlap for up to Config.WitnessTimeout. Use a
+// lease, or resources that fence on the epoch, where that matters.
 //
 // # Events
 //
