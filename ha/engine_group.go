@@ -183,6 +183,9 @@ func (e *Engine) activateMember(ctx context.Context, g *group, m *member, epoch 
 		return nil
 	}
 	line := ActivateMessage(m.def.Name, err)
+	if f, ok := m.def.Resource.(MessageFormatter); ok {
+		line = f.ActivateMessage(m.def.Name, err)
+	}
 	m.state, m.lastErr = memberUnknown, line
 	g.mu.Unlock()
 	err = &lineError{line: line, err: AsResourceError(err)}
@@ -204,6 +207,9 @@ func (e *Engine) deactivateMember(ctx context.Context, g *group, m *member, epoc
 		return nil
 	}
 	line := DeactivateMessage(m.def.Name, err)
+	if f, ok := m.def.Resource.(MessageFormatter); ok {
+		line = f.DeactivateMessage(m.def.Name, err)
+	}
 	m.state, m.lastErr = memberUnknown, line
 	g.mu.Unlock()
 	err = &lineError{line: line, err: AsResourceError(err)}

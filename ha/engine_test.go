@@ -558,3 +558,30 @@ func TestConcurrentCalls(t *testing.T) {
 		}
 	})
 }
+
+// spacedRes is a resource whose failure lines have CLUSTERPRO's AWS DNS
+// form (a space before the parenthesis), through ha.MessageFormatter.
+type spacedRes struct{ *fakeRes }
+
+func (spacedRes) ActivateMessage(res string, err error) string {
+	return "Activating " + res + " resource has failed. " + ha.AsResourceError(err).Error()
+}
+
+func (spacedRes) DeactivateMessage(res string, err error) string {
+	return "Deactivating " + res + " resource has failed. " + ha.AsResourceError(err).Error()
+}
+
+func TestMessageFormatter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := newCallLog()
+		dns := newFake(log, "awsdns1")
+		dns.activateErrs = []error{ha.Errorf(5, "No hosted zone found with ID: Zbad")}
+		h := start(t, []ha.Group{group("failover1", ha.Member{Name: "awsdns1", Resource: spacedRes{dns}})})
+		err := h.eng.Online(context.Background(), "failover1", 1)
+		const line = "Activating awsdns1 resource has failed. (5 : No hosted zone found with ID: Zbad)"
+		if err == nil || !strings.Contains(err.Error(), line) {
+			t.Fatalf("Online: %v, want the line %q", err, line)
+		}
+		equal(t, "events", h.ev.lines(ha.EventActivationFailed), []string{"activation_failed: " + line})
+	})
+}

@@ -74,6 +74,16 @@ func DeactivateMessage(resource string, err error) string {
 	return "Deactivating " + resource + " resource has failed." + AsResourceError(err).Error()
 }
 
+// MessageFormatter is an optional interface of a [Resource] whose
+// activation and deactivation failure lines differ from the common
+// grammar of [ActivateMessage] and [DeactivateMessage] (CLUSTERPRO's AWS
+// DNS resource writes a space before the parenthesis). The engine uses it,
+// when implemented, for the lines it reports.
+type MessageFormatter interface {
+	ActivateMessage(resource string, err error) string
+	DeactivateMessage(resource string, err error) string
+}
+
 // MonitorErrorMessage is CLUSTERPRO's monitor error line:
 // "Detected an error in monitoring <monitor>. (<code> : <detail>)".
 func MonitorErrorMessage(monitor string, err error) string {
