@@ -129,8 +129,20 @@ ha:
 	}
 	ticks, err := os.ReadFile(filepath.Join(dir, "ticks"))
 	require.NoError(t, err)
+	// node2 is still running: its newest run may not have run its unit
+	// yet when the file is read; count the ended ones.
+	ended := func(rs []scheduler.RunRecord) (n int) {
+		for _, r := range rs {
+			if !r.Ended.IsZero() {
+				n++
+			}
+		}
+		return n
+	}
 	assert.Equal(t, len(on1), strings.Count(string(ticks), "node1"), "every run of node1 ran its unit once")
-	assert.Equal(t, len(on2), strings.Count(string(ticks), "node2"))
+	if got := strings.Count(string(ticks), "node2"); got < ended(on2) || got > len(on2) {
+		t.Errorf("node2 ran its unit %d times for %d runs of which %d ended", got, len(on2), ended(on2))
+	}
 	assert.GreaterOrEqual(t, len(on1), 3)
 	assert.GreaterOrEqual(t, len(on2), 3)
 	// The due times are consecutive 2-second slots: none was lost in the
