@@ -102,54 +102,56 @@ func TestFreezeActive(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newCluster(t, clusterOpts{nodes: 2, httpWitness: true, lease: tc.lease})
 			c := h.watch()
-			n1, n2 := h.node("node1"), h.node("node2")
-			if got := h.waitSettled(15 * time.Second); got != "node1" {
-				t.Fatalf("%s holds the group, want node1", got)
-			}
+			// The active node is node1 (first in priority) unless a slow
+			// start on a busy machine let its lease lapse: freeze whichever
+			// holds the group.
+			active := h.waitSettled(15 * time.Second)
+			standby := map[string]string{"node1": "node2", "node2": "node1"}[active]
+			n1, n2 := h.node(active), h.node(standby)
 			_, e1 := h.holderEpoch(n1)
 
 			t0 := time.Now()
 			h.freeze(n1)
-			if got := h.waitSettled(10 * time.Second); got != "node2" {
-				t.Fatalf("node1 frozen: %s holds the group", got)
+			if got := h.waitSettled(10 * time.Second); got != standby {
+				t.Fatalf("%s frozen: %s holds the group", active, got)
 			}
 			_, e2 := h.holderEpoch(n2)
 			if e2 <= e1 {
-				t.Fatalf("node2 took over at epoch %d, not newer than node1's %d", e2, e1)
+				t.Fatalf("%s took over at epoch %d, not newer than %s's %d", standby, e2, active, e1)
 			}
 			time.Sleep(h.opts.timeout) // frozen well past the timeout
 			frozen := time.Since(t0)
 
 			t1 := time.Now()
 			h.thaw(n1)
-			h.eventually(c.grace, "the thawed node1 gives the group up", func() bool {
+			h.eventually(c.grace, "the thawed "+active+" gives the group up", func() bool {
 				r, err := h.ask(n1)
 				if err != nil {
 					return false
 				}
 				cg, eg := r.group(group)
-				_, marked := h.marks()["node1"]
-				return !marked && eg.State != ha.Online && cg.Holder == "node2" && cg.Epoch == e2
+				_, marked := h.marks()[active]
+				return !marked && eg.State != ha.Online && cg.Holder == standby && cg.Epoch == e2
 			})
 			gone := time.Since(t1)
-			if got := h.waitSettled(5 * time.Second); got != "node2" {
+			if got := h.waitSettled(5 * time.Second); got != standby {
 				t.Errorf("after the thaw %s holds the group", got)
 			}
-			for _, l := range h.journalOf("node1", t1) {
+			for _, l := range h.journalOf(active, t1) {
 				if l.action != "stop" {
-					t.Errorf("the thawed node1 acted: %s under epoch %d at %s", l.action, l.epoch, l.at.Format("15:04:05.000"))
+					t.Errorf("the thawed %s acted: %s under epoch %d at %s", active, l.action, l.epoch, l.at.Format("15:04:05.000"))
 				}
 			}
 			r, _ := h.ask(n1)
 			for _, ev := range r.Events {
 				if ev.Time.After(t1) && ev.Kind == ha.EventActivated {
-					t.Errorf("the thawed node1 activated something: %+v", ev)
+					t.Errorf("the thawed %s activated something: %+v", active, ev)
 				}
 			}
 			h.checkJournal(t)
 			res := c.assertNoSplitBrain(t)
-			t.Logf("frozen %s; node2 took over at epoch %d (node1's was %d); node1 gave up its stale hold %s after SIGCONT; its marker overlapped node2's for %s while frozen",
-				frozen.Round(time.Millisecond), e2, e1, gone.Round(time.Millisecond), res.staleTime.Round(time.Millisecond))
+			t.Logf("%s frozen %s; %s took over at epoch %d (the frozen one's was %d); it gave up its stale hold %s after SIGCONT; its marker overlapped the new holder's for %s while frozen",
+				active, frozen.Round(time.Millisecond), standby, e2, e1, gone.Round(time.Millisecond), res.staleTime.Round(time.Millisecond))
 		})
 	}
 }
