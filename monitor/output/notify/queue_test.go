@@ -351,7 +351,7 @@ func TestQueueCloseHanging(t *testing.T) {
 }
 
 // TestQueueCloseHangingRealTime is TestQueueCloseHanging's first case on
-// the real clock: the slack Close adds to its context is small.
+// the real clock: Close ends soon after its context does.
 func TestQueueCloseHangingRealTime(t *testing.T) {
 	hang := func(ctx context.Context, _ string) error { <-ctx.Done(); return ctx.Err() }
 	q := newQueue(t, notify.QueueConfig{}, hang)
@@ -360,7 +360,10 @@ func TestQueueCloseHangingRealTime(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	require.ErrorIs(t, q.Close(ctx), notify.ErrUndelivered)
-	assert.Less(t, time.Since(start), 300*time.Millisecond)
+	// The exact slack is TestQueueCloseHanging's (fake clock); here, on a
+	// possibly busy machine, Close must only end long before the hanging
+	// delivery would.
+	assert.Less(t, time.Since(start), 1500*time.Millisecond)
 	assert.Equal(t, notify.Stats{Dropped: 1}, q.Stats())
 }
 

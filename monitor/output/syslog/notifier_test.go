@@ -125,7 +125,7 @@ func closeWithin(t *testing.T, w *syslog.Writer, undelivered uint64) {
 	defer cancel()
 	start := time.Now()
 	err := w.Close(ctx)
-	assert.Less(t, time.Since(start), 600*time.Millisecond)
+	assert.Less(t, time.Since(start), 2*time.Second, "Close keeps to its 300 ms context, not the 5 s write timeout (with room for a busy machine)")
 	require.ErrorIs(t, err, syslog.ErrUndelivered)
 	s := w.Stats()
 	assert.Equal(t, undelivered, s.Dropped)
