@@ -77,8 +77,9 @@ func newGroup(gd Group) (*group, error) {
 			md.DeactivateTimeout = DefaultDeactivateTimeout
 		}
 		g.members = append(g.members, &member{def: md})
-		g.mons = append(g.mons, newMonState(n, n, n, md.Resource, inventory.Target{}, md.Policy))
+		g.mons = append(g.mons, newMonState(md.Monitor(), n, n, md.Resource, inventory.Target{}, md.Policy))
 		names[n] = true
+		names[md.Monitor()] = true
 	}
 	var errs []error
 	for i, gm := range gd.Monitors {

@@ -585,3 +585,28 @@ func TestMessageFormatter(t *testing.T) {
 		equal(t, "events", h.ev.lines(ha.EventActivationFailed), []string{"activation_failed: " + line})
 	})
 }
+
+// TestMonitorName: a member's own monitor can be named apart from it
+// (CLUSTERPRO's awsvipw1 for awsvip1), in messages and status.
+func TestMonitorName(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := newCallLog()
+		vip := newFake(log, "awsvip1")
+		vip.setCheck(critical(8, "The routing for VIP 10.1.0.20 was changed."))
+		h := start(t, []ha.Group{group("failover1", ha.Member{Name: "awsvip1", MonitorName: "awsvipw1", Resource: vip,
+			Policy: ha.RecoveryPolicy{Interval: time.Second, Retries: -1, Restarts: 1}})})
+		h.online("failover1", 1)
+		time.Sleep(1500 * time.Millisecond)
+		lines := h.ev.lines(ha.EventMonitorError)
+		if len(lines) == 0 || lines[0] != "monitor_error: Detected an error in monitoring awsvipw1. (8 : The routing for VIP 10.1.0.20 was changed.)" {
+			t.Errorf("monitor errors %q", lines)
+		}
+		if m := h.monitor("failover1", "awsvipw1"); m.Name != "awsvipw1" {
+			t.Errorf("monitor status %+v", m)
+		}
+	})
+	g := group("g", ha.Member{Name: "a", MonitorName: "b", Resource: newFake(newCallLog(), "a")}, ha.Member{Name: "b", Resource: newFake(newCallLog(), "b")})
+	if err := g.Validate(); err == nil || !strings.Contains(err.Error(), `"b" is used twice`) {
+		t.Errorf("a monitor named like another member: %v", err)
+	}
+}

@@ -57,6 +57,19 @@ type Member struct {
 	// at once, on the same node, before the group fails over (CLUSTERPRO's
 	// "retry count at activation failure"); 0 means none.
 	ActivateRetries int
+	// MonitorName names the resource's own monitor in messages and
+	// status (CLUSTERPRO's awsvipw1 for the resource awsvip1); empty means
+	// Name. It must differ from every other member's and monitor's name.
+	MonitorName string
+}
+
+// Monitor returns the name of the member's own monitor: MonitorName, or
+// Name when that is empty.
+func (m Member) Monitor() string {
+	if m.MonitorName != "" {
+		return m.MonitorName
+	}
+	return m.Name
 }
 
 // GroupMonitor is a monitor of a Group that is not a member's own.
@@ -103,6 +116,12 @@ func (g Group) Validate() error {
 			add("members[%d].name: %q is used twice", i, m.Name)
 		}
 		names[m.Name] = true
+		if m.MonitorName != "" && m.MonitorName != m.Name {
+			if names[m.MonitorName] {
+				add("members[%d] (%s).monitor_name: %q is used twice", i, m.Name, m.MonitorName)
+			}
+			names[m.MonitorName] = true
+		}
 		if m.Resource == nil {
 			add("members[%d] (%s): no resource", i, m.Name)
 		}

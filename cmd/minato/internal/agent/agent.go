@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	haaws "github.com/minato-ops/minato/ha/aws"
+
 	"github.com/minato-ops/minato/cmd/minato/internal/catalog"
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/internal/httpserve"
@@ -43,6 +45,7 @@ type Agent struct {
 	cfg     Config
 	log     *slog.Logger
 	client  *container.Client // the first engine's: the job scheduler's
+	aws     *haaws.Clients    // the ha: section's AWS clients, when it has AWS parts
 	engines []engine
 	inv     inventory.Inventory  // every engine, for /api/v1/inventory
 	repo    inventory.Repository // nil unless inventory.sync or a check selects by scope

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/minato-ops/minato/ha"
+	haaws "github.com/minato-ops/minato/ha/aws"
 	"github.com/minato-ops/minato/ha/cluster"
 	hadocker "github.com/minato-ops/minato/ha/docker"
 	haetcd "github.com/minato-ops/minato/ha/etcd"
@@ -52,15 +53,20 @@ type HAConfig struct {
 	Witness WitnessConfig `json:"witness"`
 	// Groups are the failover groups.
 	Groups []GroupConfig `json:"groups"`
+	// AWS says how to reach AWS for the aws_* resources and monitors and
+	// the DynamoDB lease (credentials come from the SDK's default chain:
+	// the instance's IAM role, the environment, ~/.aws).
+	AWS *haaws.Config `json:"aws,omitempty"`
 }
 
 // WitnessConfig: at most one of HTTP and Ping (CLUSTERPRO's network
-// partition resolution: reachability), and optionally Etcd (a lease:
-// exclusivity and the fencing epochs).
+// partition resolution: reachability), and optionally one lease, Etcd or
+// DynamoDB (exclusivity and the fencing epochs).
 type WitnessConfig struct {
-	HTTP *witness.HTTPConfig `json:"http,omitempty"`
-	Ping *witness.PingConfig `json:"ping,omitempty"`
-	Etcd *haetcd.Config      `json:"etcd,omitempty"`
+	HTTP     *witness.HTTPConfig `json:"http,omitempty"`
+	Ping     *witness.PingConfig `json:"ping,omitempty"`
+	Etcd     *haetcd.Config      `json:"etcd,omitempty"`
+	DynamoDB *haaws.LeaseConfig  `json:"dynamodb,omitempty"`
 }
 
 // GroupConfig is one failover group.
@@ -73,10 +79,13 @@ type GroupConfig struct {
 	AutoFailback bool `json:"auto_failback,omitempty"`
 	// Resources are activated in order of their depends_on.
 	Resources []ResourceConfig `json:"resources"`
+	// Monitors watch what is not a resource of the group (an
+	// availability zone).
+	Monitors []GroupMonitorConfig `json:"monitors,omitempty"`
 }
 
-// ResourceConfig is one resource of a group: exactly one of Container
-// and Script.
+// ResourceConfig is one resource of a group: exactly one of Container,
+// Script, AWSVIP, AWSEIP and AWSDNS.
 type ResourceConfig struct {
 	Name string `json:"name"`
 	// Container manages a container on this node's engine.
@@ -84,6 +93,17 @@ type ResourceConfig struct {
 	// Script runs start, stop and check commands (CLUSTERPRO's exec
 	// resource).
 	Script *script.Config `json:"script,omitempty"`
+	// AWSVIP, AWSEIP and AWSDNS are CLUSTERPRO's AWS virtual IP, Elastic
+	// IP and DNS resources (each with its monitor).
+	AWSVIP *haaws.VIPConfig `json:"aws_vip,omitempty"`
+	AWSEIP *haaws.EIPConfig `json:"aws_eip,omitempty"`
+	AWSDNS *haaws.DNSConfig `json:"aws_dns,omitempty"`
+	// PerNode overrides the ENI or IP of an AWS resource per node.
+	PerNode map[string]PerNodeConfig `json:"per_node,omitempty"`
+	// MonitorName names the resource's own monitor in messages; default
+	// the resource's name, and for the aws_* resources CLUSTERPRO's
+	// monitor name (a "w" before the trailing digits: awsvip1 → awsvipw1).
+	MonitorName string `json:"monitor_name,omitempty"`
 	// DependsOn names resources activated before this one.
 	DependsOn []string `json:"depends_on,omitempty"`
 	// Policy is how the resource's monitor runs and recovers.
@@ -104,7 +124,10 @@ func (h *HAConfig) validate() []error {
 		add("key_file: required: a file of at least 32 random bytes, mode 0600, the same on every node ((umask 077; head -c 32 /dev/urandom > ha.key))")
 	}
 	if h.Witness.HTTP != nil && h.Witness.Ping != nil {
-		add("witness: give http or ping, not both (etcd may go with either)")
+		add("witness: give http or ping, not both (a lease, etcd or dynamodb, may go with either)")
+	}
+	if h.Witness.Etcd != nil && h.Witness.DynamoDB != nil {
+		add("witness: give one lease, etcd or dynamodb, not both")
 	}
 	if len(h.Groups) == 0 {
 		add("groups: give at least one failover group")
@@ -121,8 +144,32 @@ func (h *HAConfig) validate() []error {
 		}
 		names[g.Name] = true
 		for j, r := range g.Resources {
-			if (r.Container == nil) == (r.Script == nil) {
-				add("groups[%d].resources[%d]: resource %q: give exactly one of container and script", i, j, r.Name)
+			n := 0
+			for _, set := range []bool{r.Container != nil, r.Script != nil, r.AWSVIP != nil, r.AWSEIP != nil, r.AWSDNS != nil} {
+				if set {
+					n++
+				}
+			}
+			if n != 1 {
+				add("groups[%d].resources[%d]: resource %q: give exactly one of container, script, aws_vip, aws_eip and aws_dns", i, j, r.Name)
+			}
+			if len(r.PerNode) > 0 && r.AWSVIP == nil && r.AWSEIP == nil && r.AWSDNS == nil {
+				add("groups[%d].resources[%d].per_node: only the aws_* resources take per-node values", i, j)
+			}
+			for node := range r.PerNode {
+				if !slices.Contains(g.Nodes, node) {
+					add("groups[%d].resources[%d].per_node: %q is not one of the group's nodes %v", i, j, node, g.Nodes)
+				}
+			}
+		}
+		for j, m := range g.Monitors {
+			if m.AWSAZ == nil {
+				add("groups[%d].monitors[%d]: monitor %q: give aws_az", i, j, m.Name)
+			}
+			for node := range m.PerNode {
+				if !slices.Contains(g.Nodes, node) {
+					add("groups[%d].monitors[%d].per_node: %q is not one of the group's nodes %v", i, j, node, g.Nodes)
+				}
 			}
 		}
 	}
@@ -139,6 +186,8 @@ type haRuntime struct {
 	engine  *ha.Engine
 	cluster *cluster.Cluster
 	lease   *haetcd.Lease
+	// claimer claims a due time of an HA job once (the lease's Claim).
+	claimer claimer
 	groups  []ha.Group
 	node    string
 
@@ -163,12 +212,21 @@ func (a *Agent) buildHA() error {
 	for i, gc := range h.Groups {
 		g := ha.Group{Name: gc.Name, Nodes: gc.Nodes, AutoFailback: gc.AutoFailback}
 		for j, rc := range gc.Resources {
+			rc = awsMemberDefaults(rc)
 			res, err := a.haResource(gc.Name, rc)
 			if err != nil {
 				return fmt.Errorf("ha.groups[%d].resources[%d]: resource %q: %w", i, j, rc.Name, err)
 			}
 			g.Members = append(g.Members, ha.Member{Name: rc.Name, Resource: res, DependsOn: rc.DependsOn, Policy: rc.Policy,
-				ActivateTimeout: rc.ActivateTimeout, DeactivateTimeout: rc.DeactivateTimeout, ActivateRetries: rc.ActivateRetries})
+				ActivateTimeout: rc.ActivateTimeout, DeactivateTimeout: rc.DeactivateTimeout, ActivateRetries: rc.ActivateRetries,
+				MonitorName: rc.MonitorName})
+		}
+		for j, mc := range gc.Monitors {
+			m, err := a.groupMonitor(mc)
+			if err != nil {
+				return fmt.Errorf("ha.groups[%d].monitors[%d]: monitor %q: %w", i, j, mc.Name, err)
+			}
+			g.Monitors = append(g.Monitors, m)
 		}
 		groups[i] = g
 	}
@@ -207,7 +265,20 @@ func (a *Agent) buildHA() error {
 			return fmt.Errorf("ha.witness.etcd: %w", err)
 		}
 		a.closers = append(a.closers, closerFunc(func() { _ = rt.lease.Close() }))
+		rt.claimer = rt.lease
 		opts = append(opts, cluster.WithLease(rt.lease))
+	}
+	if d := h.Witness.DynamoDB; d != nil {
+		c, err := a.awsClients()
+		if err != nil {
+			return err
+		}
+		l, err := haaws.NewLease(c, *d, haaws.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("ha.witness.dynamodb: %w", err)
+		}
+		rt.claimer = l
+		opts = append(opts, cluster.WithLease(l))
 	}
 	clu, err = cluster.New(h.clusterConfig(), key, groups, rt.engine, opts...)
 	if err != nil {
@@ -220,6 +291,9 @@ func (a *Agent) buildHA() error {
 
 // haResource builds one resource.
 func (a *Agent) haResource(group string, rc ResourceConfig) (ha.Resource, error) {
+	if r, err := a.awsResource(rc); r != nil || err != nil {
+		return r, err
+	}
 	if rc.Container != nil {
 		c := *rc.Container
 		if c.Group == "" {
@@ -451,6 +525,13 @@ var errBadRequest = errors.New("bad request")
 // it runs once across a failover, and a deposed holder's claim fails.
 type haGate struct{ a *Agent }
 
+// claimer is a lease that records a due time's run once per group
+// (ha/etcd and ha/aws leases): true for the first claim of item under
+// key at epoch, false when it was claimed already.
+type claimer interface {
+	Claim(ctx context.Context, key string, epoch ha.Epoch, item string, keep time.Duration) (bool, error)
+}
+
 // claimKeep is how long a due time's claim is kept in etcd.
 const claimKeep = 7 * 24 * time.Hour
 
@@ -460,8 +541,8 @@ func (g haGate) Admit(ctx context.Context, group, network string, due time.Time)
 	if !ok || !rt.online(group) {
 		return false, nil // not held here, or held but stopped here (final action stop_group)
 	}
-	if rt.lease == nil || due.IsZero() {
+	if rt.claimer == nil || due.IsZero() {
 		return true, nil
 	}
-	return rt.lease.Claim(ctx, g.a.cfg.HA.Cluster+"/"+group, epoch, scheduler.ScheduledRunID(network, due), claimKeep)
+	return rt.claimer.Claim(ctx, g.a.cfg.HA.Cluster+"/"+group, epoch, scheduler.ScheduledRunID(network, due), claimKeep)
 }
