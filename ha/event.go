@@ -44,6 +44,8 @@ const (
 	EventNodeDown           EventKind = "node_down"           // a peer's heartbeats stopped and the witness says it is down
 	EventIsolated           EventKind = "isolated"            // this node lost its peers and the witness: it self-fences
 	EventLeaseLost          EventKind = "lease_lost"          // the lease witness no longer grants this node the group
+	EventFenced             EventKind = "fenced"              // a peer declared down was fenced (Node) before a takeover
+	EventFenceFailed        EventKind = "fence_failed"        // fencing Node failed: the takeover waits
 )
 
 // Event is one thing that happened to a group or the cluster, for logs,

@@ -74,6 +74,10 @@ func (c *Cluster) takeOver(ctx context.Context, g *group) bool {
 	actx, cancel := c.startLocked(ctx, g)
 	c.unlock()
 
+	if !c.fenceHolder(actx, g, base, cancel) {
+		return false
+	}
+
 	var grant ha.Grant
 	var epoch ha.Epoch
 	if c.o.lease != nil {
@@ -134,6 +138,42 @@ func (c *Cluster) takeOver(ctx context.Context, g *group) bool {
 	c.sendSoonLocked()
 	c.unlock()
 	return c.activate(actx, cancel, g, epoch)
+}
+
+// fenceHolder fences g's last holder before a takeover, when a Fencer is
+// set and that holder is a peer declared down not yet fenced in this down
+// episode. It reports whether the takeover may go on; when not, it has
+// ended the action (the evaluation after an interval tries again).
+func (c *Cluster) fenceHolder(ctx context.Context, g *group, base claim, cancel context.CancelFunc) bool {
+	if c.o.fence == nil || base.Holder == "" || base.Holder == c.cfg.Node {
+		return true
+	}
+	c.mu.Lock()
+	p := c.byPeer[base.Holder]
+	need := p != nil && p.state == NodeDown && !c.fenced[base.Holder]
+	c.mu.Unlock()
+	if !need {
+		return true
+	}
+	t0 := time.Now()
+	err := c.o.fence.Fence(ctx, base.Holder)
+	c.mu.Lock()
+	if err == nil {
+		if c.fenced == nil {
+			c.fenced = map[string]bool{}
+		}
+		c.fenced[base.Holder] = true
+		c.emitLocked(ha.Event{Kind: ha.EventFenced, Node: base.Holder, Group: g.def.Name,
+			Message: fmt.Sprintf("Node %s was fenced before its groups are taken over (%s).", base.Holder, time.Since(t0).Round(time.Millisecond))})
+		c.unlock()
+		return true
+	}
+	g.notBefore = time.Now().Add(c.cfg.Interval)
+	c.emitLocked(ha.Event{Kind: ha.EventFenceFailed, Node: base.Holder, Group: g.def.Name, Err: err,
+		Message: fmt.Sprintf("Fencing node %s has failed: %v; group %s is not taken over until it succeeds.", base.Holder, err, g.def.Name)})
+	c.endLocked(g, cancel)
+	c.unlock()
+	return false
 }
 
 // activate brings g online here under epoch, in the action actx: an

@@ -60,7 +60,24 @@ type options struct {
 	transport Transport
 	events    func(ha.Event)
 	log       *slog.Logger
+	fence     Fencer
 }
+
+// Fencer powers off (or otherwise cuts off) a node declared down before
+// this node takes its groups over: STONITH, as Pacemaker's fence agents
+// and CLUSTERPRO's forced stop do. Fence returns nil once node can no
+// longer act (its machine stopped); an error means it may still, and the
+// takeover waits and tries again. It must be idempotent (a node already
+// off is fenced) and refuse to fence this node.
+type Fencer interface {
+	Fence(ctx context.Context, node string) error
+}
+
+// WithFence fences a peer declared down before any of its groups is taken
+// over. A node is fenced once per down episode (again after it was heard
+// up); a failing fence delays the takeover, retried every Interval, so
+// the groups stay offline rather than risk running twice.
+func WithFence(f Fencer) Option { return func(o *options) { o.fence = f } }
 
 // WithWitness sets the witness that tells a dead peer from this node's
 // isolation (see the decision table in the package documentation).
@@ -116,6 +133,7 @@ type Cluster struct {
 	left     bool // deactivated: the last heartbeats say so
 	isolated bool
 	fencing  bool
+	fenced   map[string]bool // peers fenced in their current down episode
 	probing  bool
 	boot     uint64
 	seq      uint64
@@ -634,7 +652,7 @@ func (c *Cluster) emitLocked(e ha.Event) {
 	e.Time = time.Now()
 	lvl := slog.LevelDebug
 	switch e.Kind {
-	case ha.EventNodeDown, ha.EventIsolated, ha.EventLeaseLost, ha.EventFailover:
+	case ha.EventNodeDown, ha.EventIsolated, ha.EventLeaseLost, ha.EventFailover, ha.EventFenced, ha.EventFenceFailed:
 		if c.o.events == nil { // else the events' receiver logs them
 			lvl = slog.LevelWarn
 		}

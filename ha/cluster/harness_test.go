@@ -357,6 +357,7 @@ type hopts struct {
 	witness  bool        // give every node a witness (reachable at first)
 	lease    *leaseStore // give every node the lease
 	networks int         // default 2
+	fence    cluster.Fencer
 }
 
 // harness is a simulated cluster inside a synctest bubble.
@@ -429,6 +430,9 @@ func (h *harness) start(name string) *tnode {
 	}
 	if n.lease != nil {
 		opts = append(opts, cluster.WithLease(n.lease))
+	}
+	if h.o.fence != nil {
+		opts = append(opts, cluster.WithFence(h.o.fence))
 	}
 	c, err := cluster.New(h.config(name), key, h.groups, n.eng, opts...)
 	require.NoError(h.t, err)

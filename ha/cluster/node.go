@@ -133,6 +133,7 @@ func (c *Cluster) announceLocked(g *group) {
 // upLocked records that p is heard: up, and the end of an isolation.
 func (c *Cluster) upLocked(p *peer, now time.Time) {
 	p.state, p.silent = NodeUp, false
+	delete(c.fenced, p.name)
 	c.emitLocked(ha.Event{Kind: ha.EventNodeUp, Node: p.name, Message: fmt.Sprintf("Node %s is up: its heartbeats arrive.", p.name)})
 	if c.isolated {
 		c.isolated = false

@@ -53,6 +53,9 @@ type HAConfig struct {
 	Witness WitnessConfig `json:"witness"`
 	// Groups are the failover groups.
 	Groups []GroupConfig `json:"groups"`
+	// Fence powers a peer declared down off before its groups are taken
+	// over (STONITH).
+	Fence *FenceConfig `json:"fence,omitempty"`
 	// AWS says how to reach AWS for the aws_* resources and monitors and
 	// the DynamoDB lease (credentials come from the SDK's default chain:
 	// the instance's IAM role, the environment, ~/.aws).
@@ -115,6 +118,12 @@ type ResourceConfig struct {
 	ActivateRetries int `json:"activate_retries,omitempty"`
 }
 
+// FenceConfig names the fencing method: AWS (StopInstances, as
+// Pacemaker's fence_aws).
+type FenceConfig struct {
+	AWS *haaws.FenceConfig `json:"aws,omitempty"`
+}
+
 // validate checks the ha: section's own rules (the nested library
 // configs validated themselves as they were decoded).
 func (h *HAConfig) validate() []error {
@@ -131,6 +140,17 @@ func (h *HAConfig) validate() []error {
 	}
 	if len(h.Groups) == 0 {
 		add("groups: give at least one failover group")
+	}
+	if f := h.Fence; f != nil {
+		if f.AWS == nil {
+			add("fence: give aws")
+		} else {
+			for node := range f.AWS.Instances {
+				if !slices.ContainsFunc(h.Nodes, func(n cluster.NodeConfig) bool { return n.Name == node }) {
+					add("fence.aws.instances: %q is not one of nodes", node)
+				}
+			}
+		}
 	}
 	if err := h.clusterConfig().Validate(); err != nil {
 		for _, e := range flatten(err) {
@@ -280,6 +300,17 @@ func (a *Agent) buildHA() error {
 		rt.claimer = l
 		opts = append(opts, cluster.WithLease(l))
 	}
+	if f := h.Fence; f != nil && f.AWS != nil {
+		c, err := a.awsClients()
+		if err != nil {
+			return err
+		}
+		fence, err := haaws.NewFence(c, *f.AWS, haaws.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("ha.fence.aws: %w", err)
+		}
+		opts = append(opts, cluster.WithFence(fence))
+	}
 	clu, err = cluster.New(h.clusterConfig(), key, groups, rt.engine, opts...)
 	if err != nil {
 		return fmt.Errorf("ha: %w", err)
@@ -387,9 +418,9 @@ func (a *Agent) stopBudget() time.Duration {
 // haStatus is how serious an event is.
 func haStatus(k ha.EventKind) monitor.Status {
 	switch k {
-	case ha.EventActivationFailed, ha.EventDeactivationFailed, ha.EventMonitorError, ha.EventIsolated, ha.EventLeaseLost, ha.EventFinalAction:
+	case ha.EventActivationFailed, ha.EventDeactivationFailed, ha.EventMonitorError, ha.EventIsolated, ha.EventLeaseLost, ha.EventFinalAction, ha.EventFenceFailed:
 		return monitor.Critical
-	case ha.EventMonitorWarn, ha.EventNodeDown, ha.EventFailover, ha.EventRestart:
+	case ha.EventMonitorWarn, ha.EventNodeDown, ha.EventFailover, ha.EventRestart, ha.EventFenced:
 		return monitor.Warning
 	}
 	return monitor.OK

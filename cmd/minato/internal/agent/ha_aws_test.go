@@ -76,6 +76,8 @@ ha:
   aws: {region: %s, endpoint: %q, imds_endpoint: %q, call_timeout: 3s}
   witness:
     dynamodb: {table: %s, max_clock_skew: 200ms}
+  fence:
+    aws: {instances: {node1: i-node1, node2: i-node2}, accept_stopping: true, timeout: 10s}
   groups:
     - name: vip
       nodes: [node1, node2]
