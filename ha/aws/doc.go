@@ -94,6 +94,11 @@
 // [IAMPolicy] prints the least-privilege IAM policy for the resources a
 // configuration uses, with resource ARNs where AWS supports them;
 // [AllActionsPolicy] is the broader custom policy of CLUSTERPRO's guide.
+// [Clients.Preflight] checks, without changing anything, what a node uses
+// on AWS against the account (credentials, region, VPC, route tables,
+// ENIs and their Source/Dest. Check, allocation, hosted zone, zone, lease
+// table, fencing instances) and returns [Finding]s in the words of
+// CLUSTERPRO's AWS guide, with its fixes: minato ha check prints them.
 //
 // Tests run the real SDK against ha/aws/awstest, a local endpoint that
 // speaks EC2, Route 53, DynamoDB and IMDSv2 with injectable latency,

@@ -46,6 +46,10 @@ var (
 	policyEIPDescribe = []string{"ec2:DescribeNetworkInterfaces", "ec2:DescribeAddresses"}
 	policyEIPWrite    = []string{"ec2:AssociateAddress", "ec2:DisassociateAddress"}
 	policyDNSZone     = []string{"route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"}
+	// route53:GetHostedZone is beyond the guide's list: minato ha check
+	// ([Clients.Preflight]) reads the zone with it (that it exists,
+	// whether it is private, its VPCs); the agent itself never calls it.
+	policyDNSZoneRead = []string{"route53:GetHostedZone"}
 	// route53:GetChange is beyond the guide's list: the DNS resource asks
 	// it whether its change is INSYNC (on every Route 53 server) before
 	// its activation counts as done. Without it the activation still
@@ -206,8 +210,9 @@ func (p PolicyDocument) Actions() []string {
 //     "*"; ec2:AssociateAddress and DisassociateAddress on the allocation
 //     and the nodes' network interfaces;
 //   - DNS: route53:ChangeResourceRecordSets and ListResourceRecordSets on
-//     the hosted zones; route53:GetChange on change/* (beyond the guide's
-//     list: it tells when a change is INSYNC);
+//     the hosted zones, with route53:GetHostedZone (beyond the guide's
+//     list: minato ha check reads the zone); route53:GetChange on change/*
+//     (beyond the guide's list: it tells when a change is INSYNC);
 //   - AZ monitor: ec2:DescribeAvailabilityZones on "*";
 //   - lease witness: dynamodb:GetItem, PutItem, UpdateItem, DeleteItem and
 //     DescribeTable on the tables;
@@ -256,7 +261,7 @@ func IAMPolicy(u PolicyUses) PolicyDocument {
 			res = append(res, "arn:"+b.part+":route53:::hostedzone/"+policyOr(dnsZoneID(d.HostedZoneID), "*"))
 		}
 		sts = append(sts,
-			policyStatement("DNSRecords", policyDNSZone, res, nil),
+			policyStatement("DNSRecords", slices.Concat(policyDNSZone, policyDNSZoneRead), res, nil),
 			policyStatement("DNSChangeStatus", policyDNSChange, []string{"arn:" + b.part + ":route53:::change/*"}, nil))
 	}
 	if len(u.LeaseTables) > 0 {

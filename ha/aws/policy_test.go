@@ -47,7 +47,7 @@ func TestIAMPolicyActionsPerType(t *testing.T) {
 		{"awseip", PolicyUses{EIPs: []EIPUse{{AllocationID: "eipalloc-1"}}},
 			[]string{"ec2:AssociateAddress", "ec2:DescribeAddresses", "ec2:DescribeNetworkInterfaces", "ec2:DisassociateAddress"}},
 		{"awsdns", PolicyUses{DNS: []DNSUse{{HostedZoneID: "Z123"}}},
-			[]string{"route53:ChangeResourceRecordSets", "route53:GetChange", "route53:ListResourceRecordSets"}},
+			[]string{"route53:ChangeResourceRecordSets", "route53:GetChange", "route53:GetHostedZone", "route53:ListResourceRecordSets"}},
 		{"awsazw", PolicyUses{AZ: true}, []string{"ec2:DescribeAvailabilityZones"}},
 		{"lease", PolicyUses{LeaseTables: []string{"minato-lease"}},
 			[]string{"dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
@@ -75,12 +75,12 @@ func TestIAMPolicyActionsPerType(t *testing.T) {
 			}
 		})
 	}
-	// The guide's DNS actions are there, and GetChange is the only extra.
+	// The guide's DNS actions are there; GetChange and GetHostedZone are the only extras.
 	dns := IAMPolicy(PolicyUses{DNS: []DNSUse{{HostedZoneID: "Z123"}}}).Actions()
 	extra := slices.DeleteFunc(slices.Clone(dns), func(a string) bool {
 		return a == "route53:ChangeResourceRecordSets" || a == "route53:ListResourceRecordSets"
 	})
-	if !slices.Equal(extra, []string{"route53:GetChange"}) {
+	if !slices.Equal(extra, []string{"route53:GetChange", "route53:GetHostedZone"}) {
 		t.Errorf("DNS actions beyond the guide: %q", extra)
 	}
 }
@@ -279,7 +279,7 @@ func TestAllActionsPolicyIsTheGuides(t *testing.T) {
 	// Every action IAMPolicy grants for the guide's four types is within
 	// the guide's policy (ec2:Describe* covers the Describe actions).
 	for _, a := range IAMPolicy(PolicyUses{VIPs: []VIPUse{{}}, EIPs: []EIPUse{{}}, DNS: []DNSUse{{}}, AZ: true}).Actions() {
-		if a == "route53:GetChange" {
+		if a == "route53:GetChange" || a == "route53:GetHostedZone" {
 			continue // beyond the guide, documented
 		}
 		if !slices.Contains(AllActionsPolicy().Statement[0].Action, a) && !strings.HasPrefix(a, "ec2:Describe") {
@@ -337,6 +337,7 @@ func ExampleIAMPolicy() {
 	//       "Effect": "Allow",
 	//       "Action": [
 	//         "route53:ChangeResourceRecordSets",
+	//         "route53:GetHostedZone",
 	//         "route53:ListResourceRecordSets"
 	//       ],
 	//       "Resource": "arn:aws:route53:::hostedzone/Z123"

@@ -45,6 +45,7 @@ Usage:
   minato inventory add|delete|update -f HOST_FACILITY_ID [-i ADDRESS [-p PORT]]   the Hinemos repository scripts
   minato inventory sync|show|diff|export|scope ...   many engines as data, the repository, scopes
   minato ha status|move GROUP NODE|suspend GROUP|resume GROUP   a running agent's failover cluster
+  minato ha iam-policy|check --config FILE   the IAM policy for, and a read-only check of, the ha: section's AWS parts
   minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
   minato version
 

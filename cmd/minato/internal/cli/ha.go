@@ -26,6 +26,8 @@ Commands:
                        activated on NODE at a new epoch)
   suspend GROUP        pause the group's monitors and recovery on this agent
   resume GROUP         resume them
+  iam-policy           the least-privilege IAM policy for the ha: section's AWS parts
+  check                check the ha: section's AWS parts against the account
 
 Run "minato ha COMMAND -h" for the options.
 `
@@ -35,6 +37,10 @@ func runHA(ctx context.Context, args []string, env Env) int {
 		return code
 	}
 	switch args[0] {
+	case "iam-policy":
+		return runHAIAMPolicy(ctx, args[1:], env)
+	case "check":
+		return runHACheck(ctx, args[1:], env)
 	case "status":
 		return haCmd{name: "status", synopsis: "minato ha status [options]",
 			about: "Show the cluster as this agent sees it: nodes (state, heartbeat round trip per\nnetwork), groups (holder, epoch, state here, members), the latest events.",
@@ -56,7 +62,7 @@ func runHA(ctx context.Context, args []string, env Env) int {
 		return haCmd{name: args[0], synopsis: "minato ha " + args[0] + " GROUP [options]", about: what,
 			npos: exactly(1), want: "GROUP", do: haAction(args[0])}.run(ctx, args[1:], env)
 	}
-	return report(env, usagef("unknown ha command %q: want status, move, suspend or resume", args[0]))
+	return report(env, usagef("unknown ha command %q: want status, move, suspend, resume, iam-policy or check", args[0]))
 }
 
 // haReport is the agent's GET /api/v1/ha.
