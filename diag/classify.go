@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"unicode"
@@ -63,6 +64,10 @@ type Explanation struct {
 type Classifier struct {
 	rules []Rule
 	res   []*regexp.Regexp
+	// need is, per rule without a literal prefix, a literal every match
+	// contains: a text without it is skipped without running the
+	// expression (Go's regexp is fast only from a literal prefix).
+	need []string
 }
 
 // MaxExplainBytes bounds the text one Explain call reads (a pasted log):
@@ -106,6 +111,7 @@ func NewClassifier(rules []Rule) (*Classifier, error) {
 		}
 		c.rules = append(c.rules, r)
 		c.res = append(c.res, re)
+		c.need = append(c.need, requiredLiteral(re, r.Pattern))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -125,6 +131,9 @@ func (c *Classifier) Explain(text string) []Explanation {
 	text = truncateText(text, MaxExplainBytes)
 	var out []Explanation
 	for i, r := range c.rules {
+		if n := c.need[i]; n != "" && !strings.Contains(text, n) {
+			continue
+		}
 		re := c.res[i]
 		first := re.FindStringSubmatchIndex(text)
 		if first == nil {
@@ -197,4 +206,45 @@ func truncateText(text string, n int) string {
 		cut--
 	}
 	return text[:cut]
+}
+
+// requiredLiteral returns a literal that every match of re contains, when
+// re has no literal prefix of its own ("" when it has one, or when no
+// such literal can be told).
+func requiredLiteral(re *regexp.Regexp, pattern string) string {
+	if p, _ := re.LiteralPrefix(); p != "" {
+		return ""
+	}
+	s, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	return mustContain(s.Simplify())
+}
+
+// mustContain returns the longest literal that every string matching re
+// contains, as far as re's structure shows it.
+func mustContain(re *syntax.Regexp) string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return ""
+		}
+		return string(re.Rune)
+	case syntax.OpCapture, syntax.OpPlus:
+		return mustContain(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return mustContain(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		best := ""
+		for _, sub := range re.Sub {
+			if l := mustContain(sub); len(l) > len(best) {
+				best = l
+			}
+		}
+		return best
+	}
+	return ""
 }
