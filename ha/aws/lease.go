@@ -23,7 +23,10 @@ const (
 	// DefaultMaxClockSkew is how far apart the nodes' wall clocks may be:
 	// a contender takes over an expired hold only this long after its
 	// expiry by the contender's own clock.
-	DefaultMaxClockSkew = time.Second
+	// 250 ms: nodes on EC2 synchronised by chrony with the Amazon Time
+	// Sync Service stay within a millisecond or so of each other; the
+	// allowance is added to every takeover after a holder's failure.
+	DefaultMaxClockSkew = 250 * time.Millisecond
 	// MaxLeaseClockSkew is the largest MaxClockSkew accepted: every
 	// takeover after a holder's failure waits that much longer.
 	MaxLeaseClockSkew = 5 * time.Minute
@@ -118,7 +121,27 @@ type HeldError struct {
 	// Expires is the hold's expiry by the holder's clock (zero when
 	// unknown). Others may take it over MaxClockSkew later.
 	Expires time.Time
+	// takeable is when this node may take the hold over by its own clock
+	// (Expires + MaxClockSkew); zero when unknown.
+	takeable time.Time
 }
+
+// heldError is the error of a key held by rec's holder, with when this
+// node may take it over on its own clock (monotonic, for the cluster).
+func (l *Lease) heldError(key string, rec leaseRecord) *HeldError {
+	e := &HeldError{Key: key, Holder: rec.holder, Epoch: ha.Epoch(rec.epoch), Expires: rec.expires()}
+	if !e.Expires.IsZero() {
+		// One millisecond past: held() is true up to and including
+		// expires + skew, in whole milliseconds.
+		e.takeable = time.Now().Add(e.Expires.Add(l.skew + time.Millisecond).Sub(l.now()))
+	}
+	return e
+}
+
+// RetryAt returns when the hold may be taken over by the asking node's
+// clock (its expiry plus the clock-skew allowance), zero when unknown: a
+// cluster asks again then rather than at its next tick.
+func (e *HeldError) RetryAt() time.Time { return e.takeable }
 
 // Error says who holds the key.
 func (e *HeldError) Error() string {
@@ -386,7 +409,7 @@ func (l *Lease) Acquire(ctx context.Context, key, node string, ttl time.Duration
 		l.log.Debug("aws: lease acquired again", "key", key, "node", node, "epoch", g.Epoch, "ttl", ttl)
 		return g, nil
 	case found && rec.holder != node && rec.held(nowMS, l.skew):
-		return ha.Grant{}, &HeldError{Key: key, Holder: rec.holder, Epoch: ha.Epoch(rec.epoch), Expires: rec.expires()}
+		return ha.Grant{}, l.heldError(key, rec)
 	}
 
 	epoch := uint64(1)
@@ -453,7 +476,7 @@ func (l *Lease) heldAfterRace(ctx context.Context, key string, item map[string]t
 		l.log.Debug("aws: lease: the winner of a race could not be read", "key", key, "err", err)
 		return &HeldError{Key: key}
 	}
-	return &HeldError{Key: key, Holder: rec.holder, Epoch: ha.Epoch(rec.epoch), Expires: rec.expires()}
+	return l.heldError(key, rec)
 }
 
 // errLeaseCondition is what extend returns when its condition failed:

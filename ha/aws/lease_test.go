@@ -496,7 +496,7 @@ func TestLeaseArguments(t *testing.T) {
 }
 
 func TestLeaseConfigValidate(t *testing.T) {
-	assert.Equal(t, LeaseConfig{Table: "t1x", MaxClockSkew: time.Second}, LeaseConfig{Table: "t1x"}.WithDefaults())
+	assert.Equal(t, LeaseConfig{Table: "t1x", MaxClockSkew: 250 * time.Millisecond}, LeaseConfig{Table: "t1x"}.WithDefaults())
 	for _, c := range []struct {
 		cfg  LeaseConfig
 		want []string
@@ -509,7 +509,7 @@ func TestLeaseConfigValidate(t *testing.T) {
 		{LeaseConfig{Table: "has space"}, []string{`table: "has space"`}},
 		{LeaseConfig{Table: strings.Repeat("x", 256)}, []string{"want 3 to 255"}},
 		{LeaseConfig{Table: "arn:aws:s3:::bucket"}, []string{"not a DynamoDB table ARN"}},
-		{LeaseConfig{Table: "tbl", MaxClockSkew: -time.Second}, []string{"max_clock_skew: -1s: want 0 to 5m0s (0 for the default 1s)"}},
+		{LeaseConfig{Table: "tbl", MaxClockSkew: -time.Second}, []string{"max_clock_skew: -1s: want 0 to 5m0s (0 for the default 250ms)"}},
 		{LeaseConfig{MaxClockSkew: time.Hour}, []string{"table: empty", "max_clock_skew: 1h0m0s"}},
 	} {
 		err := c.cfg.Validate()
@@ -713,7 +713,7 @@ func ExampleLeaseConfig_Validate() {
 	fmt.Println(cfg.Validate())
 	// Output:
 	// table: "ha": want 3 to 255 letters, digits, '_', '-' or '.'
-	// max_clock_skew: -1s: want 0 to 5m0s (0 for the default 1s)
+	// max_clock_skew: -1s: want 0 to 5m0s (0 for the default 250ms)
 }
 
 func ExampleHeldError() {
@@ -776,4 +776,19 @@ func TestLeaseMS(t *testing.T) {
 	assert.Equal(t, int64(6), leaseMS(time.UnixMilli(5).Add(time.Nanosecond)))
 	assert.Equal(t, int64(6), leaseMS(time.UnixMilli(5).Add(999*time.Microsecond)))
 	assert.Equal(t, int64(-4), leaseMS(time.UnixMilli(-5).Add(time.Nanosecond)))
+}
+
+// A HeldError tells when the hold becomes takeable on this node's
+// monotonic clock: its expiry plus the skew allowance.
+func TestHeldErrorRetryAt(t *testing.T) {
+	l := &Lease{skew: 250 * time.Millisecond, now: time.Now}
+	exp := time.Now().Add(time.Second)
+	e := l.heldError("k", leaseRecord{holder: "n1", epoch: 3, expiresMS: exp.UnixMilli()})
+	got := time.Until(e.RetryAt())
+	if got < time.Second || got > 1300*time.Millisecond {
+		t.Errorf("RetryAt in %s, want about 1.25 s", got)
+	}
+	if !(&HeldError{}).RetryAt().IsZero() {
+		t.Error("an expiry unknown gives a zero RetryAt")
+	}
 }

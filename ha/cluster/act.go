@@ -34,7 +34,7 @@ func (c *Cluster) step(ctx context.Context, g *group) bool {
 	}
 	waiting := g.local == ha.Failed && now.Before(g.retryAt)
 	switch {
-	case g.intent == takeOver:
+	case g.intent == takeOver && !now.Before(g.notBefore):
 		return c.takeOver(ctx, g)
 	case g.intent == release && c.mineLocked(g) && !waiting:
 		return c.release(ctx, g)
@@ -96,6 +96,14 @@ func (c *Cluster) takeOver(ctx context.Context, g *group) bool {
 			// attempt itself took some of the interval, and waiting a
 			// whole one from its end would skip a tick.
 			g.notBefore = now.Add(c.cfg.Interval / 2)
+			// A lease that says when the hold becomes takeable is asked
+			// again right then, if that is sooner.
+			var ra interface{ RetryAt() time.Time }
+			if errors.As(err, &ra) {
+				if t := ra.RetryAt(); t.After(now) && t.Before(g.notBefore) {
+					g.notBefore = t
+				}
+			}
 			if !errors.Is(err, ha.ErrHeld) {
 				g.noLeaseUntil = now.Add(c.cfg.Timeout)
 			}

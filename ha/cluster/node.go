@@ -401,7 +401,10 @@ func (c *Cluster) evaluateLocked(now time.Time) {
 			g.intent, g.next = release, w
 		case mine:
 			g.intent, g.next = keep, ""
-		case w == c.cfg.Node && settled && !now.Before(g.notBefore) && !c.liveLocked(g):
+		case w == c.cfg.Node && settled && !c.liveLocked(g) && (!now.Before(g.notBefore) || (g.busy && g.intent == takeOver)):
+			// (A takeover in flight keeps its intent: were it set to idle
+			// until notBefore, the attempt would end by releasing the hold
+			// it has just acquired.)
 			g.intent, g.next = takeOver, ""
 		default:
 			g.intent, g.next = idle, ""

@@ -47,6 +47,22 @@ type clusterOpts struct {
 	resources func(node string) string
 	// env is added to the agents' environment.
 	env []string
+	// haExtra, when set, gives text inserted in node's ha: section right
+	// after the witness entries: lines indented by four spaces add
+	// witnesses (`    dynamodb: {table: t}`), lines indented by two add
+	// keys of ha: (`  aws: {…}`, `  lease_ttl: 1s`). With neither
+	// httpWitness nor lease it must begin with witness lines.
+	haExtra func(node string) string
+	// groups, when set, replaces the groups: list of node's config: YAML
+	// list items indented for it ("    - name: web"). script is the
+	// harness's script resource (or resources' text), for the resources:
+	// list of the group web: the checker and settled() watch that group
+	// and, with the script resource, its markers and journal.
+	groups func(node, script string) string
+	// tp, when set, is the topology to run on (built by newTopology with
+	// nodes nodes), for a test that starts its own services in the switch's
+	// namespace before the agents; nil builds one.
+	tp *topology
 }
 
 // harness is a running test cluster.
@@ -81,7 +97,10 @@ func newCluster(t testing.TB, o clusterOpts) *harness {
 	if o.policy == "" {
 		o.policy = "{interval: 200ms}"
 	}
-	tp := newTopology(t, o.nodes) // skips first where namespaces cannot be had
+	tp := o.tp
+	if tp == nil {
+		tp = newTopology(t, o.nodes) // skips first where namespaces cannot be had
+	}
 	bin := minatoBinary(t)
 	dir := t.TempDir()
 	h := &harness{t: t, bin: bin, dir: dir, tp: tp, opts: o, env: o.env, logLevel: "info"}
@@ -115,7 +134,7 @@ func newCluster(t testing.TB, o clusterOpts) *harness {
 		h.etcd = startEtcd(t, tp)
 		fmt.Fprintf(&witness, "    etcd: {endpoints: [%q], dial_timeout: 1s, request_timeout: 500ms}\n", h.etcd)
 	}
-	if witness.Len() == 0 {
+	if witness.Len() == 0 && o.haExtra == nil {
 		witness.WriteString("    {}\n")
 	}
 	var names, nodesYAML []string
@@ -135,6 +154,18 @@ func newCluster(t testing.TB, o clusterOpts) *harness {
 		if o.resources != nil {
 			res = o.resources(n.name)
 		}
+		groups := fmt.Sprintf(`    - name: %s
+      nodes: [%s]
+      auto_failback: %t
+      resources:
+%s`, group, strings.Join(names, ", "), o.failback, res)
+		if o.groups != nil {
+			groups = o.groups(n.name, res)
+		}
+		wit := witness.String()
+		if o.haExtra != nil {
+			wit += o.haExtra(n.name)
+		}
 		cfg := fmt.Sprintf(`listen: %q
 insecure: true
 api: {token_file: %q}
@@ -150,13 +181,8 @@ ha:
 %s
   witness:
 %s  groups:
-    - name: %s
-      nodes: [%s]
-      auto_failback: %t
-      resources:
 %s`, n.mgmtIP()+":"+strconv.Itoa(apiPort), tokenFile, filepath.Join(ndir, "state"), n.name, keyFile,
-			o.interval, o.timeout, strings.Join(nodesYAML, "\n"), witness.String(), group, strings.Join(names, ", "),
-			o.failback, res)
+			o.interval, o.timeout, strings.Join(nodesYAML, "\n"), wit, groups)
 		n.cfg = filepath.Join(ndir, "agent.yaml")
 		n.log = filepath.Join(ndir, "agent.log")
 		if err := os.WriteFile(n.cfg, []byte(cfg), 0o600); err != nil {
