@@ -79,4 +79,26 @@
 //
 // bench/ha-idle.sh measures the idle cost of HA in an agent (CPU and RSS
 // beside an agent with the same checks and no HA).
+//
+// # On AWS
+//
+// The TestAWS* scenarios run the same agents against ha/aws/awstest: the
+// EC2, Route 53, DynamoDB and DNS endpoint listens in the switch
+// namespace at 10.71.0.254, beside the witnesses, so cutting a node's
+// witness link cuts its AWS access too (an instance losing its NAT); each
+// node's instance metadata service listens on 127.0.0.1 inside its own
+// namespace, link-local as on EC2, never cut. The agents take their
+// credentials (the instance role), region, ENI and address from it. An
+// AWS checker samples the endpoint's state (route targets, the Elastic
+// IP's association, the record) every 20 ms with the DynamoDB lease item:
+// every change that points a resource at node X must happen while the
+// lease names X as last written by X's current incarnation, else it is
+// AWS split brain (a resource may still point at the old holder until
+// the new one re-points it: that is failover lag, not split brain).
+// TestAWSChaos runs 10 seeded kill, freeze and cut sequences on three
+// nodes. BenchmarkAWSFailover measures SIGKILL → the endpoint showing the
+// resource on the standby, for the virtual IP over three route tables,
+// the Elastic IP and the record, with 100-300 ms per AWS call:
+//
+//	go test -run '^$' -bench AWSFailover -benchtime 20x -timeout 60m ./cmd/minato/internal/hatest
 package hatest
