@@ -15,6 +15,13 @@
 //     container-status|events: the Hinemos Docker monitoring scripts'
 //     monitors, printing Hinemos custom monitor lines, or Nagios, JSON and
 //     Prometheus output.
+//   - minato ha status|move|suspend|resume|iam-policy|check: a failover
+//     cluster's state and controls, and on AWS its IAM policy and a check
+//     of the account.
+//   - minato inventory: the estate of many engines as data, and the
+//     Hinemos repository sync.
+//   - minato diag check|explain|bundle|runbook: what is wrong, why and
+//     what to do; a support bundle.
 //   - minato ps: a container listing; minato version.
 //
 // Run "minato help" for the commands. docs/cli.md, docs/agent.md and

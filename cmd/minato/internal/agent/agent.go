@@ -61,6 +61,8 @@ type Agent struct {
 	ready      chan string // the address the HTTP server listens on
 	started    time.Time
 	events     atomic.Uint64 // engine events received, for /metrics
+
+	diag *diagRunner // nil unless diag.enabled
 }
 
 // engine is one engine the agent watches. name is empty for the single
@@ -172,6 +174,7 @@ func (a *Agent) build() error {
 		a.jobs, j.notify = j, a.notifyJob
 		a.closers = append(a.closers, j)
 	}
+	a.buildDiag()
 	return a.checks()
 }
 
@@ -386,6 +389,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	})
 	for _, f := range a.follow {
 		wg.Go(func() { f.run(runCtx) })
+	}
+	if a.diag != nil {
+		wg.Go(func() { a.diag.run(runCtx) })
 	}
 	if a.ha != nil {
 		wg.Go(func() {

@@ -91,6 +91,9 @@ type Config struct {
 	API APIConfig `json:"api"`
 	// HA makes this agent a node of a failover cluster.
 	HA *HAConfig `json:"ha,omitempty"`
+	// Diag runs the diagnostics of minato diag check on every engine on
+	// a schedule and notifies new findings (see DiagConfig).
+	Diag DiagConfig `json:"diag"`
 
 	// What Load read from the files named above.
 	jobnetData [][]byte
@@ -471,7 +474,8 @@ func (c Config) validate(nested bool) error {
 	if c.HA != nil {
 		errs = append(errs, c.HA.validate()...)
 	}
-	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync && c.HA == nil {
+	errs = append(errs, c.Diag.validate()...)
+	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync && c.HA == nil && !c.Diag.Enabled {
 		add("checks", "nothing to do: give checks, enable events, the job scheduler or the inventory sync, or list jobnets")
 	}
 	names := map[string]int{}

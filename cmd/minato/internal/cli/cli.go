@@ -46,6 +46,7 @@ Usage:
   minato inventory sync|show|diff|export|scope ...   many engines as data, the repository, scopes
   minato ha status|move GROUP NODE|suspend GROUP|resume GROUP   a running agent's failover cluster
   minato ha iam-policy|check --config FILE   the IAM policy for, and a read-only check of, the ha: section's AWS parts
+  minato diag check|explain|bundle|runbook ...   what is wrong, why and what to do; a support bundle
   minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
   minato version
 
@@ -78,6 +79,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runInventory(ctx, args[1:], env)
 	case "ha":
 		return runHA(ctx, args[1:], env)
+	case "diag":
+		return runDiag(ctx, args[1:], env)
 	case "ps":
 		err = runPS(ctx, args[1:], env)
 	case "version", "--version":
@@ -87,7 +90,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprint(env.Stdout, topUsage)
 		return 0
 	default:
-		err = usagef("unknown command %q: want agent, ha, inventory, job, jobnet, monitor, ps or version", args[0])
+		err = usagef("unknown command %q: want agent, diag, ha, inventory, job, jobnet, monitor, ps or version", args[0])
 	}
 	return report(env, err)
 }
