@@ -102,6 +102,12 @@ func (c *Cluster) takeOver(ctx context.Context, g *group) bool {
 			if errors.As(err, &ra) {
 				if t := ra.RetryAt(); t.After(now) && t.Before(g.notBefore) {
 					g.notBefore = t
+					// Evaluate right then, not at the next tick.
+					time.AfterFunc(t.Sub(now), func() {
+						c.mu.Lock()
+						c.evaluateLocked(time.Now())
+						c.unlock()
+					})
 				}
 			}
 			if !errors.Is(err, ha.ErrHeld) {

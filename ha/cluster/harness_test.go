@@ -213,6 +213,10 @@ func (e *fakeEngine) setFailOffline(group string, err error) {
 // leaseStore is an in-memory lease store shared by the nodes, with the
 // TTL on the (synctest) clock; each node reaches it through a nodeLease.
 type leaseStore struct {
+	// retryAt makes a refusal say when the hold expires, as the DynamoDB
+	// lease does (RetryAt).
+	retryAt bool
+
 	mu     sync.Mutex
 	rev    ha.Epoch
 	nextID int64
@@ -227,6 +231,15 @@ type hold struct {
 	ttl     time.Duration
 	expires time.Time
 }
+
+// heldUntil is a refusal that says when the hold becomes takeable.
+type heldUntil struct {
+	error
+	at time.Time
+}
+
+func (e heldUntil) Unwrap() error      { return e.error }
+func (e heldUntil) RetryAt() time.Time { return e.at }
 
 func newLeaseStore() *leaseStore { return &leaseStore{holds: map[string]*hold{}} }
 
@@ -252,7 +265,11 @@ func (l *nodeLease) Acquire(ctx context.Context, key, node string, ttl time.Dura
 	defer s.mu.Unlock()
 	if h := s.holds[key]; h != nil && now.Before(h.expires) {
 		if h.node != node {
-			return ha.Grant{}, fmt.Errorf("%w: %s holds %s", ha.ErrHeld, h.node, key)
+			err := fmt.Errorf("%w: %s holds %s", ha.ErrHeld, h.node, key)
+			if s.retryAt {
+				return ha.Grant{}, heldUntil{err, h.expires}
+			}
+			return ha.Grant{}, err
 		}
 		h.expires = now.Add(ttl)
 		return ha.Grant{Key: key, Node: node, Epoch: h.epoch, Valid: h.expires, ID: h.id}, nil
@@ -358,6 +375,7 @@ type hopts struct {
 	lease    *leaseStore // give every node the lease
 	networks int         // default 2
 	fence    cluster.Fencer
+	leaseTTL time.Duration // cluster.Config.LeaseTTL (default: timeout)
 }
 
 // harness is a simulated cluster inside a synctest bubble.
@@ -398,7 +416,7 @@ func newHarness(t *testing.T, names []string, groups []ha.Group, o hopts) *harne
 }
 
 func (h *harness) config(name string) cluster.Config {
-	cfg := cluster.Config{Cluster: "test", Node: name}
+	cfg := cluster.Config{Cluster: "test", Node: name, LeaseTTL: h.o.leaseTTL}
 	for _, n := range h.names {
 		cfg.Nodes = append(cfg.Nodes, cluster.NodeConfig{Name: n, Addresses: h.nodes[n].addrs})
 	}
