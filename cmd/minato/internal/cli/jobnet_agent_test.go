@@ -521,7 +521,27 @@ units:
 		if t.Failed() {
 			return
 		}
-		metrics := get(t, ta.url+"/metrics")
+		// The counters follow the runs' end events, which the agent
+		// handles apart from the API that reported the runs ended: give
+		// them a moment on a busy machine.
+		want := []string{
+			`minato_jobnet_runs_total{network="` + f.prefix + `fails",state="failed"} 2`,
+			`minato_jobnet_runs_total{network="` + f.prefix + `configured",state="succeeded"} 1`,
+			`minato_jobnet_runs_total{network="` + f.prefix + `held",state="succeeded"} 1`,
+		}
+		var metrics string
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			metrics = get(t, ta.url+"/metrics")
+			n := 0
+			for _, w := range want {
+				if strings.Contains(metrics, w) {
+					n++
+				}
+			}
+			if n == len(want) || time.Now().After(deadline) {
+				break
+			}
+		}
 		assert.Contains(t, metrics, `minato_jobnet_runs_total{network="`+f.prefix+`fails",state="failed"} 2`)
 		assert.Contains(t, metrics, `minato_jobnet_runs_total{network="`+f.prefix+`configured",state="succeeded"} 1`)
 		assert.Contains(t, metrics, `minato_jobnet_runs_total{network="`+f.prefix+`held",state="succeeded"} 1`)
