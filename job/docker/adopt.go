@@ -316,8 +316,15 @@ func (a *adoptableRun) logged(ctx context.Context, ins container.InspectResult, 
 	if ins.OOMKilled {
 		out.Message = "OOM-killed"
 	}
-	if !ins.FinishedAt.IsZero() && !ins.FinishedAt.Before(out.Started) {
+	// The engine's FinishedAt is the exit time containerd reported, while
+	// its StartedAt is stamped once the start call returned: a process that
+	// exits at once can show a FinishedAt a little before its StartedAt.
+	// The run then ended as it started (a duration of zero), not now.
+	if !ins.FinishedAt.IsZero() {
 		out.Ended = ins.FinishedAt
+		if out.Ended.Before(out.Started) {
+			out.Ended = out.Started
+		}
 	}
 	err := a.c.Logs(ctx, ins.ID, container.LogsOptions{
 		Stdout: writers(job.Output(ctx), a.o.Stdout), Stderr: writers(job.Output(ctx), a.o.Stderr), Tty: tty(ins),
