@@ -132,7 +132,9 @@ func New(cc *container.Client, cfg Config, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	c.creds = newCredentialStore(c.cfg.DockerConfig)
+	if c.creds == nil {
+		c.creds = newCredentialStore(c.cfg.DockerConfig)
+	}
 	c.regs = newRegistries(c.cfg, c.creds, c.log)
 	return c, nil
 }
