@@ -453,12 +453,7 @@ func (r *copyReporter) finish() {
 	}
 }
 
-func shortID(h v1.Hash) string {
-	if len(h.Hex) > 12 {
-		return h.Hex[:12]
-	}
-	return h.Hex
-}
+func shortHash(h v1.Hash) string { return shortID(h.Hex) }
 
 // indexWrap and imageWrap hand out layers that report their reads.
 type indexWrap struct {
@@ -502,7 +497,7 @@ func (w *imageWrap) Layers() ([]v1.Layer, error) {
 	for i, l := range ls {
 		lw := &layerWrap{Layer: l, rep: w.rep}
 		if d, err := l.Digest(); err == nil {
-			lw.id = shortID(d)
+			lw.id = shortHash(d)
 			size, _ := l.Size()
 			lw.size = size
 			w.rep.saw(lw.id, size)
