@@ -63,6 +63,8 @@ type Agent struct {
 	events     atomic.Uint64 // engine events received, for /metrics
 
 	diag *diagRunner // nil unless diag.enabled
+	// images is nil unless images.enabled.
+	images *imagesRunner
 }
 
 // engine is one engine the agent watches. name is empty for the single
@@ -175,6 +177,9 @@ func (a *Agent) build() error {
 		a.closers = append(a.closers, j)
 	}
 	a.buildDiag()
+	if err := a.buildImages(); err != nil {
+		return err
+	}
 	return a.checks()
 }
 
@@ -392,6 +397,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.diag != nil {
 		wg.Go(func() { a.diag.run(runCtx) })
+	}
+	if a.images != nil {
+		wg.Go(func() { a.images.run(runCtx) })
 	}
 	if a.ha != nil {
 		wg.Go(func() {

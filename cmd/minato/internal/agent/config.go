@@ -94,6 +94,10 @@ type Config struct {
 	// Diag runs the diagnostics of minato diag check on every engine on
 	// a schedule and notifies new findings (see DiagConfig).
 	Diag DiagConfig `json:"diag"`
+	// Images detects containers whose image tag moved in the registry
+	// (or whose redeploy did not take effect) on a schedule, and notifies
+	// them (see ImagesConfig).
+	Images ImagesConfig `json:"images"`
 
 	// What Load read from the files named above.
 	jobnetData [][]byte
@@ -475,8 +479,9 @@ func (c Config) validate(nested bool) error {
 		errs = append(errs, c.HA.validate()...)
 	}
 	errs = append(errs, c.Diag.validate()...)
-	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync && c.HA == nil && !c.Diag.Enabled {
-		add("checks", "nothing to do: give checks, enable events, the job scheduler or the inventory sync, or list jobnets")
+	errs = append(errs, c.Images.validate()...)
+	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync && c.HA == nil && !c.Diag.Enabled && !c.Images.Enabled {
+		add("checks", "nothing to do: give checks, enable events, the job scheduler, the inventory sync, diag or images, or list jobnets")
 	}
 	names := map[string]int{}
 	for i, ch := range c.Checks {

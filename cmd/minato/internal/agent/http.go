@@ -29,6 +29,7 @@ import (
 //	GET /api/v1/status   guarded: the latest evaluation of every check and target, as JSON
 //	GET /api/v1/inventory guarded: a snapshot of every engine (?kind=container|image|network|volume, ?name=PATTERN)
 //	GET /api/v1/diag     guarded: the last diagnostics report of every engine (?format=json|text|markdown)
+//	GET /api/v1/images   guarded: the last image update check of every engine's containers
 //	GET /api/v1/ha       guarded: the cluster and groups as this node sees them, and the latest HA events
 //	POST /api/v1/ha/groups/{group}/{move|suspend|resume}  guarded, JSON: {"node": "..."} for move
 //	/api/v1/...          guarded: the job API (job/jobapi), when the scheduler runs
@@ -71,6 +72,13 @@ func (a *Agent) handler() http.Handler {
 			return
 		}
 		a.writeDiag(w, r)
+	})
+	mux.HandleFunc("GET /api/v1/images", func(w http.ResponseWriter, r *http.Request) {
+		if rf := guard.Read(r); rf != nil {
+			httpguard.WriteRefusal(w, rf)
+			return
+		}
+		a.writeImages(w)
 	})
 	mux.HandleFunc("GET /api/v1/ha", func(w http.ResponseWriter, r *http.Request) {
 		if rf := guard.Read(r); rf != nil {
