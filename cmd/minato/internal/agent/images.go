@@ -250,12 +250,12 @@ func (e *imagesEngine) evaluation(t inventory.Target, st monitor.Status, msg str
 
 // imagesView is GET /api/v1/images: the last results of every engine.
 type imagesView struct {
-	Interval string              `json:"interval"`
-	Runs     uint64              `json:"runs"`
-	NextRun  time.Time           `json:"next_run,omitzero"`
-	Message  string              `json:"message,omitempty"`
-	Engines  []imagesEngineView  `json:"engines"`
-	Summary  map[string]int      `json:"summary"`
+	Interval string             `json:"interval"`
+	Runs     uint64             `json:"runs"`
+	NextRun  time.Time          `json:"next_run,omitzero"`
+	Message  string             `json:"message,omitempty"`
+	Engines  []imagesEngineView `json:"engines"`
+	Summary  map[string]int     `json:"summary"`
 }
 
 type imagesEngineView struct {
