@@ -43,7 +43,8 @@ type Image struct {
 	// Labels are the image's labels.
 	Labels map[string]string `json:"labels,omitempty"`
 	// Containers is how many containers use the image; -1 when the engine
-	// did not count them (Inspect, and List on most engines).
+	// did not count them (Inspect; List counts them itself when the engine
+	// does not).
 	Containers int `json:"containers"`
 	// Config holds the defaults a container gets from the image. Empty in
 	// List results: use Inspect.
@@ -324,8 +325,26 @@ func (c *Client) List(ctx context.Context, o ListOptions) ([]Image, error) {
 		return nil, fmt.Errorf("list images: %w", err)
 	}
 	out := make([]Image, 0, len(sums))
+	counted := true
 	for _, s := range sums {
-		out = append(out, imageFromSummary(s))
+		im := imageFromSummary(s)
+		counted = counted && im.Containers >= 0
+		out = append(out, im)
+	}
+	if !counted && len(out) > 0 {
+		// Engines before API 1.44 do not count the containers per image
+		// in the list: count them from one container listing.
+		if ctrs, err := c.api.ContainerList(ctx, container.ListOptions{All: true}); err == nil {
+			use := map[string]int{}
+			for _, ct := range ctrs {
+				use[ct.ImageID]++
+			}
+			for i := range out {
+				if out[i].Containers < 0 {
+					out[i].Containers = use[out[i].ID]
+				}
+			}
+		}
 	}
 	sortNewest(out)
 	return out, nil

@@ -35,7 +35,9 @@
 // No image is ever pulled.
 //
 // Not checked here: whether a running image is the tag's current one
-// (the Container Service FAQ's D01 needs a registry client).
+// (the Container Service FAQ's D01 needs a registry client): package image
+// has that check, image.Client.DiagCheck, which minato diag check --images
+// adds.
 //
 // # Usage
 //

@@ -47,6 +47,8 @@ Usage:
   minato ha status|move GROUP NODE|suspend GROUP|resume GROUP   a running agent's failover cluster
   minato ha iam-policy|check --config FILE   the IAM policy for, and a read-only check of, the ha: section's AWS parts
   minato diag check|explain|bundle|runbook ...   what is wrong, why and what to do; a support bundle
+  minato image pull|build|tag|push|ls|rm|prune|df   images, with the docker CLI's registry credentials
+  minato image check|update [--dry-run]   is the tag's current image running? health-gated update with rollback
   minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
   minato version
 
@@ -81,6 +83,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runHA(ctx, args[1:], env)
 	case "diag":
 		return runDiag(ctx, args[1:], env)
+	case "image":
+		return runImage(ctx, args[1:], env)
 	case "ps":
 		err = runPS(ctx, args[1:], env)
 	case "version", "--version":
@@ -90,7 +94,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprint(env.Stdout, topUsage)
 		return 0
 	default:
-		err = usagef("unknown command %q: want agent, diag, ha, inventory, job, jobnet, monitor, ps or version", args[0])
+		err = usagef("unknown command %q: want agent, diag, ha, image, inventory, job, jobnet, monitor, ps or version", args[0])
 	}
 	return report(env, err)
 }

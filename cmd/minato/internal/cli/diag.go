@@ -26,6 +26,7 @@ import (
 	ddocker "github.com/minato-ops/minato/diag/docker"
 	dexplain "github.com/minato-ops/minato/diag/explain"
 	"github.com/minato-ops/minato/diag/host"
+	"github.com/minato-ops/minato/image"
 	"github.com/minato-ops/minato/inventory"
 	dockerinv "github.com/minato-ops/minato/inventory/docker"
 	"github.com/minato-ops/minato/job/jobapi"
@@ -216,6 +217,8 @@ func runDiagCheck(ctx context.Context, args []string, env Env) int {
 			"            forwarding, disk and inodes of the Docker data root (D21), clock\n"+
 			"            synchronisation (D30), the kernels that make container removal fail\n"+
 			"            with \"device or resource busy\" (D29)\n"+
+			"  image     (--images) whether each container runs its tag's current image\n"+
+			"            (D01), with a registry refusal explained (D31)\n"+
 			"-c, -n and --label choose the containers judged (default: all). The report\n"+
 			"goes to stdout (--format text, json or markdown); a progress line goes to\n"+
 			"stderr when it is a terminal.\n\n"+
@@ -234,6 +237,8 @@ func runDiagCheck(ctx context.Context, args []string, env Env) int {
 	cfgPath := fs.String("config", "", "the agent configuration `FILE` whose engines (and diag: section) to check")
 	var engineNames listFlag
 	fs.Var(&engineNames, "engine", "with --config, check only engine `NAME` (repeatable); without, the name the report gives the engine")
+	images := fs.Bool("images", false, "also compare each container's running image with its tag's digest in the registry (Container Service FAQ D01; one HEAD request per distinct image, nothing pulled; credentials from the docker CLI's config)")
+	dockerConfig := fs.String("docker-config", "", "with --images: the `DIRECTORY` of the docker CLI's config.json (default: $DOCKER_CONFIG, else ~/.docker)")
 	noHost := fs.Bool("no-host", false, "leave out the host checks (they run when the engine is on this machine)")
 	lb := fs.Bool("load-balanced", false, "a layer-4 load balancer forwards to this host: rp_filter and arp_announce findings become warnings")
 	var timeout time.Duration
@@ -316,6 +321,13 @@ func runDiagCheck(ctx context.Context, args []string, env Env) int {
 			hostDone = true
 		}
 		checks = append(checks, ddocker.Checks(c, o)...)
+		if *images {
+			ic, err := image.New(c, image.Config{DockerConfig: *dockerConfig})
+			if err != nil {
+				return diagFail(env, fmt.Errorf("engine %s: %w", e.name, err), diagExitUsage)
+			}
+			checks = append(checks, ic.DiagCheck(image.CheckOptions{Selector: s}))
+		}
 		names = append(names, e.name)
 	}
 	if selected(s) {
