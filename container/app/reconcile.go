@@ -185,7 +185,7 @@ func (r *Reconciler) appLabels() map[string]string {
 // a time, each batch gated within Update.Timeout and rolled back when the
 // gate fails (then later batches are not attempted). When nothing differs
 // it makes no write call to the engine. Specs with Backend "swarm" are
-// refused (that is the Swarm backend's job).
+// refused: [ApplySwarm] runs them.
 //
 // The result holds what was done even when err is not nil; err joins the
 // failures of every application (a rolled-back update is one).
@@ -204,7 +204,7 @@ func (r *Reconciler) apply(ctx context.Context, specs []Spec, o ApplyOptions) (A
 	for i := range specs {
 		s := &specs[i]
 		if s.Backend == "swarm" {
-			errs = append(errs, fmt.Errorf("app %s: backend swarm: the engine reconciler does not run Swarm services", s.Name))
+			errs = append(errs, fmt.Errorf("app %s: backend swarm: the engine reconciler does not run Swarm services (ApplySwarm does, on a Swarm manager)", s.Name))
 			continue
 		}
 		if len(s.EnvFiles) > 0 {

@@ -80,7 +80,8 @@ type Spec struct {
 	// ("8080:80/tcp", "127.0.0.1:8080:80", "80", "8080-8081:80").
 	// With more than one replica a single host port is refused: give a
 	// range with one port per replica (replica i gets the i-th), or none
-	// (the engine picks free ports).
+	// (the engine picks free ports). With backend swarm a single host port
+	// is published once by the routing mesh for every replica.
 	Ports []string `json:"ports,omitempty"`
 	// Mounts are bind mounts, volumes and tmpfs mounts.
 	Mounts []Mount `json:"mounts,omitempty"`
@@ -311,7 +312,8 @@ func (s Spec) Validate() error {
 			p.add("ports[%d]: %v", i, err)
 			continue
 		}
-		if n > 1 && pm.HostPort != 0 && pm.span() < n {
+		// On Swarm the routing mesh publishes one port for every replica.
+		if n > 1 && pm.HostPort != 0 && pm.span() < n && s.Backend != "swarm" {
 			if pm.span() == 1 {
 				p.add("ports[%d]: %s: fixed host port %d with %d replicas: give a range with one port per replica (%d-%d:%d) or no host port", i, strictyaml.Quote(ps), pm.HostPort, n, pm.HostPort, int(pm.HostPort)+n-1, pm.ContainerPort)
 			} else {
