@@ -20,7 +20,9 @@ import (
 func (s Spec) ServiceSpec() (swarm.ServiceSpec, error) {
 	s = s.WithDefaults()
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("app %s: backend swarm: "+format, append([]any{s.Name}, a...)...)) }
+	bad := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("app %s: backend swarm: "+format, append([]any{s.Name}, a...)...))
+	}
 	out := swarm.ServiceSpec{
 		Name: s.Name, Image: s.Image, Replicas: s.ReplicaCount(), Command: s.Command, Env: s.Environment(),
 		Networks: s.Networks, Restart: s.Restart, Labels: s.Labels,
