@@ -11,8 +11,10 @@ import (
 
 // record is the normalised part of a Spec that shapes one replica's
 // container: what Hash covers and what LabelConfig records. Replicas,
-// Update, Metering and Backend are left out: changing them recreates
-// nothing. Maps are sorted by encoding/json.
+// Update and Backend are left out: changing them recreates nothing.
+// Metering counts through the labels it puts on the replicas (the
+// metering agent finds its targets by them), so turning it on or moving
+// the port recreates the replicas. Maps are sorted by encoding/json.
 type record struct {
 	Image       string            `json:"image"`
 	Command     []string          `json:"command,omitempty"`
@@ -65,6 +67,12 @@ func (s *Spec) record(redact bool) record {
 	}
 	if len(s.Labels) > 0 {
 		r.Labels = maps.Clone(s.Labels)
+	}
+	if ml := s.meteringLabels(); len(ml) > 0 {
+		if r.Labels == nil {
+			r.Labels = map[string]string{}
+		}
+		maps.Copy(r.Labels, ml)
 	}
 	if len(r.Mounts) == 0 {
 		r.Mounts = nil

@@ -429,6 +429,7 @@ func (r *Reconciler) createOptions(s *Spec, i int) container.CreateSpecOptions {
 		labels = map[string]string{}
 	}
 	maps.Copy(labels, r.scope)
+	maps.Copy(labels, s.meteringLabels())
 	labels[LabelApp] = s.Name
 	labels[LabelReplica] = strconv.Itoa(i)
 	labels[LabelSpec] = s.Hash()

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -686,4 +687,28 @@ func (s *Spec) Environment() map[string]string {
 	}
 	maps.Copy(out, s.Env)
 	return out
+}
+
+// The labels by which the metering agent (package container/app/metering)
+// finds the replicas it scrapes; set on every replica of an application
+// whose Metering is enabled.
+const (
+	LabelMeteringPort     = "minato.metering.port"
+	LabelMeteringPath     = "minato.metering.path"
+	LabelMeteringScheme   = "minato.metering.scheme"
+	LabelMeteringInterval = "minato.metering.interval"
+)
+
+// meteringLabels returns the metering labels of s's replicas, nil when
+// metering is off.
+func (s *Spec) meteringLabels() map[string]string {
+	m := s.Metering
+	if !m.Enabled {
+		return nil
+	}
+	l := map[string]string{LabelMeteringPort: strconv.Itoa(m.Port), LabelMeteringPath: cmp.Or(m.Path, "/metrics"), LabelMeteringScheme: cmp.Or(m.Scheme, "http")}
+	if m.Interval > 0 {
+		l[LabelMeteringInterval] = m.Interval.String()
+	}
+	return l
 }

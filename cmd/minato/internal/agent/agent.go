@@ -65,6 +65,8 @@ type Agent struct {
 	diag *diagRunner // nil unless diag.enabled
 	// images is nil unless images.enabled.
 	images *imagesRunner
+	// meter is nil unless metering.enabled.
+	meter *meter
 }
 
 // engine is one engine the agent watches. name is empty for the single
@@ -179,6 +181,13 @@ func (a *Agent) build() error {
 	a.buildDiag()
 	if err := a.buildImages(); err != nil {
 		return err
+	}
+	if a.cfg.Metering.Enabled {
+		m, err := newMeter(a.cfg.Metering, a.engines, a.log)
+		if err != nil {
+			return err
+		}
+		a.meter = m
 	}
 	return a.checks()
 }
@@ -376,7 +385,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	srv := httpserve.New(a.handler(), srvCfg, a.log)
 	a.ready <- ln.Addr().String()
-	a.log.Info("agent started", "listen", ln.Addr().String(), "tls", srvCfg.TLS != nil, "engines", len(a.engines), "checks", len(a.cfg.Checks), "jobs", a.jobs != nil, "inventory_sync", len(a.follow) > 0)
+	a.log.Info("agent started", "listen", ln.Addr().String(), "tls", srvCfg.TLS != nil, "engines", len(a.engines), "checks", len(a.cfg.Checks), "jobs", a.jobs != nil, "inventory_sync", len(a.follow) > 0, "metering", a.meter != nil)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -400,6 +409,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.images != nil {
 		wg.Go(func() { a.images.run(runCtx) })
+	}
+	if a.meter != nil {
+		wg.Go(func() { a.meter.run(runCtx) })
 	}
 	if a.ha != nil {
 		wg.Go(func() {

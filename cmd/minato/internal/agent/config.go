@@ -98,6 +98,9 @@ type Config struct {
 	// (or whose redeploy did not take effect) on a schedule, and notifies
 	// them (see ImagesConfig).
 	Images ImagesConfig `json:"images"`
+	// Metering scrapes the replicas of metered applications and serves
+	// /metrics/apps (see MeteringConfig).
+	Metering MeteringConfig `json:"metering"`
 
 	// What Load read from the files named above.
 	jobnetData [][]byte
@@ -480,8 +483,11 @@ func (c Config) validate(nested bool) error {
 	}
 	errs = append(errs, c.Diag.validate()...)
 	errs = append(errs, c.Images.validate()...)
-	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync && c.HA == nil && !c.Diag.Enabled && !c.Images.Enabled {
-		add("checks", "nothing to do: give checks, enable events, the job scheduler, the inventory sync, diag or images, or list jobnets")
+	if nested {
+		addAll("metering", c.Metering.Validate())
+	}
+	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync && c.HA == nil && !c.Diag.Enabled && !c.Images.Enabled && !c.Metering.Enabled {
+		add("checks", "nothing to do: give checks, enable events, the job scheduler, the inventory sync, diag, images or metering, or list jobnets")
 	}
 	names := map[string]int{}
 	for i, ch := range c.Checks {

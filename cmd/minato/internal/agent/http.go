@@ -26,6 +26,8 @@ import (
 //
 //	GET /healthz         open: "ok", or 503 and what is unhealthy (no paths, no engine errors)
 //	GET /metrics         open: Prometheus text or OpenMetrics; JSON (Accept: application/json) is guarded
+//	GET /metrics/apps    guarded: the metered applications' samples, Prometheus text or JSON (Accept: application/json)
+//	GET /metrics/apps/{name} guarded: one application's; 404 naming it when it is not metered
 //	GET /api/v1/status   guarded: the latest evaluation of every check and target, as JSON
 //	GET /api/v1/inventory guarded: a snapshot of every engine (?kind=container|image|network|volume, ?name=PATTERN)
 //	GET /api/v1/diag     guarded: the last diagnostics report of every engine (?format=json|text|markdown)
@@ -52,6 +54,7 @@ func (a *Agent) handler() http.Handler {
 		}
 		a.writeStatus(w)
 	})
+	meteringRoutes(mux, guard, a.meter)
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
 		if rf := guard.Read(r); rf != nil {
 			httpguard.WriteRefusal(w, rf)

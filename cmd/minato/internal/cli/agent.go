@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/minato-ops/minato/cmd/minato/internal/agent"
 )
@@ -41,19 +44,39 @@ func runAgent(ctx context.Context, args []string, env Env) int {
 	if len(pos) > 0 {
 		return report(env, usagef("minato agent takes no arguments, got %q", pos[0]))
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return report(env, usagef("--log-level %q: want debug, info, warn or error", level))
 	}
-	cfg := agent.Default(listen)
+	if envLevel, ok := agent.LogLevelEnv(env.Getenv); ok && !given["log-level"] {
+		lv = envLevel
+	}
+	// Flags, then MINATO_* variables (docs/container.md), then the file.
+	if cfgPath == "" {
+		cfgPath = env.Getenv(agent.EnvConfig)
+	}
+	cfg := agent.Default(cmp.Or(listen, env.Getenv(agent.EnvListen)))
+	var loadErr error
 	if cfgPath != "" {
-		if cfg, err = agent.Load(cfgPath); err != nil {
-			printDefErrors(env, cfgPath, err)
-			return 1
+		cfg, loadErr = agent.Load(cfgPath)
+	}
+	envErr := agent.ApplyEnv(&cfg, env.Getenv)
+	if loadErr != nil {
+		printDefErrors(env, cfgPath, loadErr)
+	}
+	if envErr != nil {
+		fmt.Fprintln(env.Stderr, "minato: the environment is not valid:")
+		for _, line := range strings.Split(envErr.Error(), "\n") {
+			fmt.Fprintln(env.Stderr, "  "+line)
 		}
-		if listen != "" {
-			cfg.Listen = listen
-		}
+	}
+	if loadErr != nil || envErr != nil {
+		return 1
+	}
+	if listen != "" {
+		cfg.Listen = listen
 	}
 	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
 	a, err := agent.New(cfg, env.Getenv, log)

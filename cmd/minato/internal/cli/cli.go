@@ -50,6 +50,7 @@ Usage:
   minato image pull|build|tag|push|ls|rm|prune|df   images, with the docker CLI's registry credentials
   minato image check|update [--dry-run]   is the tag's current image running? health-gated update with rollback
   minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
+  minato healthcheck [--url URL]     exit 0 when the agent's /healthz answers 200 (the image's HEALTHCHECK)
   minato version
 
 Run "minato job -h" or "minato job start -h" for the options of a command.
@@ -87,6 +88,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runImage(ctx, args[1:], env)
 	case "ps":
 		err = runPS(ctx, args[1:], env)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "minato", Version)
 		return 0
@@ -94,7 +97,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprint(env.Stdout, topUsage)
 		return 0
 	default:
-		err = usagef("unknown command %q: want agent, diag, ha, image, inventory, job, jobnet, monitor, ps or version", args[0])
+		err = usagef("unknown command %q: want agent, diag, ha, healthcheck, image, inventory, job, jobnet, monitor, ps or version", args[0])
 	}
 	return report(env, err)
 }
