@@ -17,6 +17,7 @@ import (
 	haaws "github.com/minato-ops/minato/ha/aws"
 
 	"github.com/minato-ops/minato/cmd/minato/internal/catalog"
+	"github.com/minato-ops/minato/cmd/minato/internal/console"
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/internal/httpserve"
 	"github.com/minato-ops/minato/inventory"
@@ -67,6 +68,11 @@ type Agent struct {
 	images *imagesRunner
 	// meter is nil unless metering.enabled.
 	meter *meter
+
+	// consoleRec keeps the console's sparklines and events timeline (a
+	// Sink of the runner); consoleDefs its parsed job network graphs.
+	consoleRec  *console.Recorder
+	consoleDefs console.Definitions
 }
 
 // engine is one engine the agent watches. name is empty for the single
@@ -96,7 +102,8 @@ func New(cfg Config, getenv func(string) string, log *slog.Logger) (*Agent, erro
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: log, ready: make(chan string, 1), fan: notify.NewFanOut(notify.FanOutConfig{}, notify.WithLogger(log))}
+	a := &Agent{cfg: cfg, log: log, ready: make(chan string, 1), fan: notify.NewFanOut(notify.FanOutConfig{}, notify.WithLogger(log)),
+		consoleRec: console.NewRecorder(0, 0)}
 	if len(cfg.Engines) > 0 {
 		fleet, err := dockerinv.New(dockerinv.Config{Engines: cfg.Engines}, dockerinv.WithClientOptions(container.WithLogger(log)))
 		if err != nil {
@@ -201,7 +208,7 @@ func (a *Agent) checks() error {
 	}
 	var err error
 	a.runner, err = monitor.NewRunner(rc, catalog.Resolver(a.client), monitor.WithLogger(a.log),
-		monitor.WithTransitions(a.transition), monitor.WithSink(monitor.SinkFunc(a.countEvents)))
+		monitor.WithTransitions(a.transition), monitor.WithSink(monitor.SinkFunc(a.countEvents)), monitor.WithSink(a.consoleRec))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/minato-ops/minato/cmd/minato/internal/console"
 	"github.com/minato-ops/minato/ha"
 	"github.com/minato-ops/minato/ha/cluster"
 	"github.com/minato-ops/minato/internal/httpguard"
@@ -35,6 +36,8 @@ import (
 //	GET /api/v1/ha       guarded: the cluster and groups as this node sees them, and the latest HA events
 //	POST /api/v1/ha/groups/{group}/{move|suspend|resume}  guarded, JSON: {"node": "..."} for move
 //	/api/v1/...          guarded: the job API (job/jobapi), when the scheduler runs
+//	GET / and /console/{view}   the operator console (docs/console.md): data only for a guarded caller
+//	GET /api/v1/console/{view}  guarded: each console view as JSON (?format=html: the view's HTML)
 //
 // Guarded routes need the token (api.token_file), or, without one, a
 // loopback connection with a loopback Host.
@@ -139,7 +142,78 @@ func (a *Agent) handler() http.Handler {
 				Msg: "this agent runs no job scheduler: list jobnets, or set jobs.enabled: true, in its configuration"})
 		})
 	}
+	con, err := console.New(console.Config{}, mux, guard, console.WithRecorder(a.consoleRec), console.WithGraph(a.consoleGraph),
+		console.WithChecks(a.consoleChecks), console.WithScopes(a.consoleScopes), console.WithLogger(a.log))
+	if err != nil {
+		a.log.Error("console: not served", "err", err) // only a broken build fails here
+		return mux
+	}
+	con.Register(mux)
 	return mux
+}
+
+// consoleGraph gives the console a job network's units and needs: a run's
+// from the definition it was built from, a network's from its file.
+func (a *Agent) consoleGraph(ctx context.Context, network, runID string) ([]console.GraphUnit, error) {
+	if a.jobs == nil {
+		return nil, errors.ErrUnsupported
+	}
+	if runID != "" {
+		rec, err := a.jobs.sched.Get(ctx, runID)
+		if err != nil {
+			return nil, err
+		}
+		if len(rec.Definition) > 0 {
+			_, units, err := a.consoleDefs.Graph(rec.Definition)
+			return units, err
+		}
+	}
+	for _, def := range a.cfg.jobnetData {
+		if name, units, err := a.consoleDefs.Graph(def); err == nil && name == network {
+			return units, nil
+		}
+	}
+	return nil, errors.ErrUnsupported
+}
+
+// consoleChecks gives the console the configured checks.
+func (a *Agent) consoleChecks() []console.CheckDef {
+	out := make([]console.CheckDef, 0, len(a.cfg.Checks))
+	for _, ch := range a.cfg.Checks {
+		d := console.CheckDef{Name: ch.Name, Monitor: ch.Monitor, Interval: ch.Interval}
+		for _, th := range ch.Thresholds {
+			d.Thresholds = append(d.Thresholds, monitor.Threshold(th))
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// consoleScopes gives the console each container's scopes, from the
+// inventory repository when the agent keeps one.
+func (a *Agent) consoleScopes(ctx context.Context) (map[string][]string, error) {
+	if a.repo == nil {
+		return nil, nil
+	}
+	scopes, err := a.repo.Scopes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, s := range scopes {
+		ids, err := a.repo.Members(ctx, s.FacilityID)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			n, err := a.repo.Node(ctx, id)
+			if err != nil {
+				continue
+			}
+			out[n.FacilityName] = append(out[n.FacilityName], s.FacilityName)
+		}
+	}
+	return out, nil
 }
 
 // statusReport is /api/v1/status: the evaluations, and what the agent
