@@ -68,6 +68,8 @@ type Agent struct {
 	images *imagesRunner
 	// meter is nil unless metering.enabled.
 	meter *meter
+	// apps is nil unless the apps: section runs.
+	apps *appsRunner
 
 	// consoleRec keeps the console's sparklines and events timeline (a
 	// Sink of the runner); consoleDefs its parsed job network graphs.
@@ -195,6 +197,9 @@ func (a *Agent) build() error {
 			return err
 		}
 		a.meter = m
+	}
+	if err := a.buildApps(); err != nil {
+		return err
 	}
 	return a.checks()
 }
@@ -419,6 +424,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.meter != nil {
 		wg.Go(func() { a.meter.run(runCtx) })
+	}
+	if a.apps != nil {
+		wg.Go(func() { a.apps.run(runCtx) })
 	}
 	if a.ha != nil {
 		wg.Go(func() {

@@ -101,6 +101,9 @@ type Config struct {
 	// Metering scrapes the replicas of metered applications and serves
 	// /metrics/apps (see MeteringConfig).
 	Metering MeteringConfig `json:"metering"`
+	// Apps are declared applications kept converged on the engines (see
+	// AppsConfig).
+	Apps AppsConfig `json:"apps"`
 
 	// What Load read from the files named above.
 	jobnetData [][]byte
@@ -278,6 +281,9 @@ func Load(path string) (Config, error) {
 		rel(&cfg.Jobs.Store)
 		rel(&cfg.Jobs.SpillDir)
 		rel(&cfg.Inventory.Repository)
+		for i := range cfg.Apps.Files {
+			rel(&cfg.Apps.Files[i])
+		}
 		if h := cfg.HA; h != nil {
 			rel(&h.KeyFile)
 			if w := h.Witness.HTTP; w != nil {
@@ -339,6 +345,7 @@ func (c *Config) readFiles() []error {
 		}
 		c.token = tok
 	}
+	errs = append(errs, c.Apps.load()...)
 	return errs
 }
 
@@ -483,11 +490,12 @@ func (c Config) validate(nested bool) error {
 	}
 	errs = append(errs, c.Diag.validate()...)
 	errs = append(errs, c.Images.validate()...)
+	errs = append(errs, c.Apps.validate(c)...)
 	if nested {
 		addAll("metering", c.Metering.Validate())
 	}
-	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync && c.HA == nil && !c.Diag.Enabled && !c.Images.Enabled && !c.Metering.Enabled {
-		add("checks", "nothing to do: give checks, enable events, the job scheduler, the inventory sync, diag, images or metering, or list jobnets")
+	if len(c.Checks) == 0 && !c.Events.Enabled && !c.jobsEnabled() && !c.Inventory.Sync && c.HA == nil && !c.Diag.Enabled && !c.Images.Enabled && !c.Metering.Enabled && !c.Apps.on() {
+		add("checks", "nothing to do: give checks, enable events, the job scheduler, the inventory sync, diag, images, metering or apps, or list jobnets")
 	}
 	names := map[string]int{}
 	for i, ch := range c.Checks {

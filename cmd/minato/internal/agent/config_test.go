@@ -151,7 +151,7 @@ func TestConfigJobnetPaths(t *testing.T) {
 	empty := write(t, dir, "empty.yaml", "checks: []\n")
 	_, err = Load(empty)
 	require.Error(t, err)
-	assert.Equal(t, "checks: nothing to do: give checks, enable events, the job scheduler, the inventory sync, diag, images or metering, or list jobnets", err.Error())
+	assert.Equal(t, "checks: nothing to do: give checks, enable events, the job scheduler, the inventory sync, diag, images, metering or apps, or list jobnets", err.Error())
 }
 
 func TestDefault(t *testing.T) {

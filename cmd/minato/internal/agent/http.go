@@ -33,6 +33,8 @@ import (
 //	GET /api/v1/inventory guarded: a snapshot of every engine (?kind=container|image|network|volume, ?name=PATTERN)
 //	GET /api/v1/diag     guarded: the last diagnostics report of every engine (?format=json|text|markdown)
 //	GET /api/v1/images   guarded: the last image update check of every engine's containers
+//	GET /api/v1/apps     guarded: declared applications, desired vs actual per engine, drift, last transitions
+//	POST /api/v1/apps    guarded, JSON or YAML: a declaration, applied, kept converged and kept across restarts
 //	GET /api/v1/ha       guarded: the cluster and groups as this node sees them, and the latest HA events
 //	POST /api/v1/ha/groups/{group}/{move|suspend|resume}  guarded, JSON: {"node": "..."} for move
 //	/api/v1/...          guarded: the job API (job/jobapi), when the scheduler runs
@@ -86,6 +88,14 @@ func (a *Agent) handler() http.Handler {
 		}
 		a.writeImages(w)
 	})
+	mux.HandleFunc("GET /api/v1/apps", func(w http.ResponseWriter, r *http.Request) {
+		if rf := guard.Read(r); rf != nil {
+			httpguard.WriteRefusal(w, rf)
+			return
+		}
+		a.writeApps(w, r)
+	})
+	mux.HandleFunc("POST /api/v1/apps", func(w http.ResponseWriter, r *http.Request) { a.postApps(w, r, guard) })
 	mux.HandleFunc("GET /api/v1/ha", func(w http.ResponseWriter, r *http.Request) {
 		if rf := guard.Read(r); rf != nil {
 			httpguard.WriteRefusal(w, rf)

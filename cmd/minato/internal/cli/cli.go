@@ -49,6 +49,7 @@ Usage:
   minato diag check|explain|bundle|runbook ...   what is wrong, why and what to do; a support bundle
   minato image pull|build|tag|push|ls|rm|prune|df   images, with the docker CLI's registry credentials
   minato image check|update [--dry-run]   is the tag's current image running? health-gated update with rollback
+  minato app apply|plan|status|scale|delete|ls -f FILE   applications kept as declared (deploy, update, delete)
   minato ps [-c ID[*] | -n NAME[*]] [--state STATE]
   minato healthcheck [--url URL]     exit 0 when the agent's /healthz answers 200 (the image's HEALTHCHECK)
   minato version
@@ -86,6 +87,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return runDiag(ctx, args[1:], env)
 	case "image":
 		return runImage(ctx, args[1:], env)
+	case "app":
+		return runApp(ctx, args[1:], env)
 	case "ps":
 		err = runPS(ctx, args[1:], env)
 	case "healthcheck":
@@ -97,7 +100,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprint(env.Stdout, topUsage)
 		return 0
 	default:
-		err = usagef("unknown command %q: want agent, diag, ha, healthcheck, image, inventory, job, jobnet, monitor, ps or version", args[0])
+		err = usagef("unknown command %q: want agent, app, diag, ha, healthcheck, image, inventory, job, jobnet, monitor, ps or version", args[0])
 	}
 	return report(env, err)
 }
