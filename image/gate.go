@@ -12,6 +12,8 @@ import (
 	"time"
 
 	dcontainer "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/minato-ops/minato/container"
 )
 
@@ -140,6 +142,13 @@ func (c *Client) gate(ctx context.Context, id string, g GateOptions) (gateVerdic
 	defer deadline.Stop()
 	tick := time.NewTicker(gatePoll)
 	defer tick.Stop()
+	// The engine's events for the container (health_status, die, restart)
+	// wake the gate at once; the ticker remains for probes, for the
+	// stable-run clock and in case the event stream fails.
+	ectx, stopEvents := context.WithCancel(ctx)
+	defer stopEvents()
+	evs, evErrs := c.api.Events(ectx, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)), filters.Arg("container", id))})
 
 	var (
 		first     *dcontainer.InspectResponse
@@ -220,6 +229,9 @@ func (c *Client) gate(ctx context.Context, id string, g GateOptions) (gateVerdic
 		case <-deadline.C:
 			return gateVerdict{text: timeoutText()}, nil
 		case <-tick.C:
+		case <-evs:
+		case <-evErrs:
+			evs, evErrs = nil, nil // polling only from now on
 		}
 	}
 }
