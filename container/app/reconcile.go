@@ -93,10 +93,14 @@ func WithLabels(labels map[string]string) Option {
 // Reconciler keeps declared applications converged on one engine. It is
 // safe for concurrent use; applies are serialised (one at a time).
 type Reconciler struct {
-	c        *container.Client
-	log      *slog.Logger
-	gate     GateFunc
-	onEvent  func(Event)
+	c       *container.Client
+	log     *slog.Logger
+	gate    GateFunc
+	onEvent func(Event)
+	// emitMu keeps onEvent calls one at a time; resMu the creation of
+	// networks and volumes, which applications may share.
+	emitMu   sync.Mutex
+	resMu    sync.Mutex
 	resync   time.Duration
 	debounce time.Duration
 	scope    map[string]string
@@ -241,25 +245,63 @@ func (r *Reconciler) apply(ctx context.Context, specs []Spec, o ApplyOptions) (A
 			} else {
 				res.Pruned = append(res.Pruned, ap.App)
 			}
+		}
+	}
+	// The declared applications are independent of each other: they are
+	// carried out applyConcurrency at a time (as docker compose starts
+	// services in parallel), each into a result of its own, merged in plan
+	// order afterwards.
+	type appRun struct {
+		res ApplyResult
+		err error
+	}
+	runs := make([]appRun, len(res.Plan.Apps))
+	sem := make(chan struct{}, applyConcurrency)
+	var wg sync.WaitGroup
+	for i, ap := range res.Plan.Apps {
+		if !ap.Declared {
 			continue
 		}
-		err := r.applyApp(ctx, byName[ap.App], ap, &res)
-		r.mu.Lock()
-		st := r.stateOf(ap.App)
-		st.applied = true
-		if err != nil {
-			st.lastErr = err.Error()
-		} else {
-			st.lastErr = ""
-		}
-		r.mu.Unlock()
-		if err != nil {
-			errs = append(errs, err)
-			r.emit(Event{App: ap.App, Kind: EventFailed, Reason: err.Error()})
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			err := r.applyApp(ctx, byName[ap.App], ap, &runs[i].res)
+			runs[i].err = err
+			r.mu.Lock()
+			st := r.stateOf(ap.App)
+			st.applied = true
+			if err != nil {
+				st.lastErr = err.Error()
+			} else {
+				st.lastErr = ""
+			}
+			r.mu.Unlock()
+			if err != nil {
+				r.emit(Event{App: ap.App, Kind: EventFailed, Reason: err.Error()})
+			}
+		})
+	}
+	wg.Wait()
+	for _, run := range runs {
+		res.Created = append(res.Created, run.res.Created...)
+		res.Recreated = append(res.Recreated, run.res.Recreated...)
+		res.Started = append(res.Started, run.res.Started...)
+		res.Removed = append(res.Removed, run.res.Removed...)
+		res.RolledBack = append(res.RolledBack, run.res.RolledBack...)
+		if run.err != nil {
+			errs = append(errs, run.err)
 		}
 	}
 	return res, errors.Join(errs...)
 }
+
+// applyConcurrency bounds the applications an Apply carries out at once;
+// replicaConcurrency the replicas of one application created or started
+// at once.
+const (
+	applyConcurrency   = 8
+	replicaConcurrency = 4
+)
 
 // stateOf returns the app's state; r.mu must be held.
 func (r *Reconciler) stateOf(app string) *appState {
@@ -271,6 +313,8 @@ func (r *Reconciler) stateOf(app string) *appState {
 	return st
 }
 
+// emit calls the transitions callback, one event at a time (applications
+// are applied concurrently; the callback never is).
 func (r *Reconciler) emit(e Event) {
 	if r.onEvent == nil {
 		return
@@ -278,6 +322,8 @@ func (r *Reconciler) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
 	r.onEvent(e)
 }
 
@@ -313,7 +359,10 @@ func (r *Reconciler) applyApp(ctx context.Context, s *Spec, ap AppPlan, res *App
 	var errs []error
 	needRes := slices.ContainsFunc(ap.Steps, func(st Step) bool { return st.Action == ActionCreate || st.Action == ActionRecreate })
 	if needRes {
-		if err := r.ensureResources(ctx, s); err != nil {
+		r.resMu.Lock()
+		err := r.ensureResources(ctx, s)
+		r.resMu.Unlock()
+		if err != nil {
 			return fmt.Errorf("app %s: %w", s.Name, err)
 		}
 	}
@@ -327,26 +376,43 @@ func (r *Reconciler) applyApp(ctx context.Context, s *Spec, ap AppPlan, res *App
 		}
 		res.Removed = append(res.Removed, step.Container)
 	}
+	// Missing replicas are created and stopped ones started a few at a
+	// time: they are independent, and the engine's create and start calls
+	// are mostly waiting.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, replicaConcurrency)
 	for _, step := range ap.Steps {
-		var err error
-		switch step.Action {
-		case ActionStart:
-			if _, err = r.c.Start(ctx, step.ID, container.StartOptions{}); err == nil {
-				res.Started = append(res.Started, step.Container)
-			}
-		case ActionCreate:
-			if _, err = r.createReplica(ctx, s, step.Replica); err == nil {
-				res.Created = append(res.Created, step.Container)
-			}
-		default:
+		if step.Action != ActionStart && step.Action != ActionCreate {
 			continue
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("app %s: %s %s: %w", s.Name, step.Action, step.Container, err))
-		} else if drift {
-			r.emit(Event{App: s.Name, Kind: EventReplaced, Replica: step.Replica, Container: step.Container, Reason: string(step.Action) + ": " + step.Reason})
-		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var err error
+			if step.Action == ActionStart {
+				_, err = r.c.Start(ctx, step.ID, container.StartOptions{})
+			} else {
+				_, err = r.createReplica(ctx, s, step.Replica)
+			}
+			mu.Lock()
+			switch {
+			case err != nil:
+				errs = append(errs, fmt.Errorf("app %s: %s %s: %w", s.Name, step.Action, step.Container, err))
+			case step.Action == ActionStart:
+				res.Started = append(res.Started, step.Container)
+			default:
+				res.Created = append(res.Created, step.Container)
+			}
+			mu.Unlock()
+			if err == nil && drift {
+				r.emit(Event{App: s.Name, Kind: EventReplaced, Replica: step.Replica, Container: step.Container, Reason: string(step.Action) + ": " + step.Reason})
+			}
+		})
 	}
+	wg.Wait()
+	slices.Sort(res.Started)
+	slices.Sort(res.Created)
 	var recreate []Step
 	for _, step := range ap.Steps {
 		if step.Action == ActionRecreate {
