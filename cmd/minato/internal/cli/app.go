@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/container/app"
+	"github.com/minato-ops/minato/container/swarm"
 )
 
 // Exit codes of "minato app": the Hinemos scripts' (and minato job's)
@@ -228,7 +230,10 @@ func runAppApply(ctx context.Context, args []string, env Env) int {
 			"is already as declared is not touched (\"unchanged\"). The plan's steps are\n"+
 			"printed as each application is applied, then a final line per application.\n"+
 			"--prune also deletes, in cascade, the applications on the engine that the\n"+
-			"file does not declare.\n\n"+
+			"file does not declare. Applications with backend: swarm become Swarm\n"+
+			"services (the engine must be a Swarm manager): created, updated with a\n"+
+			"rolling update that Swarm rolls back when the new tasks fail, or left\n"+
+			"unchanged, and waited for until converged.\n\n"+
 			"Exit 0 when every application converged, 9 when some replica failed (the\n"+
 			"others were applied), 1 on bad input or an engine that does not answer.")
 	var f appFlags
@@ -262,9 +267,47 @@ func runAppApply(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return appFail(env, err)
 	}
-	outs, code := applySpecs(ctx, r, specs, *prune, env, f.jsonOut)
+	// Applications with backend swarm run as Swarm services on the
+	// engine, which must be a Swarm manager; the others are the
+	// reconciler's.
+	var engineSpecs, swarmSpecs []app.Spec
+	for _, s := range specs {
+		if s.Backend == "swarm" {
+			swarmSpecs = append(swarmSpecs, s)
+		} else {
+			engineSpecs = append(engineSpecs, s)
+		}
+	}
+	outs, code := []appOutcome(nil), appExitOK
+	if len(engineSpecs) > 0 || *prune || len(swarmSpecs) == 0 {
+		outs, code = applySpecs(ctx, r, engineSpecs, *prune, env, f.jsonOut)
+	}
+	var services []swarm.ApplyResult
+	if len(swarmSpecs) > 0 {
+		sc, err := swarm.New(c)
+		if err != nil {
+			return appFail(env, err)
+		}
+		dir := ""
+		if f.file != "" {
+			dir = filepath.Dir(f.file)
+		}
+		services, err = app.ApplySwarm(ctx, sc, swarmSpecs, dir)
+		if !f.jsonOut {
+			for i, res := range services {
+				fmt.Fprintf(env.Stdout, "%s: %s (Swarm service %.12s)\n", swarmSpecs[i].Name, res.Action, res.ServiceID)
+			}
+		}
+		if err != nil {
+			report(env, err)
+			code = appExitPartial
+			if errors.Is(err, swarm.ErrNotManager) {
+				code = appExitInput
+			}
+		}
+	}
 	if f.jsonOut {
-		if err := writeJSONOut(env.Stdout, map[string]any{"apps": outs, "exit_code": code}); err != nil {
+		if err := writeJSONOut(env.Stdout, map[string]any{"apps": outs, "services": services, "exit_code": code}); err != nil {
 			return appFail(env, err)
 		}
 	}
@@ -285,15 +328,47 @@ func applySpecs(ctx context.Context, r *app.Reconciler, specs []app.Spec, prune 
 	for _, s := range specs {
 		byName[s.Name] = s
 	}
+	// The steps first; then the changed applications in one Apply, which
+	// carries them out concurrently; then a line per application.
+	var changed []app.Spec
+	owner := map[string]string{} // container name -> application
 	for _, ap := range dry.Plan.Apps {
-		o := appOutcome{App: ap.App, Plan: ap}
-		if !quiet {
-			for _, st := range ap.Steps {
-				if st.Action != app.ActionKeep {
-					printStep(env, st)
-				}
+		for _, st := range ap.Steps {
+			owner[st.Container] = ap.App
+			if !quiet && st.Action != app.ActionKeep {
+				printStep(env, st)
 			}
 		}
+		if ap.Declared && ap.Changed() {
+			changed = append(changed, byName[ap.App])
+		}
+	}
+	var applied app.ApplyResult
+	appErrs := map[string][]string{}
+	if len(changed) > 0 {
+		var err error
+		applied, err = r.Apply(ctx, changed, app.ApplyOptions{})
+		for _, e := range splitErrors(err) {
+			name := ""
+			for _, s := range changed {
+				if strings.HasPrefix(e.Error(), "app "+s.Name+":") && len(s.Name) > len(name) {
+					name = s.Name
+				}
+			}
+			appErrs[name] = append(appErrs[name], e.Error())
+		}
+	}
+	mine := func(names []string, a string) []string {
+		var out []string
+		for _, n := range names {
+			if owner[n] == a || strings.TrimSuffix(owner[n], app.PrevSuffix) == a {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	for _, ap := range dry.Plan.Apps {
+		o := appOutcome{App: ap.App, Plan: ap}
 		switch {
 		case !ap.Declared:
 			del, err := r.Delete(ctx, ap.App)
@@ -305,17 +380,22 @@ func applySpecs(ctx context.Context, r *app.Reconciler, specs []app.Spec, prune 
 		case !ap.Changed():
 			o.Outcome = "unchanged"
 		default:
-			res, err := r.Apply(ctx, []app.Spec{byName[ap.App]}, app.ApplyOptions{})
-			o.Result, o.Outcome = res, "converged"
-			o.Result.Plan = app.Plan{}
-			if err != nil {
-				o.Outcome, o.Error, code = "failed", err.Error(), appExitPartial
+			o.Outcome = "converged"
+			o.Result = app.ApplyResult{Created: mine(applied.Created, ap.App), Recreated: mine(applied.Recreated, ap.App),
+				Started: mine(applied.Started, ap.App), Removed: mine(applied.Removed, ap.App), RolledBack: mine(applied.RolledBack, ap.App)}
+			if msgs := appErrs[ap.App]; len(msgs) > 0 {
+				o.Outcome, o.Error, code = "failed", strings.Join(msgs, "; "), appExitPartial
 			}
 		}
 		if !quiet {
 			fmt.Fprintln(env.Stdout, outcomeLine(o))
 		}
 		outs = append(outs, o)
+	}
+	if msgs := appErrs[""]; len(msgs) > 0 {
+		// Errors that name no application (the engine, a cancelled run).
+		report(env, errors.New(strings.Join(msgs, "; ")))
+		code = appExitPartial
 	}
 	if len(dry.Plan.Apps) == 0 && !quiet {
 		fmt.Fprintln(env.Stdout, "no applications")
@@ -827,4 +907,19 @@ func runAppList(ctx context.Context, args []string, env Env) int {
 	}
 	tw.Flush()
 	return appExitOK
+}
+
+// splitErrors returns the errors err joins (errors.Join), or err alone.
+func splitErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, splitErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }

@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	dswarm "github.com/docker/docker/api/types/swarm"
+	"github.com/minato-ops/minato/internal/dockerdtest"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -202,4 +207,49 @@ func TestAppCompose(t *testing.T) {
 	require.Equal(t, 0, code, out+errOut)
 	assert.Contains(t, errOut, "services.api.build: not supported")
 	assert.Contains(t, out, proj+"-api: converged")
+}
+
+// TestAppSwarm: the operator guide's deploy and update-by-new-setting
+// flows on a one-node Swarm (a second engine of the test's own): an
+// application with backend swarm becomes a Swarm service, is left alone
+// when applied again, and is updated when its declaration changes.
+func TestAppSwarm(t *testing.T) {
+	d := dockerdtest.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	_, err = d.Client.SwarmInit(ctx, dswarm.InitRequest{ListenAddr: fmt.Sprintf("127.0.0.1:%d", port), AdvertiseAddr: "127.0.0.1"})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		lctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		assert.NoError(t, d.Client.SwarmLeave(lctx, true))
+	})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "apps.yaml")
+	write := func(mode string) {
+		decl := fmt.Sprintf("apps:\n  - name: swarm-shop\n    image: %s\n    backend: swarm\n    replicas: 2\n    command: [sleep, forever]\n    env: {MODE: %s}\n", d.Image, mode)
+		require.NoError(t, os.WriteFile(file, []byte(decl), 0o644))
+	}
+	write("a")
+	code, out, errOut := run(t, d.Host, "app", "apply", "-f", file)
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "swarm-shop: created (Swarm service")
+	code, out, errOut = run(t, d.Host, "app", "apply", "-f", file)
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "swarm-shop: unchanged")
+	assert.NotContains(t, out, "no applications")
+	write("b")
+	code, out, errOut = run(t, d.Host, "app", "apply", "-f", file)
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "swarm-shop: updated")
+
+	// On an engine that is not a Swarm manager the error says so.
+	h := dockertest.New(t)
+	code, _, errOut = run(t, h.Host, "app", "apply", "-f", file)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "not an active swarm manager")
 }
