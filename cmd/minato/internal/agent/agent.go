@@ -72,9 +72,12 @@ type Agent struct {
 	apps *appsRunner
 
 	// consoleRec keeps the console's sparklines and events timeline (a
-	// Sink of the runner); consoleDefs its parsed job network graphs.
+	// Sink of the runner); consoleDefs its parsed job network graphs;
+	// consoleChg is bumped by every evaluation (engine events included)
+	// and job run end, so that open console pages wait for changes.
 	consoleRec  *console.Recorder
 	consoleDefs console.Definitions
+	consoleChg  *console.Changes
 }
 
 // engine is one engine the agent watches. name is empty for the single
@@ -105,7 +108,7 @@ func New(cfg Config, getenv func(string) string, log *slog.Logger) (*Agent, erro
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, log: log, ready: make(chan string, 1), fan: notify.NewFanOut(notify.FanOutConfig{}, notify.WithLogger(log)),
-		consoleRec: console.NewRecorder(0, 0)}
+		consoleRec: console.NewRecorder(0, 0), consoleChg: &console.Changes{}}
 	if len(cfg.Engines) > 0 {
 		fleet, err := dockerinv.New(dockerinv.Config{Engines: cfg.Engines}, dockerinv.WithClientOptions(container.WithLogger(log)))
 		if err != nil {
@@ -184,7 +187,7 @@ func (a *Agent) build() error {
 		if err != nil {
 			return err
 		}
-		a.jobs, j.notify = j, a.notifyJob
+		a.jobs, j.notify, j.changed = j, a.notifyJob, a.consoleChg.Bump
 		a.closers = append(a.closers, j)
 	}
 	a.buildDiag()
@@ -213,7 +216,8 @@ func (a *Agent) checks() error {
 	}
 	var err error
 	a.runner, err = monitor.NewRunner(rc, catalog.Resolver(a.client), monitor.WithLogger(a.log),
-		monitor.WithTransitions(a.transition), monitor.WithSink(monitor.SinkFunc(a.countEvents)), monitor.WithSink(a.consoleRec))
+		monitor.WithTransitions(a.transition), monitor.WithSink(monitor.SinkFunc(a.countEvents)), monitor.WithSink(a.consoleRec),
+		monitor.WithSink(monitor.SinkFunc(func(context.Context, []monitor.Evaluation) error { a.consoleChg.Bump(); return nil })))
 	if err != nil {
 		return err
 	}
@@ -450,6 +454,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	cancel()
+	a.consoleChg.Close() // console pages waiting for a change answer now
 	// The whole stop fits in ShutdownTimeout, with a margin for exit.
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), a.stopBudget()-250*time.Millisecond)
 	defer scancel()

@@ -145,6 +145,15 @@ checks:
 	appeared := time.Since(started)
 	t.Logf("container %s appeared in the page %s after it started", c.Name, appeared)
 	assert.LessOrEqual(t, appeared, 2*time.Second, "a started container appears within 2 s without reload")
+	// The agent wires its change counter: the estate view waits for
+	// changes (?since=) instead of being read every second.
+	req, err := http.NewRequest(http.MethodGet, base+"/api/v1/console/estate?format=html", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.NotEmpty(t, resp.Header.Get("X-Console-Version"), "the estate view follows the agent's changes")
 	// Its checks' values arrive too (the cpu and memory checks run every second).
 	wctx, wcancel = context.WithTimeout(tctx, 30*time.Second)
 	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(sel+` .spark`))); err != nil {

@@ -153,7 +153,7 @@ func (a *Agent) handler() http.Handler {
 		})
 	}
 	con, err := console.New(console.Config{}, mux, guard, console.WithRecorder(a.consoleRec), console.WithGraph(a.consoleGraph),
-		console.WithChecks(a.consoleChecks), console.WithScopes(a.consoleScopes), console.WithLogger(a.log))
+		console.WithChecks(a.consoleChecks), console.WithScopes(a.consoleScopes), console.WithLogger(a.log), console.WithChanges(a.consoleChg))
 	if err != nil {
 		a.log.Error("console: not served", "err", err) // only a broken build fails here
 		return mux

@@ -38,6 +38,8 @@ type jobs struct {
 
 	// notify sends a run's changed outcome to the agent's notifiers.
 	notify func(monitor.Evaluation)
+	// changed is called when a run ended (the console's change counter).
+	changed func()
 }
 
 // openJobs opens the store, builds the scheduler with the configured
@@ -132,6 +134,9 @@ func (j *jobs) Close() error { return j.store.Close() }
 // one of those is OK, as monitor status changes are. Skipped runs (the
 // overlap policy) change nothing.
 func (j *jobs) runEnded(rec scheduler.RunRecord) {
+	if j.changed != nil {
+		j.changed()
+	}
 	st := rec.Report.State
 	j.mu.Lock()
 	j.ended[[2]string{rec.Network, string(st)}]++

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minato-ops/minato/internal/httpguard"
@@ -29,10 +33,18 @@ var staticFS embed.FS
 // Defaults and bounds of [Config].
 const (
 	// DefaultPoll is Config.Poll's default: how often an open page
-	// refreshes the view it shows.
+	// refreshes the view it shows (without [WithChanges], or for a view
+	// the changes do not cover), and the least time between two
+	// refreshes of a page that waits for changes.
 	DefaultPoll = time.Second
 	// MinPoll is the shortest Config.Poll.
 	MinPoll = 500 * time.Millisecond
+	// DefaultWait is Config.Wait's default: the longest a page's refresh
+	// waits for a change before its view is read again anyway.
+	DefaultWait = 10 * time.Second
+	// MaxWait is the longest Config.Wait (below the agent's HTTP write
+	// timeout of 60s).
+	MaxWait = 50 * time.Second
 	// DefaultPoints is Config.Points' default: values per sparkline.
 	DefaultPoints = 30
 	// DefaultTimeline is Config.Timeline's default: entries of the checks'
@@ -44,7 +56,8 @@ const (
 const (
 	// APIPrefix is where the JSON twins of the views are served:
 	// GET /api/v1/console/{view} (JSON), ?format=html for the view's HTML
-	// fragment, which the page polls.
+	// fragment, which the page swaps in (waiting for a change with
+	// ?since=, see [WithChanges]).
 	APIPrefix = "/api/v1/console/"
 	// PagePrefix is where the full pages are: /console/{view}; "/" is the
 	// estate view.
@@ -57,8 +70,16 @@ const (
 type Config struct {
 	// Poll is how often an open page refreshes its view (default 1s, at
 	// least 500ms). Each refresh is one guarded GET of the view's twin,
-	// which reads the public API in-process.
+	// which reads the public API in-process. With [WithChanges] the
+	// estate and checks views instead wait for a change, and Poll is the
+	// least time between two of their refreshes (coalescing bursts).
 	Poll time.Duration `json:"poll,omitempty"`
+	// Wait is, with [WithChanges], the longest a refresh of the estate or
+	// checks view waits for a change; the view is then read again anyway,
+	// a safety net for changes nobody bumped (a job run starting). Also
+	// how long a rendered view is reused while nothing changed. Default
+	// 10s, from Poll to 50s.
+	Wait time.Duration `json:"wait,omitempty"`
 	// Points is how many values each CPU and memory sparkline keeps
 	// (default 30, at most 1000).
 	Points int `json:"points,omitempty"`
@@ -69,7 +90,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Poll: DefaultPoll, Points: DefaultPoints, Timeline: DefaultTimeline}
+	return Config{Poll: DefaultPoll, Wait: DefaultWait, Points: DefaultPoints, Timeline: DefaultTimeline}
 }
 
 // Validate reports every invalid field, joined.
@@ -77,6 +98,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Poll != 0 && c.Poll < MinPoll {
 		errs = append(errs, fmt.Errorf("console.poll: %s: want %s or more (default %s)", c.Poll, MinPoll, DefaultPoll))
+	}
+	if c.Wait != 0 && (c.Wait < max(c.Poll, MinPoll) || c.Wait > MaxWait) {
+		errs = append(errs, fmt.Errorf("console.wait: %s: want %s (or poll, when longer) to %s (default %s)", c.Wait, MinPoll, MaxWait, DefaultWait))
 	}
 	if c.Points < 0 || c.Points > 1000 {
 		errs = append(errs, fmt.Errorf("console.points: %d: want 0 (default %d) to 1000", c.Points, DefaultPoints))
@@ -91,6 +115,9 @@ func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.Poll == 0 {
 		c.Poll = d.Poll
+	}
+	if c.Wait == 0 {
+		c.Wait = max(d.Wait, c.Poll)
 	}
 	if c.Points == 0 {
 		c.Points = d.Points
@@ -154,6 +181,15 @@ func WithChecks(f func() []CheckDef) Option { return func(c *Console) { c.checks
 // reads from /api/v1/status when pages refresh.
 func WithRecorder(r *Recorder) Option { return func(c *Console) { c.rec = r } }
 
+// WithChanges makes open pages of the estate and checks views wait for
+// ch to be bumped (long-polling their twin with ?since=VERSION, answered
+// at the next bump or after Config.Wait) instead of re-reading the API
+// every Config.Poll, and lets the console reuse a rendered view across
+// refreshes and clients while ch's version stays the same (for at most
+// Config.Wait). The caller bumps ch when engines, evaluations or job runs
+// change, and closes it when its HTTP server shuts down.
+func WithChanges(ch *Changes) Option { return func(c *Console) { c.changes = ch } }
+
 // WithLogger logs failures to render a view (at warn). Default: silent.
 // Nothing the operator enters (the token) is ever logged.
 func WithLogger(l *slog.Logger) Option {
@@ -184,7 +220,30 @@ type Console struct {
 	log    *slog.Logger
 	tmpl   *template.Template
 	static http.Handler
+	// changes is nil without WithChanges.
+	changes *Changes
+	// css is the stylesheet inlined into every page, csp the policy
+	// allowing it by its hash.
+	css template.CSS
+	csp string
+
+	mu    sync.Mutex
+	cache map[string]*rendered
 }
+
+// rendered is a view's main section as HTML, built at a version of the
+// changes.
+type rendered struct {
+	version uint64
+	at      time.Time
+	html    []byte
+	gz      []byte // html gzipped, nil when too small to gain
+	etag    string
+}
+
+// maxCached bounds the rendered views kept (one per view, language,
+// filter, run and credentials).
+const maxCached = 16
 
 // New returns the Console over api (the agent's handler, serving
 // /api/v1/...) guarded by guard (the API's own Guard). It fails when api
@@ -217,6 +276,17 @@ func New(cfg Config, api http.Handler, guard *httpguard.Guard, opts ...Option) (
 		return nil, fmt.Errorf("console: static assets: %w", err)
 	}
 	c.static = http.StripPrefix(StaticPrefix, http.FileServerFS(sub))
+	css, err := fs.ReadFile(sub, "console.css")
+	if err != nil {
+		return nil, fmt.Errorf("console: static assets: %w", err)
+	}
+	// The stylesheet is inlined (no render-blocking request before the
+	// first paint); the policy allows exactly it, by its hash.
+	sum := sha256.Sum256(css)
+	c.css = template.CSS(css)
+	c.csp = "default-src 'none'; script-src 'self'; style-src 'self' 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+		"'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	c.cache = map[string]*rendered{}
 	return c, nil
 }
 
@@ -248,10 +318,10 @@ func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 }
 
 // securityHeaders are set on every page and fragment: no inline script
-// runs (the CSP allows only the console's own files), no framing, no
-// referrer leaves the page.
-func securityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+// runs (the CSP allows only the console's own script, and its own
+// stylesheet, inlined, by hash), no framing, no referrer leaves the page.
+func (c *Console) securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", c.csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
@@ -264,16 +334,22 @@ func securityHeaders(h http.Header) {
 // page's script fetches the view with the token the operator enters.
 func (c *Console) page(w http.ResponseWriter, r *http.Request, v view) {
 	q := parseQuery(r)
-	pd := &pageData{View: v, Lang: q.lang, Query: q, PollMS: c.cfg.Poll.Milliseconds()}
+	pd := &pageData{View: v, Lang: q.lang, Query: q, PollMS: c.cfg.Poll.Milliseconds(), CSS: c.css}
 	if rf := c.guard.Read(r); rf != nil {
 		pd.Locked = true
 		pd.Refusal = rf.Msg
-	} else {
-		data, err := c.build(r, v, q)
-		if err != nil {
-			pd.Error = err.Error()
+	} else if rd, err := c.render(r, v, q); err != nil {
+		pd.Error = err.Error()
+		var b bytes.Buffer
+		if err := c.tmpl.ExecuteTemplate(&b, "main", pd); err != nil {
+			c.log.Warn("console: rendering a page failed", "view", v, "err", err)
+			http.Error(w, "the console could not render this view (see the agent's log)", http.StatusInternalServerError)
+			return
 		}
-		pd.Data = data
+		pd.Main = template.HTML(b.String()) // #nosec G203 -- html/template's own output
+	} else {
+		pd.Main = template.HTML(rd.html) // #nosec G203 -- html/template's own output
+		pd.Version, pd.ETag = c.versionHeader(v, rd), rd.etag
 	}
 	var b bytes.Buffer
 	if err := c.tmpl.ExecuteTemplate(&b, "page", pd); err != nil {
@@ -281,33 +357,132 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request, v view) {
 		http.Error(w, "the console could not render this view (see the agent's log)", http.StatusInternalServerError)
 		return
 	}
-	securityHeaders(w.Header())
+	c.securityHeaders(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	writeBody(w, r, b.Bytes())
+	writeBody(w, r, b.Bytes(), nil)
 }
 
-// writeBody writes an HTML answer, gzipped (fastest level) when the
-// client takes it and it is large enough to gain: a 200-container estate
-// is about 200 KB of repetitive markup and 20 KB gzipped.
-func writeBody(w http.ResponseWriter, r *http.Request, b []byte) {
-	w.Header().Add("Vary", "Accept-Encoding")
-	if len(b) < 4096 || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-		_, _ = w.Write(b)
-		return
+// gzipMin is the size below which an answer is not gzipped.
+const gzipMin = 4096
+
+// gzipped returns b gzipped (fastest level), or nil when b is too small
+// to gain: a 200-container estate is about 200 KB of repetitive markup
+// and 20 KB gzipped.
+func gzipped(b []byte) []byte {
+	if len(b) < gzipMin {
+		return nil
 	}
 	var z bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
 	_, _ = zw.Write(b)
 	_ = zw.Close()
+	return z.Bytes()
+}
+
+// writeBody writes an HTML answer, gzipped when the client takes it and
+// it is large enough to gain; gz is b gzipped when already at hand.
+func writeBody(w http.ResponseWriter, r *http.Request, b, gz []byte) {
+	w.Header().Add("Vary", "Accept-Encoding")
+	if len(b) < gzipMin || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		_, _ = w.Write(b)
+		return
+	}
+	if gz == nil {
+		gz = gzipped(b)
+	}
 	w.Header().Set("Content-Encoding", "gzip")
-	w.Header().Set("Content-Length", strconv.Itoa(z.Len()))
-	_, _ = w.Write(z.Bytes())
+	w.Header().Set("Content-Length", strconv.Itoa(len(gz)))
+	_, _ = w.Write(gz)
+}
+
+// covered reports whether the changes cover every source of view v, so
+// that its refreshes may wait for a bump and its rendering be reused
+// while the version stays the same.
+func covered(v view) bool { return v == viewEstate || v == viewChecks }
+
+// versionHeader is what the page sends back as ?since= to wait for the
+// next change: the version the view was built at, "" when the view does
+// not wait (no changes, or a view they do not cover).
+func (c *Console) versionHeader(v view, rd *rendered) string {
+	if c.changes == nil || rd == nil || !covered(v) {
+		return ""
+	}
+	return strconv.FormatUint(rd.version, 10)
+}
+
+// cacheKey identifies a rendering: the view, what the URL selects, and
+// the caller's credentials (what the API gives depends on them).
+func cacheKey(r *http.Request, v view, q query) string {
+	auth := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+	return string(v) + "\x00" + q.lang + "\x00" + q.Q + "\x00" + q.Run + "\x00" + hex.EncodeToString(auth[:8])
+}
+
+// render returns view v's main section as HTML: the one rendered at the
+// current version of the changes when there is one (and it is younger
+// than Config.Wait), else a new one. An error is the build's (the view's
+// data could not be read).
+func (c *Console) render(r *http.Request, v view, q query) (*rendered, error) {
+	var version uint64
+	key := ""
+	if c.changes != nil && covered(v) {
+		// The version is read before building: a change during the build
+		// makes the page's next refresh answer at once.
+		version = c.changes.Version()
+		key = cacheKey(r, v, q)
+		c.mu.Lock()
+		rd := c.cache[key]
+		c.mu.Unlock()
+		if rd != nil && rd.version == version && time.Since(rd.at) < c.cfg.Wait {
+			return rd, nil
+		}
+	}
+	data, err := c.build(r, v, q)
+	if err != nil {
+		return nil, err
+	}
+	pd := &pageData{View: v, Lang: q.lang, Query: q, Data: data, PollMS: c.cfg.Poll.Milliseconds()}
+	var b bytes.Buffer
+	if err := c.tmpl.ExecuteTemplate(&b, "main", pd); err != nil {
+		c.log.Warn("console: rendering a view failed", "view", v, "err", err)
+		return nil, errRender
+	}
+	sum := sha256.Sum256(b.Bytes())
+	rd := &rendered{version: version, at: time.Now(), html: b.Bytes(), gz: gzipped(b.Bytes()), etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	if key != "" {
+		c.mu.Lock()
+		if len(c.cache) >= maxCached {
+			for k, old := range c.cache {
+				if old.version != version || len(c.cache) >= maxCached {
+					delete(c.cache, k)
+				}
+			}
+		}
+		c.cache[key] = rd
+		c.mu.Unlock()
+	}
+	return rd, nil
+}
+
+// errRender is a template failure (logged where it happens).
+var errRender = errors.New("could not render the view (see the agent's log)")
+
+// etagMatch reports whether an If-None-Match header names etag.
+func etagMatch(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		if t = strings.TrimSpace(t); t == etag || t == "W/"+etag || t == "*" {
+			return true
+		}
+	}
+	return false
 }
 
 // twin answers GET /api/v1/console/{view}: the view's data as JSON, or
 // with ?format=html the HTML of the view's main section (what the page
-// swaps in when it refreshes).
+// swaps in when it refreshes). With ?format=html, ?since=VERSION (the
+// X-Console-Version of the previous answer) waits until the data may
+// have changed, and If-None-Match with the previous ETag gets 304 Not
+// Modified when the HTML is the same.
 func (c *Console) twin(w http.ResponseWriter, r *http.Request) {
 	if rf := c.guard.Read(r); rf != nil {
 		httpguard.WriteRefusal(w, rf)
@@ -323,18 +498,30 @@ func (c *Console) twin(w http.ResponseWriter, r *http.Request) {
 		httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusBadRequest, Msg: fmt.Sprintf("format %q: want json (default) or html", format)})
 		return
 	}
-	q := parseQuery(r)
-	data, err := c.build(r, v, q)
-	if err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) {
-			httpguard.WriteRefusal(w, &httpguard.Refusal{Status: ae.Status, Msg: ae.Msg})
+	var since uint64
+	if s := r.URL.Query().Get("since"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || format != "html" {
+			httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusBadRequest, Msg: fmt.Sprintf("since %q: want the X-Console-Version of a previous answer (a decimal number), with format=html", s)})
 			return
 		}
-		httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusServiceUnavailable, Msg: "console: " + err.Error()})
-		return
+		since = n
+		if c.changes != nil && covered(v) {
+			ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Wait)
+			_, _ = c.changes.Wait(ctx, since)
+			cancel()
+			if r.Context().Err() != nil {
+				return // the page went away
+			}
+		}
 	}
+	q := parseQuery(r)
 	if format != "html" {
+		data, err := c.build(r, v, q)
+		if err != nil {
+			c.refuseBuild(w, err)
+			return
+		}
 		b, err := json.MarshalIndent(data, "", "  ")
 		if err != nil {
 			httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusInternalServerError, Msg: "console: cannot encode the view"})
@@ -345,16 +532,36 @@ func (c *Console) twin(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(append(b, '\n'))
 		return
 	}
-	pd := &pageData{View: v, Lang: q.lang, Query: q, Data: data, PollMS: c.cfg.Poll.Milliseconds()}
-	var b bytes.Buffer
-	if err := c.tmpl.ExecuteTemplate(&b, "main", pd); err != nil {
-		c.log.Warn("console: rendering a fragment failed", "view", v, "err", err)
-		httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusInternalServerError, Msg: "console: could not render the view (see the agent's log)"})
+	rd, err := c.render(r, v, q)
+	if err != nil {
+		c.refuseBuild(w, err)
 		return
 	}
-	securityHeaders(w.Header())
+	c.securityHeaders(w.Header())
+	if ver := c.versionHeader(v, rd); ver != "" {
+		w.Header().Set("X-Console-Version", ver)
+	}
+	w.Header().Set("ETag", rd.etag)
+	if etagMatch(r.Header.Get("If-None-Match"), rd.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	writeBody(w, r, b.Bytes())
+	writeBody(w, r, rd.html, rd.gz)
+}
+
+// refuseBuild answers a view that could not be built: the API's refusal
+// of the caller as it is, anything else 503 (500 for a template failure).
+func (c *Console) refuseBuild(w http.ResponseWriter, err error) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		httpguard.WriteRefusal(w, &httpguard.Refusal{Status: ae.Status, Msg: ae.Msg})
+	case errors.Is(err, errRender):
+		httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusInternalServerError, Msg: "console: " + err.Error()})
+	default:
+		httpguard.WriteRefusal(w, &httpguard.Refusal{Status: http.StatusServiceUnavailable, Msg: "console: " + err.Error()})
+	}
 }
 
 // build collects a view's data. Sections whose API is off or refuses are

@@ -12,5 +12,7 @@
 // into the page, kept in sessionStorage and sent as the Authorization
 // header, never in a URL or a cookie, so a forged cross-site request
 // carries nothing. ?lang=ja shows the Japanese terms of Hinemos, JobCenter
-// and CLUSTERPRO. See docs/console.md.
+// and CLUSTERPRO. With [WithChanges], open estate and checks pages wait
+// for the agent's next change instead of re-reading the API every second,
+// and a rendered view is reused while nothing changed. See docs/console.md.
 package console

@@ -161,6 +161,26 @@ func badge(lang, kind, state string) Badge {
 	return Badge{Class: cls, Icon: icon, Text: text}
 }
 
+// HTML is the badge's markup: a span with the state's class, its icon
+// (hidden from screen readers) and its text, escaped. Built in Go rather
+// than by a sub-template: the estate view has three or four badges per
+// container, and this is most of its rendering time.
+func (b Badge) HTML() template.HTML {
+	return template.HTML(`<span class="st st-` + b.Class + `"><span class="ic" aria-hidden="true">` + b.Icon + `</span> ` + // #nosec G203 -- class and icon are constants
+		template.HTMLEscapeString(b.Text) + `</span>`)
+}
+
+// sparkHTML is a sparkline's markup: the polyline in a 100x20 box, and
+// the last value; every text escaped.
+func sparkHTML(s *Spark) template.HTML {
+	if s == nil {
+		return ""
+	}
+	e := template.HTMLEscapeString
+	return template.HTML(`<span class="spark"><svg viewBox="0 0 100 20" width="80" height="18" role="img" aria-label="` + e(s.Sample+" "+s.Text) + // #nosec G203 -- escaped
+		`"><polyline points="` + e(s.Points) + `"/></svg> <span class="small mono">` + e(s.Text) + `</span></span>`)
+}
+
 // secData is a section as the "section" template shows it.
 type secData struct {
 	Off           bool
@@ -178,6 +198,13 @@ type pageData struct {
 	Refusal string
 	Error   string
 	PollMS  int64
+	// Main is the view's main section, rendered (pages only); CSS the
+	// inlined stylesheet.
+	Main template.HTML
+	CSS  template.CSS
+	// Version and ETag are the rendered view's (pages only): the page
+	// sends them back on its first refresh.
+	Version, ETag string
 }
 
 // T translates key.
@@ -231,7 +258,9 @@ func (p *pageData) Views() []string { return viewNames() }
 
 func parseTemplates() (*template.Template, error) {
 	funcs := template.FuncMap{
-		"badge": badge,
+		"badge":     badge,
+		"badgeHTML": func(lang, kind, state string) template.HTML { return badge(lang, kind, state).HTML() },
+		"sparkHTML": sparkHTML,
 		"iso": func(t time.Time) string {
 			if t.IsZero() {
 				return ""

@@ -13,7 +13,6 @@
   var KEY = "minato.console.token";
   var last = "";
   var timer = null;
-  var busy = false;
 
   function token() { try { return sessionStorage.getItem(KEY) || ""; } catch (e) { return ""; } }
   function headers(extra) {
@@ -53,32 +52,65 @@
   }
 
   // refresh fetches the view's HTML from its twin and swaps it in,
-  // keeping focus and open <details>.
-  function refresh() {
-    if (busy) { return Promise.resolve(); }
-    busy = true;
+  // keeping focus and open <details>. With wait, and a version from the
+  // server (the estate and checks views of an agent that tracks
+  // changes), the request waits on the server until the data may have
+  // changed. The ETag of what the page shows comes back as 304 when
+  // nothing did. An immediate refresh (a control, the token, the tab
+  // shown again) replaces a waiting one.
+  var version = body.getAttribute("data-version") || "";
+  var etag = body.getAttribute("data-etag") || "";
+  var current = null;
+  var started = 0;
+  function stamp() {
+    var up = document.getElementById("updated");
+    if (up) { up.textContent = (lang === "ja" ? "更新 " : "Updated ") + (fmt ? fmt.format(new Date()) : new Date().toISOString()); }
+  }
+  function settled() {
+    if (flash.className.indexOf("crit") >= 0 && flash.getAttribute("data-sticky") !== "1") { say(""); }
+    main.removeAttribute("data-locked");
+    stamp();
+  }
+  function refresh(wait) {
+    var waits = !!(wait && version);
+    if (current) {
+      if (waits || !current.waits) { return current.done; }
+      if (current.ctl) { current.ctl.abort(); }
+    }
     var params = new URLSearchParams(location.search);
     params.set("format", "html");
-    return fetch("/api/v1/console/" + encodeURIComponent(view) + "?" + params.toString(), {
-      headers: headers({ "Accept": "text/html" }), cache: "no-store", credentials: "omit"
+    if (waits) { params.set("since", version); }
+    var h = { "Accept": "text/html" };
+    if (etag) { h["If-None-Match"] = etag; }
+    var me = { waits: waits, ctl: window.AbortController ? new AbortController() : null };
+    started = Date.now();
+    current = me;
+    me.done = fetch("/api/v1/console/" + encodeURIComponent(view) + "?" + params.toString(), {
+      headers: headers(h), cache: "no-store", credentials: "omit", signal: me.ctl ? me.ctl.signal : undefined
     }).then(function (resp) {
+      if (resp.status === 304) {
+        version = resp.headers.get("X-Console-Version") || "";
+        settled();
+        return;
+      }
       return resp.text().then(function (text) {
         if (!resp.ok) {
           say((document.documentElement.lang === "ja" ? "更新できません: " : "Not updated: ") + errorText(resp, text), true);
           return;
         }
-        if (flash.className.indexOf("crit") >= 0 && flash.getAttribute("data-sticky") !== "1") { say(""); }
-        main.removeAttribute("data-locked");
+        version = resp.headers.get("X-Console-Version") || "";
+        etag = resp.headers.get("ETag") || "";
         if (text !== last) {
           last = text;
           swap(text);
         }
-        var up = document.getElementById("updated");
-        if (up) { up.textContent = (lang === "ja" ? "更新 " : "Updated ") + (fmt ? fmt.format(new Date()) : new Date().toISOString()); }
+        settled();
       });
     }).catch(function (e) {
+      if (e && e.name === "AbortError") { return; }
       say((lang === "ja" ? "更新できません: " : "Not updated: ") + e.message, true);
-    }).then(function () { busy = false; });
+    }).then(function () { if (current === me) { current = null; } });
+    return me.done;
   }
 
   function swap(html) {
@@ -107,12 +139,17 @@
   }
   function cssEscape(s) { return window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/["\\]/g, "\\$&"); }
 
+  // schedule runs the next refresh: poll after the last one ended or,
+  // when the view waits for changes, poll after the last one started (a
+  // refresh that waited that long goes again at once), so that refreshes
+  // come at most every poll and a change shows as soon as it happens.
   function schedule() {
     clearTimeout(timer);
+    var delay = version ? Math.max(50, started + poll - Date.now()) : poll;
     timer = setTimeout(function () {
-      if (document.hidden) { schedule(); return; }
-      refresh().then(schedule);
-    }, poll);
+      if (document.hidden) { timer = setTimeout(schedule, poll); return; }
+      refresh(true).then(schedule);
+    }, delay);
   }
 
   // Controls: every button with data-ctl, confirmed in a dialog, then
