@@ -3,12 +3,10 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	dswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/container/app"
 	"github.com/minato-ops/minato/container/swarm"
@@ -74,17 +72,7 @@ func TestApplySwarm(t *testing.T) {
 	d := dockerdtest.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	_, err = d.Client.SwarmInit(ctx, dswarm.InitRequest{ListenAddr: fmt.Sprintf("127.0.0.1:%d", port), AdvertiseAddr: "127.0.0.1"})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		lctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		assert.NoError(t, d.Client.SwarmLeave(lctx, true))
-	})
+	d.InitSwarm(t)
 	cc, err := container.New(container.Config{Host: d.Host})
 	require.NoError(t, err)
 	defer cc.Close()

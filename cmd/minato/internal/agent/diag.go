@@ -131,11 +131,20 @@ func (a *Agent) buildDiag() {
 // run runs the checks shortly after start, then every interval, until ctx
 // ends.
 func (r *diagRunner) run(ctx context.Context) {
-	delay := diagFirstDelay
-	for {
+	periodically(ctx, diagFirstDelay, r.interval, func(next time.Time) {
 		r.mu.Lock()
-		r.next = time.Now().Add(delay)
+		r.next = next
 		r.mu.Unlock()
+	}, r.runOnce)
+}
+
+// periodically calls once after first, then every interval from the start
+// of the previous call (at once when a call took longer), until ctx ends;
+// before each wait it tells setNext when the next call is due.
+func periodically(ctx context.Context, first, interval time.Duration, setNext func(time.Time), once func(context.Context)) {
+	delay := first
+	for {
+		setNext(time.Now().Add(delay))
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -144,8 +153,8 @@ func (r *diagRunner) run(ctx context.Context) {
 		case <-t.C:
 		}
 		start := time.Now()
-		r.runOnce(ctx)
-		delay = max(r.interval-time.Since(start), 0)
+		once(ctx)
+		delay = max(interval-time.Since(start), 0)
 	}
 }
 

@@ -124,22 +124,11 @@ func (a *Agent) buildImages() error {
 
 // run checks shortly after start, then every interval, until ctx ends.
 func (r *imagesRunner) run(ctx context.Context) {
-	delay := imagesFirstDelay
-	for {
+	periodically(ctx, imagesFirstDelay, r.interval, func(next time.Time) {
 		r.mu.Lock()
-		r.next = time.Now().Add(delay)
+		r.next = next
 		r.mu.Unlock()
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		start := time.Now()
-		r.runOnce(ctx)
-		delay = max(r.interval-time.Since(start), 0)
-	}
+	}, r.runOnce)
 }
 
 // runOnce checks every engine at once, keeps the results and notifies

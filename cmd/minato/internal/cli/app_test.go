@@ -1,17 +1,13 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	dswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/minato-ops/minato/internal/dockerdtest"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/stretchr/testify/assert"
@@ -215,19 +211,7 @@ func TestAppCompose(t *testing.T) {
 // when applied again, and is updated when its declaration changes.
 func TestAppSwarm(t *testing.T) {
 	d := dockerdtest.Get(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	_, err = d.Client.SwarmInit(ctx, dswarm.InitRequest{ListenAddr: fmt.Sprintf("127.0.0.1:%d", port), AdvertiseAddr: "127.0.0.1"})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		lctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		assert.NoError(t, d.Client.SwarmLeave(lctx, true))
-	})
+	d.InitSwarm(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "apps.yaml")
 	write := func(mode string) {
