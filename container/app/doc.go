@@ -1,6 +1,6 @@
 // Package app keeps declared applications running on one Docker Engine,
 // the way the WebOTX operator keeps an application server as its custom
-// resource declares it (seed 001 §2.9-§2.12).
+// resource declares it (create, compare, update, delete in cascade).
 //
 // A [Spec] declares one application: image, replicas, command, environment
 // (inline and from NAME=value files), published ports, mounts, networks,

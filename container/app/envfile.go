@@ -18,7 +18,8 @@ import (
 const MaxEnvFileBytes = 1 << 20
 
 // ParseEnvFile reads NAME=value lines, the --from-env-file format of
-// kubectl create configmap (seed 001 §2.12) and docker run --env-file:
+// kubectl create configmap (the WebOTX operator's environment files) and
+// docker run --env-file:
 //
 //   - blank lines and lines whose first non-blank character is '#' are
 //     skipped;

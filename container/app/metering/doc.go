@@ -1,7 +1,7 @@
 // Package metering collects the metrics that declared applications'
 // containers publish and re-exposes them, every sample labelled with its
 // application and container: the metering feature of the WebOTX operator
-// (seed 001 §2.7) for plain Docker engines.
+// (the WebOTX operator's metering API) for plain Docker engines.
 //
 // A [Scraper] scrapes each [Target] (one container's metrics endpoint) on
 // its interval with a timeout, at most Config.MaxConcurrent at once,
@@ -14,8 +14,8 @@
 // reporting old values for ever.
 //
 // [Scraper.Write] renders what is kept, for every application or one, as
-// the Prometheus text format (# TYPE before # HELP, as §2.7 prints it) or
-// as the §2.7 JSON:
+// the Prometheus text format (# TYPE before # HELP, as that API prints it) or
+// as that API's JSON:
 //
 //	{"<app>": [{"name": "...", "help": "...", "type": "counter",
 //	            "metrics": [{"labels": {"app": "<app>", "container": "<container>", ...}, "value": "1"}]}]}

@@ -27,9 +27,9 @@ type Format int
 
 const (
 	// FormatPrometheus is the Prometheus text format 0.0.4, each family's
-	// # TYPE line before its # HELP line (seed 001 §2.7).
+	// # TYPE line before its # HELP line (as the WebOTX operator's metering API prints it).
 	FormatPrometheus Format = iota
-	// FormatJSON is the §2.7 JSON: an object keyed by application whose
+	// FormatJSON is the metering API's JSON: an object keyed by application whose
 	// values are lists of families (see the package documentation).
 	FormatJSON
 )
@@ -53,7 +53,7 @@ func (f Format) String() string {
 // Negotiate picks the format for an HTTP Accept header: FormatJSON when
 // it lists application/json with a quality above 0 and no other media
 // range with a higher one; FormatPrometheus for anything else, an empty
-// or malformed header included (§2.7: "any other Accept value").
+// or malformed header included (the metering API: "any other Accept value").
 func Negotiate(accept string) Format {
 	jsonQ, otherQ := -1.0, -1.0
 	for part := range strings.SplitSeq(accept, ",") {
@@ -79,7 +79,7 @@ func Negotiate(accept string) Format {
 	return FormatPrometheus
 }
 
-// Family is one metric family of the §2.7 JSON.
+// Family is one metric family of the metering API's JSON.
 type Family struct {
 	Name    string   `json:"name"`
 	Help    string   `json:"help"`
@@ -235,7 +235,7 @@ func (s *Scraper) Write(w io.Writer, app string, f Format) error {
 }
 
 // Families returns the kept samples of app, or of every application when
-// app is "", as the §2.7 JSON holds them: keyed by application, families
+// app is "", as the metering API's JSON holds them: keyed by application, families
 // sorted by name. An application without a target is an error wrapping
 // ErrUnknownApp.
 func (s *Scraper) Families(app string) (map[string][]Family, error) {
@@ -280,7 +280,7 @@ func writeText(w io.Writer, fams []*dto.MetricFamily) error {
 	return nil
 }
 
-// toJSON converts merged families to the §2.7 JSON shape.
+// toJSON converts merged families to the metering API's JSON shape.
 func toJSON(fams []*dto.MetricFamily) []Family {
 	out := make([]Family, 0, len(fams))
 	for _, f := range fams {

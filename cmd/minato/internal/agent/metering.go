@@ -21,10 +21,10 @@ import (
 // labelled minato.app and minato.metering.port, which the application
 // reconciler sets when an application's metering is enabled) on every
 // engine, and serves what it kept at /metrics/apps and
-// /metrics/apps/{name} (seed 001 §2.7).
+// /metrics/apps/{name} (the WebOTX operator's metering API).
 type MeteringConfig struct {
 	// Enabled turns metering on (the operator-level METERING_ENABLED of
-	// §2.7); an application is scraped only when this and its own
+	// the metering API); an application is scraped only when this and its own
 	// metering are enabled.
 	Enabled bool `json:"enabled"`
 	// Interval is the time between two scrapes of a replica whose
@@ -110,7 +110,7 @@ func (m *meter) run(ctx context.Context) {
 
 // meteringRoutes adds GET /metrics/apps and /metrics/apps/{name} to mux,
 // guarded by guard.Read as /api/v1/* is: the Prometheus text format, or
-// the §2.7 JSON for Accept: application/json; 404 naming the application
+// the metering API's JSON for Accept: application/json; 404 naming the application
 // when it is not metered, or saying that metering is off when m is nil.
 func meteringRoutes(mux *http.ServeMux, guard *httpguard.Guard, m *meter) {
 	serve := func(w http.ResponseWriter, r *http.Request, app string) {
