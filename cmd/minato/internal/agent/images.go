@@ -248,14 +248,16 @@ type imagesView struct {
 }
 
 type imagesEngineView struct {
-	Engine     string            `json:"engine"`
-	Endpoint   string            `json:"endpoint"`
-	Checked    time.Time         `json:"checked,omitzero"`
-	Containers []imageResultView `json:"containers"`
+	Engine     string        `json:"engine"`
+	Endpoint   string        `json:"endpoint"`
+	Checked    time.Time     `json:"checked,omitzero"`
+	Containers []ImageResult `json:"containers"`
 }
 
-// imageResultView is one container's result in JSON.
-type imageResultView struct {
+// ImageResult is one container's image update check as GET
+// /api/v1/images and "minato image check --json" give it: flat, the
+// digests and the error as text.
+type ImageResult struct {
 	Container string   `json:"container"`
 	ID        string   `json:"id"`
 	Reference string   `json:"reference"`
@@ -267,10 +269,9 @@ type imageResultView struct {
 	Error     string   `json:"error,omitempty"`
 }
 
-// ImageResultView converts a check result for JSON output (the CLI's
-// --json uses the same shape).
-func imageResult(r image.CheckResult) imageResultView {
-	v := imageResultView{Container: r.Container.Name, ID: r.Container.ID, Reference: r.Reference.String(), Status: r.Status,
+// NewImageResult converts a check result to its JSON form.
+func NewImageResult(r image.CheckResult) ImageResult {
+	v := ImageResult{Container: r.Container.Name, ID: r.Container.ID, Reference: r.Reference.String(), Status: r.Status,
 		ImageID: r.ImageID, Running: r.Running, Latest: r.Latest, NewerTags: r.NewerTags}
 	if r.Err != nil {
 		v.Error = r.Err.Error()
@@ -289,12 +290,12 @@ func (a *Agent) writeImages(w http.ResponseWriter) {
 	defer r.mu.Unlock()
 	v := imagesView{Interval: r.interval.String(), Runs: r.runs, NextRun: r.next, Engines: []imagesEngineView{}, Summary: map[string]int{}}
 	for _, e := range r.engines {
-		ev := imagesEngineView{Engine: e.name, Endpoint: e.endpoint, Checked: e.at, Containers: []imageResultView{}}
+		ev := imagesEngineView{Engine: e.name, Endpoint: e.endpoint, Checked: e.at, Containers: []ImageResult{}}
 		for _, res := range e.last {
-			ev.Containers = append(ev.Containers, imageResult(res))
+			ev.Containers = append(ev.Containers, NewImageResult(res))
 			v.Summary[res.Status]++
 		}
-		slices.SortFunc(ev.Containers, func(a, b imageResultView) int { return strings.Compare(a.Container, b.Container) })
+		slices.SortFunc(ev.Containers, func(a, b ImageResult) int { return strings.Compare(a.Container, b.Container) })
 		v.Engines = append(v.Engines, ev)
 	}
 	if r.runs == 0 {

@@ -579,7 +579,7 @@ func runAppStatus(ctx context.Context, args []string, env Env) int {
 					cur = "current"
 				}
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", rs.Container, rs.State, dash(rs.Health), cur, rs.Status)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", rs.Container, rs.State, orDash(rs.Health), cur, rs.Status)
 		}
 	}
 	tw.Flush()

@@ -32,10 +32,16 @@ type engineFlags struct {
 }
 
 func (e *engineFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&e.address, "i", "", "Docker Engine `ADDRESS`: the engine is then tcp://ADDRESS:PORT (default: DOCKER_HOST, or the local socket)")
-	fs.IntVar(&e.port, "p", container.DefaultPort, "Docker Engine API `PORT`, used with -i")
+	e.registerEngine(fs)
 	fs.Var(&e.ids, "c", "select containers by `ID`: full or 12-character ID, or a prefix ending in * (repeatable; not with -n)")
 	fs.Var(&e.names, "n", "select containers by `NAME`: exact, or a prefix ending in * (repeatable; not with -c)")
+}
+
+// registerEngine registers only the engine's flags (-i, -p,
+// --api-timeout), for commands that select no containers.
+func (e *engineFlags) registerEngine(fs *flag.FlagSet) {
+	fs.StringVar(&e.address, "i", "", "Docker Engine `ADDRESS`: the engine is then tcp://ADDRESS:PORT (default: DOCKER_HOST, or the local socket)")
+	fs.IntVar(&e.port, "p", container.DefaultPort, "Docker Engine API `PORT`, used with -i")
 	durationVar(fs, &e.timeout, "api-timeout", container.DefaultTimeout, true, "bound on each engine call that should return promptly")
 }
 

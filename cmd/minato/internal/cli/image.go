@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/minato-ops/minato/cmd/minato/internal/agent"
 	"github.com/minato-ops/minato/container"
 	"github.com/minato-ops/minato/image"
 )
@@ -97,9 +98,7 @@ func (f *imageFlags) register(fs *flag.FlagSet, selection bool) {
 	if selection {
 		f.engineFlags.register(fs)
 	} else {
-		fs.StringVar(&f.address, "i", "", "Docker Engine `ADDRESS`: the engine is then tcp://ADDRESS:PORT (default: DOCKER_HOST, or the local socket)")
-		fs.IntVar(&f.port, "p", container.DefaultPort, "Docker Engine API `PORT`, used with -i")
-		durationVar(fs, &f.timeout, "api-timeout", container.DefaultTimeout, true, "bound on each engine call that should return promptly")
+		f.registerEngine(fs)
 	}
 	fs.StringVar(&f.dockerConfig, "docker-config", "", "the `DIRECTORY` of the docker CLI's config.json with registry credentials (default: $DOCKER_CONFIG, else ~/.docker)")
 	fs.StringVar(&f.certsDir, "certs-dir", "", "per-registry CA certificates, laid out as `DIR`/HOST:PORT/ca.crt (default /etc/docker/certs.d, as the engine reads them)")
@@ -136,7 +135,7 @@ func writeJSONOut(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// oneArg checks that exactly n positional arguments were given.
+// wantArgs checks that exactly n positional arguments were given.
 func wantArgs(cmd string, pos []string, n int, what string) error {
 	if len(pos) != n {
 		return usagef("minato image %s takes %s, got %d argument(s)", cmd, what, len(pos))
@@ -541,19 +540,6 @@ func runImageDF(ctx context.Context, args []string, env Env) error {
 	return tw.Flush()
 }
 
-// imageCheckView is one line of "minato image check --json".
-type imageCheckView struct {
-	Container string   `json:"container"`
-	ID        string   `json:"id"`
-	Reference string   `json:"reference"`
-	Status    string   `json:"status"`
-	ImageID   string   `json:"image_id,omitempty"`
-	Running   string   `json:"running_digest,omitempty"`
-	Latest    string   `json:"latest_digest,omitempty"`
-	NewerTags []string `json:"newer_tags,omitempty"`
-	Error     string   `json:"error,omitempty"`
-}
-
 func runImageCheck(ctx context.Context, args []string, env Env) int {
 	fs := newFlagSet("minato image check", "minato image check [-c ID[*] | -n NAME[*]] [--label K=V] [--all] [--tags CONSTRAINT] [options]",
 		"For each running container, compare the digest of the image it runs with\n"+
@@ -608,13 +594,9 @@ func runImageCheck(ctx context.Context, args []string, env Env) int {
 		return imageCheckUnknown
 	}
 	code := imageCheckCurrent
-	views := make([]imageCheckView, 0, len(res))
+	views := make([]agent.ImageResult, 0, len(res))
 	for _, r := range res {
-		v := imageCheckView{Container: r.Container.Name, ID: r.Container.ID, Reference: r.Reference.String(), Status: r.Status,
-			ImageID: r.ImageID, Running: r.Running, Latest: r.Latest, NewerTags: r.NewerTags}
-		if r.Err != nil {
-			v.Error = r.Err.Error()
-		}
+		v := agent.NewImageResult(r)
 		views = append(views, v)
 		switch r.Status {
 		case "outdated", "stale-local":
@@ -640,7 +622,7 @@ func runImageCheck(ctx context.Context, args []string, env Env) int {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CONTAINER\tREFERENCE\tSTATUS\tRUNNING\tLATEST\tNEWER TAGS")
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Container, v.Reference, v.Status, dash(short(v.Running)), dash(short(v.Latest)), dash(strings.Join(v.NewerTags, ",")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Container, v.Reference, v.Status, orDash(short(v.Running)), orDash(short(v.Latest)), orDash(strings.Join(v.NewerTags, ",")))
 	}
 	tw.Flush()
 	for _, v := range views {
@@ -649,13 +631,6 @@ func runImageCheck(ctx context.Context, args []string, env Env) int {
 		}
 	}
 	return code
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // imageFail reports err for check and update: usage errors exit 3.
@@ -804,7 +779,7 @@ func runImageUpdate(ctx context.Context, args []string, env Env) int {
 			fmt.Fprintln(env.Stdout, line)
 			if *dry {
 				for _, ch := range c.Changes {
-					fmt.Fprintf(env.Stdout, "  %s: %s -> %s (%s)\n", ch.Field, dash(ch.Old), dash(ch.New), ch.Why)
+					fmt.Fprintf(env.Stdout, "  %s: %s -> %s (%s)\n", ch.Field, orDash(ch.Old), orDash(ch.New), ch.Why)
 				}
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minato-ops/minato/cmd/minato/internal/agent"
 	"github.com/minato-ops/minato/internal/dockertest"
 	"github.com/minato-ops/minato/internal/registrytest"
 	"github.com/stretchr/testify/assert"
@@ -129,7 +130,7 @@ func TestImageOperatorFlow(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	code, out, _ = img("check", "-n", name, "--json", "--tags", "newer")
 	assert.Equal(t, 1, code, out)
-	var views []imageCheckView
+	var views []agent.ImageResult
 	require.NoError(t, json.Unmarshal([]byte(out), &views), out)
 	require.Len(t, views, 1)
 	assert.Equal(t, "stale-local", views[0].Status, "the engine has the new 1.1, the container runs the old")
